@@ -1,0 +1,1 @@
+"""The command-line interface (Typer). Commands parse, call the library, and show results."""

@@ -1,0 +1,29 @@
+"""One table from exception type to exit code; the message itself names the next step."""
+
+from __future__ import annotations
+
+from refcli.errors import BackendError, MediaError, RefcliError, SchemaTooNewError, StoreError, WriterBusyError
+
+EXIT_ERROR = 1
+EXIT_STORE = 3
+EXIT_BACKEND = 4
+EXIT_MEDIA = 5
+EXIT_BUSY = 75  # EX_TEMPFAIL: cron wrappers can tell "try later" from "broken"
+EXIT_INTERRUPTED = 130
+
+# Most specific first.
+EXIT_CODES: list[tuple[type[RefcliError], int]] = [
+    (WriterBusyError, EXIT_BUSY),
+    (SchemaTooNewError, EXIT_STORE),
+    (StoreError, EXIT_STORE),
+    (BackendError, EXIT_BACKEND),
+    (MediaError, EXIT_MEDIA),
+    (RefcliError, EXIT_ERROR),
+]
+
+
+def exit_code(err: RefcliError) -> int:
+    for cls, code in EXIT_CODES:
+        if isinstance(err, cls):
+            return code
+    return EXIT_ERROR

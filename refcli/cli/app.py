@@ -1,0 +1,169 @@
+"""refcli's commands. Heavy libraries are imported inside commands so `--help` starts fast."""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from refcli import __version__
+from refcli.cli._errors import EXIT_INTERRUPTED, exit_code
+from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
+from refcli.errors import RefcliError
+
+
+class Decoder(str, enum.Enum):
+    auto = "auto"
+    decord = "decord"
+    pyav = "pyav"
+
+
+class _Group(TyperGroup):
+    """Catches refcli's errors once for every command: one line on stderr, a meaningful exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RefcliError as err:
+            if os.environ.get("REFCLI_DEBUG"):
+                raise
+            typer.echo(f"refcli: error: {err}", err=True)
+            raise typer.Exit(exit_code(err)) from None
+        except KeyboardInterrupt:
+            typer.echo("refcli: interrupted; finished files are saved, run the same command again to continue",
+                       err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="refcli",
+    help="Find people in photo and video archives by description.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+DbOpt = Annotated[
+    Path | None,
+    typer.Option("--db", envvar="REFCLI_DB", help="Database folder [default: $XDG_DATA_HOME/refcli/db].",
+                 show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"refcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Find people in photo and video archives by description."""
+
+
+@app.command()
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Folders and files to index (recursively).",
+                                                 show_default=False)],
+    db: DbOpt = None,
+    fps: Annotated[float, typer.Option(min=0.01, max=240, help="Video frames sampled per second.")] = DEFAULT_FPS,
+    as_json: JsonOpt = False,
+    decoder: Annotated[Decoder, typer.Option(help="Video decoder: auto is decord with PyAV fallback.")]
+    = Decoder.auto,
+    batch_size: Annotated[int, typer.Option(min=1, max=256, help="Frames per detector call.")] = 8,
+    threads: Annotated[int | None, typer.Option(min=1, help="Detector threads [default: cores - 1].",
+                                                show_default=False)] = None,
+    hidden: Annotated[bool, typer.Option("--hidden", help="Also index hidden files and folders.")] = False,
+) -> None:
+    """Detect every person in the photos and videos under PATHS and store them.
+
+    Unchanged files are skipped; changed files are re-indexed. Files that cannot be read are
+    reported, recorded and skipped until they change: the run goes on and exits 0.
+    """
+    from refcli.pipeline import IndexOptions, run_index, stderr_progress
+    from refcli.store import Store
+
+    for path in paths:
+        if not os.path.exists(path):
+            raise RefcliError(f"no such file or folder: {path}")
+    options = IndexOptions(fps=fps, decoder=decoder.value, batch_size=batch_size, include_hidden=hidden,
+                           detector_threads=threads)
+    store = Store.open(str(db) if db else None, create=True)
+    with store.writer():
+        summary = run_index([str(p) for p in paths], store, options,
+                            progress=None if as_json else stderr_progress)
+    for problem in summary.failures:
+        typer.echo(f"failed: {problem.path}: {problem.reason}", err=True)
+    for problem in summary.warnings:
+        typer.echo(f"warning: {problem.path}: {problem.reason}", err=True)
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        return
+    indexed = summary.new + summary.updated
+    typer.echo(
+        f"indexed {indexed} file{'s' * (indexed != 1)} ({summary.new} new, {summary.updated} updated), "
+        f"{summary.unchanged} unchanged, {summary.linked} linked, {summary.failed} failed; "
+        f"{summary.frames} frames, {summary.people} people; {summary.seconds:.1f} s; database {summary.db}")
+
+
+@app.command()
+def find(
+    query: Annotated[str, typer.Argument(help='What to look for, e.g. "the person on the left".',
+                                         show_default=False)],
+    db: DbOpt = None,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many hits (0: all).")] = 20,
+    min_score: Annotated[float, typer.Option(min=0.0, max=1.0,
+                                             help="Detector confidence needed to count as a person.")] = PEOPLE_MIN_SCORE,
+    backend: Annotated[str, typer.Option(help="Referrer backend.")] = "embedded",
+    as_json: JsonOpt = False,
+) -> None:
+    """Find every indexed person who matches QUERY, or nobody."""
+    from refcli.refer import create_referrer
+    from refcli.search import find as run_find
+    from refcli.store import Store
+
+    store = Store.open(str(db) if db else None)
+    result = run_find(store, query, create_referrer(backend), min_score=min_score, limit=limit or None)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    from refcli.cli._output import print_find
+
+    print_find(result)
+
+
+@app.command()
+def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """What the database holds, and which files failed."""
+    from refcli.store import Store
+
+    store = Store.open(str(db) if db else None)
+    report = store.status()
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    from refcli.cli._output import print_status
+
+    print_status(report)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="refcli")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

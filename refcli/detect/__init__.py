@@ -1,0 +1,49 @@
+"""Person detectors: a small ABC and a registry of backends, imported only when chosen."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from refcli.detections import Detections
+from refcli.registry import Registry
+
+Image = npt.NDArray[np.uint8]
+"""(H, W, 3) uint8 RGB, in displayed orientation."""
+
+__all__ = ["DEFAULT_DETECTOR", "Detector", "create_detector", "detectors"]
+
+
+class Detector(ABC):
+    """Proposes person boxes; referrers later choose among them.
+
+    A backend returns every box at or above ``min_score`` (a low floor: candidates for the
+    referrer, not final answers), in the pixels of the image it was given.
+    """
+
+    name: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def version(self) -> str:
+        """Names the weights, pre/post-processing and score floor: part of the index signature."""
+
+    @abstractmethod
+    def detect(self, images: Sequence[Image]) -> list[Detections]:
+        """Detect people in a batch of images; one Detections per image, same order."""
+
+
+detectors: Registry[Detector] = Registry("detector")
+detectors.register("ssdlite", "refcli.detect.ssdlite:SSDLitePersonDetector")
+
+DEFAULT_DETECTOR = "ssdlite"
+
+
+def create_detector(name: str = DEFAULT_DETECTOR, *, threads: int | None = None) -> Detector:
+    """Build the detector registered under ``name``."""
+    cls = detectors.load(name)
+    return cls(threads=threads)  # type: ignore[call-arg]

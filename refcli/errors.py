@@ -1,0 +1,35 @@
+"""Exceptions raised by the library; the CLI maps each type to a message and an exit code."""
+
+from __future__ import annotations
+
+
+class RefcliError(Exception):
+    """Base class: every error refcli raises on purpose derives from it."""
+
+
+class MediaError(RefcliError):
+    """One file could not be read or decoded. The run records it and goes on."""
+
+
+class StoreError(RefcliError):
+    """The database cannot be opened or used as asked."""
+
+
+class WriterBusyError(StoreError):
+    """Another process holds the database's writer lock."""
+
+
+class SchemaTooNewError(StoreError):
+    """The database was written by a newer refcli."""
+
+
+class BackendError(RefcliError):
+    """A detector or referrer backend is unknown, missing or failed to load."""
+
+
+class MissingExtraError(BackendError):
+    """A backend needs an optional dependency that is not installed."""
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(f"{what} needs an optional dependency: pip install 'refcli[{extra}]'")
+        self.extra = extra

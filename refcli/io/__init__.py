@@ -1,0 +1,1 @@
+"""Reading the archive: discovery, fingerprints, image and video decoding."""

@@ -1,0 +1,38 @@
+"""Photo decoding with EXIF orientation applied, so boxes are in the pixels a person sees."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from refcli.errors import MediaError
+
+Image = npt.NDArray[np.uint8]
+
+
+def load_image(path: str) -> Image:
+    """Decode a photo fully into (H, W, 3) uint8 RGB in displayed orientation.
+
+    The whole image is decoded (not just ``verify()``): verify passes truncated JPEGs.
+    Raises MediaError with a one-line reason for anything Pillow cannot read.
+    """
+    from PIL import Image as PILImage
+    from PIL import ImageOps, UnidentifiedImageError
+
+    try:
+        with PILImage.open(path) as im:
+            im.load()
+            upright = ImageOps.exif_transpose(im)
+            rgb = upright.convert("RGB")
+            return np.asarray(rgb)
+    except UnidentifiedImageError:
+        raise MediaError("not a readable image (unknown or damaged format)") from None
+    except PILImage.DecompressionBombError as err:
+        raise MediaError(f"image too large to decode safely ({err})") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as err:
+        raise MediaError(f"damaged image ({_one_line(err)})") from None
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,37 @@
+"""Name -> "module:Class" registries, so heavy backends import only when chosen."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Generic, TypeVar
+
+from refcli.errors import BackendError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Backends of one kind, keyed by the name users type on the command line."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._targets: dict[str, str] = {}
+
+    def register(self, name: str, target: str) -> None:
+        """Register ``target`` ("package.module:Class") under ``name``."""
+        self._targets[name] = target
+
+    def names(self) -> list[str]:
+        return sorted(self._targets)
+
+    def load(self, name: str) -> type[T]:
+        """Import and return the class registered under ``name``."""
+        try:
+            target = self._targets[name]
+        except KeyError:
+            known = ", ".join(self.names()) or "none"
+            raise BackendError(f"unknown {self.kind} {name!r} (known: {known})") from None
+        module_name, _, class_name = target.partition(":")
+        module = importlib.import_module(module_name)
+        cls: type[T] = getattr(module, class_name)
+        return cls

@@ -1,0 +1,312 @@
+"""LanceDB access: one writer at a time, generation-switched writes, consistent reads.
+
+LanceDB has no multi-table transactions. A file's new frames and tracks are written under a
+fresh generation number first; its media row, which names the current generation, is
+switched last. Readers join on the current generation, so a crash or a concurrent read sees
+either the old rows or the new ones, never a mix. Superseded rows are swept afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from refcli.errors import SchemaTooNewError, StoreError, WriterBusyError
+from refcli.io.discover import Fingerprint
+from refcli.store import schema
+
+_HEX = re.compile(r"^[0-9a-f]+$")
+_LOCK_NAME = "writer.lock"
+
+
+def default_db_path() -> str:
+    """$REFCLI_DB, else $XDG_DATA_HOME/refcli/db, else ~/.local/share/refcli/db."""
+    if os.environ.get("REFCLI_DB"):
+        return os.environ["REFCLI_DB"]
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(data_home, "refcli", "db")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    content_id: str | None
+    kind: str
+    fingerprint: Fingerprint
+    error: str | None
+
+
+@dataclass(frozen=True)
+class MediaRecord:
+    content_id: str
+    kind: str
+    status: str
+    error: str | None
+    signature: str
+    generation: int
+
+
+@dataclass
+class ContentRows:
+    """Everything one indexed content writes: its media row and its generation's rows."""
+
+    media: dict[str, Any]
+    frames: list[dict[str, Any]]
+    tracks: list[dict[str, Any]]
+
+
+class Store:
+    """An open refcli database. Use ``Store.open``; write only inside ``writer()``."""
+
+    def __init__(self, path: str, db: Any) -> None:
+        self.path = path
+        self._db = db
+        self._tables: dict[str, Any] = {}
+        self._last_generation = 0
+        self._lock: Any = None
+        self._gen_lock = threading.Lock()
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | None = None, *, create: bool = False) -> Store:
+        """Open the database at ``path`` (default: ``default_db_path()``).
+
+        With ``create`` a missing database is created; otherwise a missing one is an error
+        that says how to make one.
+        """
+        path = os.path.abspath(os.path.expanduser(path or default_db_path()))
+        if not os.path.isdir(path):
+            if not create:
+                raise StoreError(f"no refcli database at {path}: run `refcli index PATH` first, or pass --db")
+            try:
+                os.makedirs(path, exist_ok=True)
+            except OSError as err:
+                raise StoreError(f"cannot create database folder {path}: {err.strerror}") from None
+        import lancedb
+
+        store = cls(path, lancedb.connect(path))
+        store._prepare(create=create)
+        return store
+
+    def _table_names(self) -> set[str]:
+        names: set[str] = set()
+        token = None
+        while True:
+            response = self._db.list_tables(page_token=token)
+            names.update(response.tables)
+            token = response.page_token
+            if not token:
+                return names
+
+    def _prepare(self, *, create: bool) -> None:
+        existing = self._table_names()
+        if "meta" in existing:
+            version = self._schema_version()
+            if version > schema.SCHEMA_VERSION:
+                raise SchemaTooNewError(
+                    f"database {self.path} has schema v{version}, newer than this refcli "
+                    f"understands (v{schema.SCHEMA_VERSION}): upgrade refcli")
+            if version < schema.SCHEMA_VERSION:
+                if not create:
+                    raise StoreError(f"database {self.path} has an older schema (v{version}): "
+                                     "run `refcli index` once to upgrade it")
+                self._migrate(version)
+        elif existing - {"meta"} and not create:
+            raise StoreError(f"{self.path} is not a refcli database (no schema version)")
+        if not create:
+            return
+        for name, table_schema in schema.TABLES.items():
+            if name not in existing:
+                self._db.create_table(name, schema=table_schema, exist_ok=True)
+        if "meta" not in existing:
+            self._table("meta").add(pa.Table.from_pylist(
+                [{"key": "schema_version", "value": str(schema.SCHEMA_VERSION)}], schema=schema.META))
+
+    def _schema_version(self) -> int:
+        rows = self._table("meta").to_arrow().to_pylist()
+        values = [r["value"] for r in rows if r["key"] == "schema_version"]
+        if not values:
+            raise StoreError(f"{self.path} is not a refcli database (no schema version)")
+        return int(values[-1])
+
+    def _migrate(self, version: int) -> None:
+        while version < schema.SCHEMA_VERSION:
+            schema.MIGRATIONS[version](self._db)
+            version += 1
+        meta = self._table("meta")
+        meta.delete("key = 'schema_version'")
+        meta.add(pa.Table.from_pylist([{"key": "schema_version", "value": str(version)}], schema=schema.META))
+
+    def _table(self, name: str) -> Any:
+        if name not in self._tables:
+            self._tables[name] = self._db.open_table(name)
+        return self._tables[name]
+
+    def _read(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """The whole table (or some columns) as Arrow; an empty table if it does not exist."""
+        if name not in self._tables and name not in self._table_names():
+            table_schema = schema.TABLES[name]
+            empty = table_schema.empty_table()
+            return empty.select(columns) if columns else empty
+        table = self._table(name)
+        table.checkout_latest()
+        data = table.to_arrow()
+        return data.select(columns) if columns else data
+
+    # -- the writer --------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self) -> Iterator[Store]:
+        """Hold the single-writer lock (an OS lock on a local file: it dies with the process)."""
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(os.path.join(self.path, _LOCK_NAME))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise WriterBusyError(f"another refcli is writing to {self.path}; try again when it finishes") from None
+        self._lock = lock
+        try:
+            yield self
+        finally:
+            self._lock = None
+            lock.release()
+
+    def _require_writer(self) -> None:
+        if self._lock is None:
+            raise StoreError("internal error: write outside Store.writer()")
+
+    def new_generation(self) -> int:
+        """A number never used before in this database (time-based, strictly increasing)."""
+        with self._gen_lock:
+            self._last_generation = max(self._last_generation + 1, time.time_ns())
+            return self._last_generation
+
+    def commit(self, contents: Iterable[ContentRows], files: Iterable[dict[str, Any]]) -> None:
+        """Write indexed contents and file rows, in the order that keeps readers consistent."""
+        self._require_writer()
+        contents = list(contents)
+        files = list(files)
+        frames = [row for c in contents for row in c.frames]
+        tracks = [row for c in contents for row in c.tracks]
+        if frames:
+            self._table("frames").add(pa.Table.from_pylist(frames, schema=schema.FRAMES))
+        if tracks:
+            self._table("tracks").add(pa.Table.from_pylist(tracks, schema=schema.TRACKS))
+        if contents:
+            self._upsert("media", "content_id", [c.media for c in contents], schema.MEDIA)
+        if files:
+            self._upsert("files", "path", files, schema.FILES)
+
+    def _upsert(self, name: str, key: str, rows: list[dict[str, Any]], table_schema: pa.Schema) -> None:
+        latest: dict[Any, dict[str, Any]] = {row[key]: row for row in rows}  # last write wins
+        data = pa.Table.from_pylist(list(latest.values()), schema=table_schema)
+        (self._table(name).merge_insert(key).when_matched_update_all()
+         .when_not_matched_insert_all().execute(data))
+
+    def sweep(self) -> int:
+        """Delete rows no reader can reach: superseded generations and content no file points to.
+
+        Returns the number of contents whose rows were removed.
+        """
+        self._require_writer()
+        referenced = set(self._read("files", ["content_id"]).column("content_id").drop_null().to_pylist())
+        media = self._read("media", ["content_id", "generation"]).to_pylist()
+        orphans = [m["content_id"] for m in media if m["content_id"] not in referenced]
+        current = {(m["content_id"], m["generation"]) for m in media if m["content_id"] in referenced}
+        if orphans:
+            self._table("media").delete(f"content_id IN ({_sql_list(orphans)})")
+        for name in ("frames", "tracks"):
+            pairs = self._read(name, ["content_id", "generation"])
+            stale = {g for c, g in zip(pairs.column("content_id").to_pylist(),
+                                        pairs.column("generation").to_pylist()) if (c, g) not in current}
+            for chunk in _chunks(sorted(stale), 500):
+                # generations are unique across the database, so they alone name the rows
+                self._table(name).delete(f"generation IN ({', '.join(str(int(g)) for g in chunk)})")
+        return len(orphans)
+
+    def optimize(self) -> None:
+        """Compact small fragments left by per-batch commits (readers get faster)."""
+        self._require_writer()
+        for name in ("files", "media", "frames", "tracks"):
+            self._table(name).optimize()
+
+    # -- readers -----------------------------------------------------------------------------
+
+    def files(self) -> dict[str, FileRecord]:
+        out: dict[str, FileRecord] = {}
+        for row in self._read("files").to_pylist():
+            out[row["path"]] = FileRecord(
+                path=row["path"], content_id=row["content_id"], kind=row["kind"],
+                fingerprint=Fingerprint(row["size"], row["mtime_ns"], row["mode"]), error=row["error"])
+        return out
+
+    def media(self) -> dict[str, MediaRecord]:
+        columns = ["content_id", "kind", "status", "error", "signature", "generation"]
+        return {row["content_id"]: MediaRecord(**row) for row in self._read("media", columns).to_pylist()}
+
+    def current_frames(self) -> tuple[pa.Table, dict[str, list[str]]]:
+        """Frames of the current generation of every indexed content that some path points to.
+
+        Returns the frames (plus a ``kind`` column) and, per content id, its sorted paths.
+        The media table is read first: a writer switching a generation meanwhile leaves the
+        old rows in place until its sweep, so this snapshot stays whole.
+        """
+        media = self._read("media", ["content_id", "generation", "kind", "status"])
+        media = media.filter(pc.equal(media.column("status"), "ok")).drop_columns(["status"])
+        paths: dict[str, list[str]] = {}
+        for row in self._read("files", ["path", "content_id"]).to_pylist():
+            if row["content_id"] is not None:
+                paths.setdefault(row["content_id"], []).append(row["path"])
+        frames = self._read("frames")
+        keys = frames.select(["content_id", "generation"]).append_column(
+            "_row", pa.array(range(frames.num_rows), pa.int64()))
+        # Arrow joins cannot carry nested columns: join the keys, then take the rows.
+        matched = keys.join(media, keys=["content_id", "generation"], join_type="inner").sort_by("_row")
+        matched = matched.filter(pc.is_in(matched.column("content_id"), pa.array(list(paths), pa.string())))
+        current = frames.take(matched.column("_row")).append_column("kind", matched.column("kind"))
+        return current, {cid: sorted(p) for cid, p in paths.items()}
+
+    def status(self) -> dict[str, Any]:
+        """What the database holds and which files failed, for `refcli status`."""
+        files = self._read("files", ["path", "content_id", "error"]).to_pylist()
+        media = {row["content_id"]: row for row in self._read(
+            "media", ["content_id", "kind", "status", "error", "people", "samples"]).to_pylist()}
+        failures = []
+        kinds = {"image": 0, "video": 0}
+        for row in files:
+            record = media.get(row["content_id"]) if row["content_id"] else None
+            error = row["error"] or (record["error"] if record and record["status"] == "failed" else None)
+            if error:
+                failures.append({"path": row["path"], "error": error})
+            elif record:
+                kinds[record["kind"]] = kinds.get(record["kind"], 0) + 1
+        ok = [m for m in media.values() if m["status"] == "ok"]
+        return {
+            "db": self.path, "schema_version": schema.SCHEMA_VERSION, "files": len(files),
+            "images": kinds["image"], "videos": kinds["video"], "failed": len(failures),
+            "contents": len(media), "frames": sum(m["samples"] or 0 for m in ok),
+            "people": sum(m["people"] or 0 for m in ok), "failures": sorted(failures, key=lambda f: f["path"]),
+        }
+
+
+def _sql_list(values: list[str]) -> str:
+    for value in values:
+        if not _HEX.match(value):
+            raise StoreError(f"internal error: unexpected content id {value!r}")
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

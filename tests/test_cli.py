@@ -1,0 +1,185 @@
+"""The CLI through Typer's runner and as a real process, on real media and a real database."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import iou, write_bad_files
+from refcli.cli.app import app
+
+runner = CliRunner()
+BIN = Path(sys.executable).parent
+
+
+def cli(*args: str):
+    result = runner.invoke(app, list(args))
+    return result
+
+
+def run_refcli(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """The installed console script, as a user runs it."""
+    exe = shutil.which("refcli", path=str(BIN)) or shutil.which("refcli")
+    assert exe, "the refcli console script is not installed"
+    base = {k: v for k, v in os.environ.items() if k != "REFCLI_DB"}  # tests choose their database
+    full_env = {**base, "PYTHONWARNINGS": "ignore", **(env or {})}
+    return subprocess.run([exe, *args], capture_output=True, text=True, env=full_env, timeout=300, **kwargs)
+
+
+def test_index_then_find_json_shape(archive: Path, db_path: Path) -> None:
+    write_bad_files(archive / "bad")
+    result = cli("index", str(archive), "--db", str(db_path), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["new"], summary["failed"], summary["unchanged"]) == (3, 4, 0)
+    assert {"new", "updated", "unchanged", "failed", "frames", "people", "seconds", "failures"} <= set(summary)
+    assert "failed: " in result.stderr and "truncated.jpg" in result.stderr
+
+    found = json.loads(cli("find", "person", "--db", str(db_path), "--json", "--limit", "0").stdout)
+    assert set(found) >= {"query", "backend", "total", "hits", "unsupported"}
+    assert found["query"] == "person" and found["backend"] == "embedded" and found["unsupported"] == []
+    assert found["total"] == len(found["hits"]) >= 17
+    kinds = {h["kind"] for h in found["hits"]}
+    assert kinds == {"image", "video"}
+    for hit in found["hits"]:
+        assert set(hit) >= {"path", "kind", "time", "box", "score"}
+        assert os.path.exists(hit["path"])
+        assert (hit["time"] is None) == (hit["kind"] == "image")
+        x1, y1, x2, y2 = hit["box"]
+        assert 0 <= x1 < x2 and 0 <= y1 < y2
+    scores = [h["score"] for h in found["hits"]]
+    assert scores == sorted(scores, reverse=True)
+    photos = [h for h in found["hits"] if h["kind"] == "image"]
+    assert len(photos) == 2 and iou(photos[0]["box"], photos[1]["box"]) > 0.9  # EXIF photo: displayed pixels
+
+
+def test_limit_says_how_many_matched(archive: Path, db_path: Path) -> None:
+    cli("index", str(archive), "--db", str(db_path))
+    found = json.loads(cli("find", "people", "--db", str(db_path), "--json", "--limit", "3").stdout)
+    assert len(found["hits"]) == 3 and found["total"] > 3
+    text = cli("find", "people", "--db", str(db_path), "--limit", "3").stdout
+    assert f"3 of {found['total']} matches shown" in text
+
+
+def test_position_query_picks_one_person_per_frame(archive: Path, db_path: Path) -> None:
+    cli("index", str(archive / "videos"), "--db", str(db_path))
+    everyone = json.loads(cli("find", "person", "--db", str(db_path), "--json", "--limit", "0").stdout)["hits"]
+    leftmost = json.loads(cli("find", "the leftmost person", "--db", str(db_path), "--json", "--limit", "0").stdout)
+    times = [h["time"] for h in leftmost["hits"]]
+    assert sorted(times) == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
+    for hit in leftmost["hits"]:
+        same_frame = [h for h in everyone if h["time"] == hit["time"]]
+        assert hit["box"][0] + hit["box"][2] == min(h["box"][0] + h["box"][2] for h in same_frame)
+
+
+def test_unsupported_query_answers_nobody(archive: Path, db_path: Path) -> None:
+    cli("index", str(archive), "--db", str(db_path))
+    found = json.loads(cli("find", "the person in a red coat", "--db", str(db_path), "--json").stdout)
+    assert found["hits"] == [] and found["total"] == 0
+    assert found["unsupported"] == ["in a red coat"]
+    text = cli("find", "the person in a red coat", "--db", str(db_path)).stdout
+    assert 'cannot judge "in a red coat"' in text
+
+
+def test_find_without_database_is_a_one_line_error(db_path: Path) -> None:
+    result = cli("find", "person", "--db", str(db_path))
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1 and "run `refcli index PATH` first" in result.stderr
+
+
+def test_missing_path_is_an_error(tmp_path: Path, db_path: Path) -> None:
+    result = cli("index", str(tmp_path / "nope"), "--db", str(db_path))
+    assert result.exit_code == 1 and "no such file or folder" in result.stderr
+
+
+def test_second_writer_exits_with_busy_code(archive: Path, db_path: Path) -> None:
+    from filelock import FileLock
+
+    cli("index", str(archive / "photos"), "--db", str(db_path))
+    with FileLock(str(db_path / "writer.lock")):
+        proc = run_refcli("index", str(archive), "--db", str(db_path))
+    assert proc.returncode == 75, proc.stderr
+    assert "another refcli is writing" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_real_process_with_env_database_and_awkward_names(archive: Path, tmp_path: Path) -> None:
+    env = {"REFCLI_DB": str(tmp_path / "env db")}
+    first = run_refcli("index", str(archive), "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["new"] == 3
+    again = run_refcli("index", str(archive), env=env)
+    assert again.returncode == 0 and "0 new" in again.stdout and "3 unchanged" in again.stdout
+    found = run_refcli("find", "person", "--json", "--limit", "0", env=env)
+    paths = {h["path"] for h in json.loads(found.stdout)["hits"]}
+    assert str(archive / "photos" / "été 2024" / "match 'final' \"day\".jpg") in paths
+    table = run_refcli("find", "everyone", "--limit", "2", env=env)
+    assert table.returncode == 0 and "matches shown" in table.stdout
+    status = run_refcli("status", "--json", env=env)
+    assert json.loads(status.stdout)["files"] == 3
+
+
+def test_python_m_refcli_works(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "refcli", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("refcli ")
+
+
+def test_help_imports_no_heavy_library() -> None:
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom refcli.cli.app import app\n"
+            "for args in (['--help'], ['index', '--help'], ['find', '--help']):\n"
+            "    assert CliRunner().invoke(app, args).exit_code == 0\n"
+            "heavy = {'torch', 'transformers', 'lancedb', 'pyarrow', 'onnxruntime', 'av', 'decord', 'ray', 'cv2'}\n"
+            "print(sorted(heavy & set(sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def _without_root_file_powers() -> None:  # runs in the child before exec
+    """Root ignores file permissions through two capabilities; drop them so mode 000 bites."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def test_unreadable_file_is_recorded_and_skipped(tmp_path: Path, data_dir: Path) -> None:
+    """Permissions are real: the file has mode 000 and the index runs without root's override."""
+    root = tmp_path / "media"
+    root.mkdir()
+    shutil.copy(data_dir / "messi5.jpg", root / "ok.jpg")
+    shutil.copy(data_dir / "messi5.jpg", root / "secret.jpg")
+    os.chmod(root / "secret.jpg", 0o000)
+    db = tmp_path / "db"
+    kwargs = {"preexec_fn": _without_root_file_powers} if os.geteuid() == 0 else {}
+    proc = run_refcli("index", str(root), "--db", str(db), "--json", **kwargs)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert (summary["new"], summary["failed"]) == (1, 1)
+    expected = "cannot read file: permission denied"
+    assert summary["failures"] == [{"path": str(root / "secret.jpg"), "reason": expected}]
+    status = json.loads(run_refcli("status", "--db", str(db), "--json", **kwargs).stdout)
+    assert status["failures"] == [{"path": str(root / "secret.jpg"), "error": expected}]
+    again = json.loads(run_refcli("index", str(root), "--db", str(db), "--json", **kwargs).stdout)
+    assert (again["unchanged"], again["failed"]) == (2, 0)
+    os.chmod(root / "secret.jpg", 0o644)  # fixing the permission makes it worth another try
+    fixed = json.loads(run_refcli("index", str(root), "--db", str(db), "--json", **kwargs).stdout)
+    assert (fixed["new"], fixed["updated"], fixed["linked"], fixed["failed"]) == (0, 0, 1, 0)
+
+
+def test_readme_main_job_on_a_fresh_home(tmp_path: Path) -> None:
+    """The README's quick start, verbatim, with the default database location."""
+    examples = Path(__file__).parents[1] / "examples" / "footage"
+    env = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    indexed = run_refcli("index", str(examples), env=env)
+    assert indexed.returncode == 0, indexed.stderr
+    assert "2 new" in indexed.stdout and (tmp_path / "data" / "refcli" / "db").is_dir()
+    found = run_refcli("find", "person", env=env)
+    assert found.returncode == 0 and "plaza.mp4" in found.stdout and "messi5.jpg" in found.stdout

@@ -1,0 +1,87 @@
+"""The embedded referrer on synthetic frames: position logic, multi-instance, rejection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from refcli.refer import ReferRequest, create_referrer, referrers
+from refcli.errors import BackendError
+
+W, H = 1000, 600
+# five people left to right; the third stands higher (further away)
+ROW = [[50, 200, 150, 500], [250, 210, 330, 480], [450, 100, 520, 300], [640, 220, 720, 520], [860, 190, 950, 560]]
+
+
+def ask(expression: str, boxes=ROW, size=(W, H)):
+    boxes = np.array(boxes, np.float32).reshape(-1, 4)
+    scores = np.linspace(0.9, 0.5, len(boxes)).astype(np.float32)
+    referrer = create_referrer("embedded")
+    return referrer.refer([ReferRequest(expression, boxes, scores, size)])[0]
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("person", [0, 1, 2, 3, 4]),
+    ("everyone", [0, 1, 2, 3, 4]),
+    ("the leftmost person", [0]),
+    ("the rightmost person", [4]),
+    ("the person on the left", [0]),
+    ("the person on the right", [4]),
+    ("people on the left", [0, 1, 2]),
+    ("people on the right", [3, 4]),
+    ("the second person from the left", [1]),
+    ("the second person from the right", [3]),
+    ("the fifth person from the left", [4]),
+    ("the sixth person from the left", []),
+    ("the person in the middle", [2]),
+    ("people in the middle", [2]),
+    ("the topmost person", [2]),
+    ("the person at the bottom", [4]),
+    ("the second person from the left on the left", [1]),
+])
+def test_positions(expression: str, expected: list[int]) -> None:
+    result = ask(expression)
+    assert list(result.indexes) == expected
+    assert result.unsupported == ()
+    assert len(result.scores) == len(expected)
+
+
+def test_scores_are_the_detector_confidences() -> None:
+    result = ask("the rightmost person")
+    assert result.scores == pytest.approx((0.5,))
+
+
+def test_a_lone_person_is_on_the_left_only_if_they_are() -> None:
+    lone_left = [[50, 200, 150, 500]]
+    assert ask("the person on the left", lone_left).indexes == (0,)
+    assert ask("the person on the right", lone_left).indexes == ()
+    assert ask("the leftmost person", lone_left).indexes == (0,)
+
+
+def test_middle_needs_someone_near_the_centre() -> None:
+    two = [[50, 200, 150, 500], [860, 190, 950, 560]]
+    assert ask("the person in the middle", two).indexes == ()
+
+
+def test_unsupported_expression_chooses_nobody() -> None:
+    result = ask("the person in red on the left")
+    assert result.indexes == () and result.scores == ()
+    assert result.unsupported == ("in red",)
+
+
+def test_no_candidates_no_answer() -> None:
+    assert ask("person", []).indexes == ()
+
+
+def test_batches_keep_order() -> None:
+    referrer = create_referrer("embedded")
+    boxes = np.array(ROW, np.float32)
+    scores = np.ones(5, np.float32)
+    results = referrer.refer([ReferRequest(q, boxes, scores, (W, H)) for q in ("leftmost", "rightmost", "people")])
+    assert [r.indexes for r in results] == [(0,), (4,), (0, 1, 2, 3, 4)]
+
+
+def test_unknown_referrer() -> None:
+    assert "embedded" in referrers.names()
+    with pytest.raises(BackendError, match="unknown referrer"):
+        create_referrer("nope")

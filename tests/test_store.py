@@ -1,0 +1,111 @@
+"""The LanceDB store: schema version, generation switching, sweeping, the writer lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from refcli.errors import SchemaTooNewError, StoreError, WriterBusyError
+from refcli.store import Store
+from refcli.store import schema
+from refcli.store.store import ContentRows
+
+CID = "0123456789abcdef0123456789abcdef"
+
+
+def content(store: Store, generation: int, boxes: list[list[float]]) -> ContentRows:
+    media = {"content_id": CID, "kind": "image", "status": "ok", "error": None, "warnings": [], "signature": "s",
+             "generation": generation, "decoder": "pillow", "width": 100, "height": 100, "duration": None,
+             "samples": 1, "people": len(boxes), "indexed_at": 0.0, "refcli_version": "test"}
+    frame = {"content_id": CID, "generation": generation, "sample": 0, "time": None, "width": 100, "height": 100,
+             "candidates": [{"box": b, "score": 0.9, "track": i} for i, b in enumerate(boxes)]}
+    return ContentRows(media=media, frames=[frame], tracks=[])
+
+
+def file_row(path: str = "/a/b.jpg") -> dict:
+    return {"path": path, "content_id": CID, "kind": "image", "size": 1, "mtime_ns": 1, "mode": 0o644,
+            "error": None, "seen_at": 0.0}
+
+
+def current_boxes(store: Store) -> list[list[list[float]]]:
+    frames, _ = store.current_frames()
+    return [[c["box"] for c in row["candidates"]] for row in frames.to_pylist()]
+
+
+def test_missing_database_says_how_to_make_one(db_path: Path) -> None:
+    with pytest.raises(StoreError, match="run `refcli index PATH` first"):
+        Store.open(str(db_path))
+
+
+def test_newer_schema_is_refused(db_path: Path) -> None:
+    store = Store.open(str(db_path), create=True)
+    meta = store._table("meta")
+    meta.delete("key = 'schema_version'")
+    meta.add(pa.Table.from_pylist([{"key": "schema_version", "value": "99"}], schema=schema.META))
+    with pytest.raises(SchemaTooNewError, match="schema v99, newer than this refcli understands"):
+        Store.open(str(db_path))
+
+
+def test_foreign_lancedb_is_refused(db_path: Path) -> None:
+    import lancedb
+
+    lancedb.connect(str(db_path)).create_table("other", data=[{"x": 1}])
+    with pytest.raises(StoreError, match="not a refcli database"):
+        Store.open(str(db_path))
+
+
+def test_readers_see_old_or_new_rows_never_a_mix(db_path: Path) -> None:
+    store = Store.open(str(db_path), create=True)
+    with store.writer():
+        old = store.new_generation()
+        store.commit([content(store, old, [[1, 1, 5, 5]])], [file_row()])
+        assert current_boxes(store) == [[[1, 1, 5, 5]]]
+        # A crash after writing the new generation's frames, before the media row switched:
+        new = store.new_generation()
+        store._table("frames").add(pa.Table.from_pylist(content(store, new, [[2, 2, 8, 8]]).frames,
+                                                        schema=schema.FRAMES))
+        assert current_boxes(store) == [[[1, 1, 5, 5]]]
+        # The rerun writes yet another generation and switches to it.
+        newest = store.new_generation()
+        store.commit([content(store, newest, [[3, 3, 9, 9]])], [file_row()])
+        assert current_boxes(store) == [[[3, 3, 9, 9]]]
+        assert store._table("frames").count_rows() == 3  # unreachable rows wait for the sweep
+        store.sweep()
+        assert store._table("frames").count_rows() == 1
+        assert current_boxes(store) == [[[3, 3, 9, 9]]]
+
+
+def test_sweep_drops_content_no_path_points_to(db_path: Path) -> None:
+    store = Store.open(str(db_path), create=True)
+    with store.writer():
+        store.commit([content(store, store.new_generation(), [[1, 1, 5, 5]])], [file_row()])
+        store.commit([], [dict(file_row(), content_id=None, error="cannot read file")])
+        assert store.sweep() == 1
+        assert store._table("media").count_rows() == 0
+        assert store._table("frames").count_rows() == 0
+
+
+def test_generations_increase(db_path: Path) -> None:
+    store = Store.open(str(db_path), create=True)
+    gens = [store.new_generation() for _ in range(100)]
+    assert gens == sorted(set(gens))
+
+
+def test_one_writer_at_a_time(db_path: Path) -> None:
+    first = Store.open(str(db_path), create=True)
+    second = Store.open(str(db_path), create=True)
+    with first.writer():
+        with pytest.raises(WriterBusyError, match="another refcli is writing"):
+            with second.writer():
+                pass
+        assert current_boxes(second) == []  # readers do not wait
+    with second.writer():
+        pass
+
+
+def test_writes_outside_the_writer_are_refused(db_path: Path) -> None:
+    store = Store.open(str(db_path), create=True)
+    with pytest.raises(StoreError, match="outside Store.writer"):
+        store.commit([], [file_row()])
