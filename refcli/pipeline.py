@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from refcli import __version__
-from refcli.detect import DEFAULT_DETECTOR, Detector, create_detector
 from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
+from refcli.detect import DEFAULT_DETECTOR, Detector, create_detector
 from refcli.detections import Detections
 from refcli.errors import MediaError
 from refcli.io.discover import walk
@@ -137,6 +137,7 @@ def _run_jobs(jobs: list[Job], store: Store, detector: Detector, options: IndexO
     file_rows: list[dict[str, Any]] = []
     last_commit = time.monotonic()
     reported: dict[int, float] = {}
+    detected = 0
 
     def detect_batch() -> None:
         if not batch:
@@ -151,6 +152,10 @@ def _run_jobs(jobs: list[Job], store: Store, detector: Detector, options: IndexO
             for (state, sample), dets in zip(batch, results):
                 state.samples.append((_strip(sample), dets))
                 state.outstanding -= 1
+        nonlocal detected
+        detected += len(batch)
+        if bar is not None:
+            bar.set_postfix(frames=detected, refresh=False)
         batch.clear()
 
     def finish_ready() -> None:
@@ -164,7 +169,6 @@ def _run_jobs(jobs: list[Job], store: Store, detector: Detector, options: IndexO
             if bar is not None:
                 size = state.job.file_rows[0]["size"]
                 bar.update(size - reported.pop(id(state.job), 0))
-                bar.set_postfix(frames=summary.frames, people=summary.people, refresh=False)
         if to_commit and (len(to_commit) >= _COMMIT_EVERY_FILES
                           or time.monotonic() - last_commit > _COMMIT_EVERY_SECONDS):
             flush()

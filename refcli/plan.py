@@ -68,11 +68,15 @@ def make_plan(found: Iterable[FoundFile | WalkProblem], files: dict[str, FileRec
     """
     plan = Plan()
     scheduled: dict[str, Job] = {}
+    seen: set[str] = set()
     for item in found:
         if isinstance(item, WalkProblem):
             plan.problems.append(item)
             continue
         shown = display_path(item.path)
+        if shown in seen:  # overlapping roots ("a" and "a/b") name a file twice
+            continue
+        seen.add(shown)
         signature = signatures[item.kind.value]
         known = files.get(shown)
         cid: str | None = None
@@ -89,7 +93,8 @@ def make_plan(found: Iterable[FoundFile | WalkProblem], files: dict[str, FileRec
             try:
                 cid = content_id(item.path, item.fingerprint.size)
             except OSError as err:
-                plan.failed_files.append(file_row(item, None, f"cannot read file: {(err.strerror or str(err)).lower()}"))
+                reason = (err.strerror or str(err)).lower()
+                plan.failed_files.append(file_row(item, None, f"cannot read file: {reason}"))
                 continue
         row = file_row(item, cid)
         record = media.get(cid)

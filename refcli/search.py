@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from refcli.defaults import PEOPLE_MIN_SCORE
-from refcli.refer import Referrer, ReferRequest
+from refcli.refer import ReferRequest, Referrer
 from refcli.store import Store
 
 _REFER_BATCH = 256
@@ -56,7 +56,7 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
     if not unsupported:
         for chunk in _requests(store, query, min_score):
             results = referrer.refer([request for request, _ in chunk])
-            for (request, meta), result in zip(chunk, results):
+            for (_, meta), result in zip(chunk, results):
                 for phrase in result.unsupported:
                     if phrase not in unsupported:
                         unsupported.append(phrase)

@@ -10,10 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from conftest import iou, write_bad_files
 from typer.testing import CliRunner
 
-from conftest import iou, write_bad_files
 from refcli.cli.app import app
 
 runner = CliRunner()

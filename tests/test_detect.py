@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import iou, match
+
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detect import create_detector, detectors
 from refcli.detect.ssdlite import resize_like_graph

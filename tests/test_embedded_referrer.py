@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from refcli.refer import ReferRequest, create_referrer, referrers
 from refcli.errors import BackendError
+from refcli.refer import ReferRequest, create_referrer, referrers
 
 W, H = 1000, 600
 # five people left to right; the third stands higher (further away)

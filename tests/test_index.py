@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import write_bad_files
 from PIL import Image
 
 import refcli.pipeline
 import refcli.plan
-from conftest import write_bad_files
 from refcli.pipeline import IndexOptions, run_index
 from refcli.store import Store
 
@@ -134,3 +134,11 @@ def test_megamind_bugy_is_indexed(tmp_path: Path, db_path: Path, detector, data_
     summary = index(root, db_path, detector)
     assert (summary.new, summary.failed, summary.frames) == (1, 0, 19)
     assert summary.warnings == []
+
+
+def test_overlapping_roots_index_each_file_once(archive: Path, db_path: Path, detector) -> None:
+    store = Store.open(str(db_path), create=True)
+    with store.writer():
+        summary = run_index([str(archive), str(archive / "videos"), str(archive / "photos" / "rotated.jpg")],
+                            store, IndexOptions(), detector=detector)
+    assert (summary.new, summary.linked, summary.frames) == (3, 0, 10)

@@ -8,8 +8,7 @@ import pyarrow as pa
 import pytest
 
 from refcli.errors import SchemaTooNewError, StoreError, WriterBusyError
-from refcli.store import Store
-from refcli.store import schema
+from refcli.store import Store, schema
 from refcli.store.store import ContentRows
 
 CID = "0123456789abcdef0123456789abcdef"

@@ -5,11 +5,9 @@ from __future__ import annotations
 import enum
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -19,7 +17,7 @@ from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
 from refcli.errors import RefcliError
 
 
-class Decoder(str, enum.Enum):
+class Decoder(enum.StrEnum):
     auto = "auto"
     decord = "decord"
     pyav = "pyav"
@@ -28,7 +26,7 @@ class Decoder(str, enum.Enum):
 class _Group(TyperGroup):
     """Catches refcli's errors once for every command: one line on stderr, a meaningful exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except RefcliError as err:
@@ -125,8 +123,8 @@ def find(
                                          show_default=False)],
     db: DbOpt = None,
     limit: Annotated[int, typer.Option(min=0, help="Show at most this many hits (0: all).")] = 20,
-    min_score: Annotated[float, typer.Option(min=0.0, max=1.0,
-                                             help="Detector confidence needed to count as a person.")] = PEOPLE_MIN_SCORE,
+    min_score: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Detector confidence needed to count as a person.")] = PEOPLE_MIN_SCORE,
     backend: Annotated[str, typer.Option(help="Referrer backend.")] = "embedded",
     as_json: JsonOpt = False,
 ) -> None:
@@ -166,4 +164,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -20,7 +20,7 @@ VIDEO_EXTENSIONS = frozenset(
 HASH_CHUNK = 64 * 1024
 
 
-class MediaKind(str, enum.Enum):
+class MediaKind(enum.StrEnum):
     IMAGE = "image"
     VIDEO = "video"
 
@@ -99,7 +99,7 @@ def walk(roots: Iterable[str], *, include_hidden: bool = False) -> Iterator[Foun
             continue
         problems: list[WalkProblem] = []
 
-        def on_error(err: OSError, problems: list[WalkProblem] = problems) -> None:
+        def on_error(err: OSError, problems: list[WalkProblem] = problems, root: str = root) -> None:
             problems.append(WalkProblem(err.filename or root, _reason(err)))
 
         for folder, dirnames, filenames in os.walk(root, onerror=on_error):

@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from refcli.refer import Referrer, ReferRequest, ReferResult
+from refcli.refer import ReferRequest, Referrer, ReferResult
 from refcli.refer.grammar import ParsedExpression, Position, parse
 
 _AXIS = {"left": (0, False), "right": (0, True), "top": (1, False), "bottom": (1, True)}

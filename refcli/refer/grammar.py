@@ -9,6 +9,7 @@ relations); the contract stays: understood constraints + unsupported phrases.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,7 +34,7 @@ _SCENE = r"(?:image|picture|photo|photograph|frame|scene|video|shot|clip|footage
 _LEADING_WORDS = ["please", "can you", "could you", "find", "show", "show me", "give me", "detect", "locate",
                   "search for", "look for", "where is", "where are", "who is", "who are", "select", "get",
                   "highlight", "mark"]
-_LEADING = re.compile(r"^(?:(?:%s)\s+)+" % "|".join(sorted(_LEADING_WORDS, key=len, reverse=True)))
+_LEADING = re.compile(r"^(?:(?:{})\s+)+".format("|".join(sorted(_LEADING_WORDS, key=len, reverse=True))))
 _SCENE_PHRASE = re.compile(rf"\b(?:in|of|from|within|across|inside)\s+(?:the|this|that|each|every|a)\s+{_SCENE}s?\b")
 _SCENE_SIDE_OF = re.compile(rf"\bof\s+(?:the|this)\s+{_SCENE}\b")
 
@@ -96,7 +97,7 @@ def parse(expression: str) -> ParsedExpression:
     text = _SCENE_SIDE_OF.sub(" ", text)
     positions: list[Position] = []
 
-    def take(pattern: re.Pattern[str], make: callable) -> None:  # type: ignore[valid-type]
+    def take(pattern: re.Pattern[str], make: Callable[[re.Match[str]], Position]) -> None:
         nonlocal text
         while (match := pattern.search(text)) is not None:
             positions.append(make(match))
