@@ -1,8 +1,10 @@
-"""`refcli index`: discover -> plan -> decode (thread) -> detect (batches) -> store.
+"""`refcli index`: discover -> plan -> decode (thread) -> detect (batches) -> track -> store.
 
 Decoding runs in one background thread with a bounded queue, overlapping the detector on the
-main thread (both release the GIL in their native code). Results are committed in batches of
-files, each batch generation-switched, so an interrupted run keeps what it finished.
+main thread (both release the GIL in their native code). Each file streams through a
+TrackBuilder into rows that are written as they become final, under a generation that
+becomes current only when the file's media row is switched, so an interrupted run keeps
+every finished file and memory does not grow with video length.
 """
 
 from __future__ import annotations
@@ -16,21 +18,20 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from refcli import __version__
 from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
 from refcli.detect import DEFAULT_DETECTOR, Detector, create_detector
-from refcli.detections import Detections
 from refcli.errors import MediaError
 from refcli.io.discover import walk
 from refcli.io.image import load_image
 from refcli.io.video import Sample, VideoReport, sample_video
 from refcli.plan import Job, make_plan, pipeline_signature
 from refcli.store import Store
-from refcli.store.store import ContentRows
+from refcli.track import ByteTrackTracker, Rows, TrackBuilder
 
 _COMMIT_EVERY_FILES = 64
+_COMMIT_EVERY_ROWS = 4000
+_COMMIT_EVERY_BYTES = 32 << 20  # keyframe JPEGs waiting to be written
 _COMMIT_EVERY_SECONDS = 5.0
 
 
@@ -42,6 +43,8 @@ class IndexOptions:
     batch_size: int = 8
     include_hidden: bool = False
     detector_threads: int | None = None
+    tracking: bool = True  # off: every detection is its own one-frame track (benchmarks)
+    keyframes: bool = True  # off: no keyframe JPEGs (benchmarks)
 
 
 @dataclass
@@ -59,7 +62,8 @@ class IndexSummary:
     unchanged: int = 0
     failed: int = 0
     frames: int = 0
-    people: int = 0
+    people: int = 0  # person tracks (a photo's people are one-frame tracks)
+    detections: int = 0
     seconds: float = 0.0
     interrupted: bool = False
     failures: list[Problem] = field(default_factory=list)
@@ -71,10 +75,12 @@ class IndexSummary:
 
 @dataclass
 class _Running:
-    """A job being decoded/detected: accumulates per-sample detections in order."""
+    """A file being decoded, detected and tracked."""
 
     job: Job
-    samples: list[tuple[Sample, Detections]] = field(default_factory=list)
+    builder: TrackBuilder | None = None
+    generation: int = 0
+    samples: int = 0
     outstanding: int = 0
     finished: bool = False
     error: str | None = None
@@ -110,11 +116,10 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
     pending_files = plan.failed_files + plan.links + plan.refreshed
     changed = bool(pending_files)
     if pending_files:
-        store.commit([], pending_files)
-
+        store.commit(files=pending_files)
     if plan.jobs:
         changed = True
-        _run_jobs(plan.jobs, store, detector, options, signatures, summary, progress)
+        _Indexer(store, detector, options, signatures, summary, progress).run(plan.jobs)
     if changed and not summary.interrupted:
         store.sweep()
         store.optimize()
@@ -122,115 +127,161 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
     return summary
 
 
-def _run_jobs(jobs: list[Job], store: Store, detector: Detector, options: IndexOptions,
-              signatures: dict[str, str], summary: IndexSummary, progress: ProgressFactory | None) -> None:
-    total_bytes = sum(j.file_rows[0]["size"] for j in jobs)
-    bar = progress(total=total_bytes, unit="B", unit_scale=True, desc="indexing") if progress else None
-    items: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=max(4, 2 * options.batch_size))
-    stop = threading.Event()
-    producer = threading.Thread(target=_produce, args=(jobs, options, items, stop), daemon=True, name="refcli-decode")
-    producer.start()
-    running: dict[int, _Running] = {}
-    order: list[_Running] = []
-    batch: list[tuple[_Running, Sample]] = []
-    to_commit: list[ContentRows] = []
-    file_rows: list[dict[str, Any]] = []
-    last_commit = time.monotonic()
-    reported: dict[int, float] = {}
-    detected = 0
+class _Indexer:
+    """Runs the jobs: a decoding thread feeds batches to the detector, results stream to the store."""
 
-    def detect_batch() -> None:
-        if not batch:
-            return
+    def __init__(self, store: Store, detector: Detector, options: IndexOptions, signatures: dict[str, str],
+                 summary: IndexSummary, progress: ProgressFactory | None) -> None:
+        self.store, self.detector, self.options = store, detector, options
+        self.signatures, self.summary, self.progress = signatures, summary, progress
+        self.rows = Rows()
+        self.media: list[dict[str, Any]] = []
+        self.files: list[dict[str, Any]] = []
+        self.order: list[_Running] = []
+        self.batch: list[tuple[_Running, Sample]] = []
+        self.last_commit = time.monotonic()
+        self.detected = 0
+        self.bar: Any = None
+
+    def run(self, jobs: list[Job]) -> None:
+        total = sum(j.file_rows[0]["size"] for j in jobs)
+        self.bar = self.progress(total=total, unit="B", unit_scale=True, desc="indexing") if self.progress else None
+        items: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=max(4, 2 * self.options.batch_size))
+        stop = threading.Event()
+        producer = threading.Thread(target=_produce, args=(jobs, self.options, items, stop), daemon=True,
+                                    name="refcli-decode")
+        producer.start()
+        running: dict[int, _Running] = {}
+        reported: dict[int, int] = {}
         try:
-            results = detector.detect([s.image for _, s in batch])
+            while True:
+                try:
+                    kind, job, payload = items.get_nowait()
+                except queue.Empty:
+                    self._detect_batch()  # nothing decoded yet: do not let frames wait for a full batch
+                    self._finish_ready(reported)
+                    kind, job, payload = items.get()
+                if kind == "end":
+                    break
+                state = running.get(id(job))
+                if state is None:
+                    state = running[id(job)] = _Running(job)
+                    self.order.append(state)
+                if kind == "sample":
+                    sample, fraction = payload
+                    state.outstanding += 1
+                    self.batch.append((state, sample))
+                    if self.bar is not None and fraction is not None:
+                        done = int(job.file_rows[0]["size"] * min(1.0, fraction))
+                        self.bar.update(max(0, done - reported.get(id(job), 0)))
+                        reported[id(job)] = max(done, reported.get(id(job), 0))
+                    if len(self.batch) >= self.options.batch_size:
+                        self._detect_batch()
+                        self._finish_ready(reported)
+                elif kind == "done":
+                    state.report, state.finished = payload, True
+                elif kind == "failed":
+                    state.error, state.finished = payload, True
+                if state.finished and state.outstanding == 0:
+                    running.pop(id(job), None)
+            self._detect_batch()
+            self._finish_ready(reported)
+            self._flush()
+        except KeyboardInterrupt:
+            stop.set()
+            self.summary.interrupted = True
+            self._finish_ready(reported)
+            self._flush()
+            raise
+        finally:
+            stop.set()
+            if self.bar is not None:
+                self.bar.close()
+
+    def _detect_batch(self) -> None:
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        try:
+            results = self.detector.detect([sample.image for _, sample in batch])
         except Exception as err:  # a detector failure costs the files in this batch, not the run
             for state, _ in batch:
                 state.error = state.error or f"detector failed: {err}"
                 state.outstanding -= 1
-        else:
-            for (state, sample), dets in zip(batch, results):
-                state.samples.append((_strip(sample), dets))
-                state.outstanding -= 1
-        nonlocal detected
-        detected += len(batch)
-        if bar is not None:
-            bar.set_postfix(frames=detected, refresh=False)
-        batch.clear()
-
-    def finish_ready() -> None:
-        nonlocal last_commit
-        while order and order[0].finished and order[0].outstanding == 0:
-            state = order.pop(0)
-            running.pop(id(state.job), None)
-            rows = _content_rows(state, store, signatures[state.job.kind], summary)
-            to_commit.append(rows)
-            file_rows.extend(state.job.file_rows)
-            if bar is not None:
-                size = state.job.file_rows[0]["size"]
-                bar.update(size - reported.pop(id(state.job), 0))
-        if to_commit and (len(to_commit) >= _COMMIT_EVERY_FILES
-                          or time.monotonic() - last_commit > _COMMIT_EVERY_SECONDS):
-            flush()
-
-    def flush() -> None:
-        nonlocal last_commit
-        if to_commit or file_rows:
-            store.commit(to_commit, file_rows)
-            to_commit.clear()
-            file_rows.clear()
-        last_commit = time.monotonic()
-
-    try:
-        while True:
+            return
+        for (state, sample), detections in zip(batch, results):
+            state.outstanding -= 1
+            if state.error is not None:
+                continue
+            if state.builder is None:
+                state.generation = self.store.new_generation()
+                tracker = (ByteTrackTracker(self.options.fps)
+                           if state.job.kind == "video" and self.options.tracking else None)
+                state.builder = TrackBuilder(state.job.content_id, state.generation, tracker,
+                                             store_keyframes=self.options.keyframes and state.job.kind == "video")
+                state.size = (sample.image.shape[1], sample.image.shape[0])
             try:
-                kind, job, payload = items.get_nowait()
-            except queue.Empty:
-                detect_batch()  # nothing decoded yet: do not let frames wait for a full batch
-                finish_ready()
-                kind, job, payload = items.get()
-            if kind == "end":
-                break
-            state = running.get(id(job))
-            if state is None:
-                state = running[id(job)] = _Running(job)
-                order.append(state)
-            if kind == "sample":
-                sample, fraction = payload
-                state.size = state.size or (sample.image.shape[1], sample.image.shape[0])
-                state.outstanding += 1
-                batch.append((state, sample))
-                if bar is not None and fraction is not None:
-                    done = int(job.file_rows[0]["size"] * min(1.0, fraction))
-                    bar.update(max(0, done - reported.get(id(job), 0)))
-                    reported[id(job)] = max(done, reported.get(id(job), 0))
-                if len(batch) >= options.batch_size:
-                    detect_batch()
-                    finish_ready()
-            elif kind == "done":
-                state.report = payload
-                state.finished = True
-            elif kind == "failed":
-                state.error = payload
-                state.finished = True
-        detect_batch()
-        finish_ready()
-        flush()
-    except KeyboardInterrupt:
-        stop.set()
-        summary.interrupted = True
-        finish_ready()
-        flush()
-        raise
-    finally:
-        stop.set()
-        if bar is not None:
-            bar.close()
+                self.rows.extend(state.builder.add(sample.index, sample.time, detections, sample.image))
+            except Exception as err:  # tracking trouble costs this file, not the run
+                state.error = f"tracking failed: {type(err).__name__}: {err}"
+            state.samples += 1
+        self.detected += len(batch)
+        if self.bar is not None:
+            self.bar.set_postfix(frames=self.detected, refresh=False)
+        if (len(self.rows) >= _COMMIT_EVERY_ROWS
+                or sum(len(k["jpeg"]) for k in self.rows.keyframes) >= _COMMIT_EVERY_BYTES):
+            self._flush()
 
+    def _finish_ready(self, reported: dict[int, int]) -> None:
+        while self.order and self.order[0].finished and self.order[0].outstanding == 0:
+            state = self.order.pop(0)
+            self.media.append(self._media_row(state))
+            self.files.extend(state.job.file_rows)
+            if self.bar is not None:
+                self.bar.update(state.job.file_rows[0]["size"] - reported.pop(id(state.job), 0))
+        if self.media and (len(self.media) >= _COMMIT_EVERY_FILES
+                           or time.monotonic() - self.last_commit > _COMMIT_EVERY_SECONDS):
+            self._flush()
 
-def _strip(sample: Sample) -> Sample:
-    """Drop the pixels once detection has run: only boxes are stored (keyframes come later)."""
-    return Sample(sample.index, sample.time, np.empty((0, 0, 3), np.uint8))
+    def _flush(self) -> None:
+        if len(self.rows) or self.media or self.files:
+            self.store.commit(self.rows, self.media, self.files)
+            self.rows, self.media, self.files = Rows(), [], []
+        self.last_commit = time.monotonic()
+
+    def _media_row(self, state: _Running) -> dict[str, Any]:
+        job, report, summary = state.job, state.report, self.summary
+        shown = job.file_rows[0]["path"]
+        media: dict[str, Any] = {
+            "content_id": job.content_id, "kind": job.kind, "signature": self.signatures[job.kind],
+            "indexed_at": time.time(), "refcli_version": __version__, "warnings": [],
+            "decoder": report.decoder if report else "pillow",
+            "duration": report.duration if report else None,
+        }
+        if state.error is None and state.builder is not None:
+            self.rows.extend(state.builder.finish())
+        elif state.error is None:
+            state.error = "no frame could be decoded"
+        if state.error is not None:
+            summary.failed += 1
+            summary.failures.append(Problem(shown, state.error))
+            # A fresh generation: rows written for this file so far become unreachable and are swept.
+            media.update(status="failed", error=state.error, generation=self.store.new_generation(),
+                         width=None, height=None, samples=0, people=0)
+            return media
+        assert state.builder is not None
+        warnings = list(report.warnings) if report else []
+        summary.warnings.extend(Problem(shown, w) for w in warnings)
+        width, height = state.size or (0, 0)
+        media.update(status="ok", error=None, warnings=warnings, generation=state.generation, width=width,
+                     height=height, samples=state.samples, people=state.builder.people)
+        summary.new += job.reason == "new"
+        summary.updated += job.reason == "updated"
+        summary.linked += len(job.file_rows) - 1
+        summary.frames += state.samples
+        summary.people += state.builder.people
+        summary.detections += state.builder.detections
+        return media
 
 
 def _produce(jobs: list[Job], options: IndexOptions, items: queue.Queue[Any], stop: threading.Event) -> None:
@@ -270,54 +321,11 @@ def _decode(job: Job, options: IndexOptions, report: VideoReport | None) -> Iter
         yield sample, fraction
 
 
-def _content_rows(state: _Running, store: Store, signature: str, summary: IndexSummary) -> ContentRows:
-    job = state.job
-    generation = store.new_generation()
-    report = state.report
-    media: dict[str, Any] = {
-        "content_id": job.content_id, "kind": job.kind, "signature": signature, "generation": generation,
-        "indexed_at": time.time(), "refcli_version": __version__, "warnings": [],
-        "decoder": (report.decoder if report else "pillow") if job.kind == "video" else "pillow",
-        "duration": report.duration if report else None,
-    }
-    shown = job.file_rows[0]["path"]
-    if state.error is not None:
-        summary.failed += 1
-        summary.failures.append(Problem(shown, state.error))
-        media.update(status="failed", error=state.error, width=None, height=None, samples=0, people=0)
-        return ContentRows(media=media, frames=[], tracks=[])
-    frames: list[dict[str, Any]] = []
-    tracks: list[dict[str, Any]] = []
-    people = 0
-    width, height = state.size or (0, 0)
-    for sample, dets in sorted(state.samples, key=lambda item: item[0].index):
-        if not len(dets):
-            continue
-        candidates = []
-        for box, score in zip(dets.xyxy.tolist(), dets.confidence.tolist()):
-            track = len(tracks)  # until tracking lands, every detection is its own one-frame track
-            candidates.append({"box": box, "score": score, "track": track})
-            tracks.append({"content_id": job.content_id, "generation": generation, "track": track,
-                           "start": sample.time, "end": sample.time, "time": sample.time, "box": box,
-                           "score": score, "samples": 1})
-            people += score >= PEOPLE_MIN_SCORE
-        frames.append({"content_id": job.content_id, "generation": generation, "sample": sample.index,
-                       "time": sample.time, "width": width, "height": height, "candidates": candidates})
-    warnings = list(report.warnings) if report else []
-    for warning in warnings:
-        summary.warnings.append(Problem(shown, warning))
-    media.update(status="ok", error=None, warnings=warnings, width=width, height=height,
-                 samples=len(state.samples), people=people)
-    summary.new += job.reason == "new"
-    summary.updated += job.reason == "updated"
-    summary.linked += len(job.file_rows) - 1
-    summary.frames += len(state.samples)
-    summary.people += people
-    return ContentRows(media=media, frames=frames, tracks=tracks)
-
-
 def stderr_progress(**kwargs: Any) -> Any:
     """A tqdm bar on stderr that switches itself off when stderr is not a terminal (cron)."""
     from tqdm import tqdm
 
     return tqdm(file=sys.stderr, disable=None, dynamic_ncols=True, **kwargs)
+
+
+__all__ = ["PEOPLE_MIN_SCORE", "IndexOptions", "IndexSummary", "Problem", "default_threads", "run_index"]

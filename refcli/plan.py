@@ -15,7 +15,7 @@ from typing import Any
 from refcli.io.discover import FoundFile, WalkProblem, content_id, display_path
 from refcli.store import FileRecord, MediaRecord
 
-PIPELINE_REVISION = 1
+PIPELINE_REVISION = 2
 """Bump when a code change alters what indexing stores; stored signatures then differ and
 files are re-indexed. (The package version is recorded per media row for provenance but does
 not force re-indexing: a release that changes nothing in the pipeline must not cost a

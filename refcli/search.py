@@ -1,4 +1,9 @@
-"""`refcli find`: run a referrer over the stored frames and turn its choices into hits."""
+"""`refcli find`: run a referrer over the stored frames and turn its choices into hits.
+
+A referrer judges one frame at a time; "the person on the left" may hold for part of a track
+only. A hit is therefore a *moment*: a run of consecutive samples of one track that the
+referrer chose, with the box and time of its best sample.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from refcli.defaults import PEOPLE_MIN_SCORE
+from refcli.detections import NO_TRACK
 from refcli.refer import ReferRequest, Referrer
+from refcli.render import hit_id
 from refcli.store import Store
 
 _REFER_BATCH = 256
@@ -17,15 +24,18 @@ _REFER_BATCH = 256
 
 @dataclass
 class Hit:
-    """One matching person: where (file, time) and which box."""
+    """One matching person over one stretch of time."""
 
     path: str
     kind: str
-    time: float | None
+    time: float | None  # the best sample's time; null for photos
+    start: float | None
+    end: float | None
     box: list[float]
     score: float
-    track: int
+    track: int | None
     content_id: str
+    id: str
     paths: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,14 +55,23 @@ class FindResult:
                 "hits": [h.to_dict() for h in self.hits], "unsupported": self.unsupported}
 
 
+@dataclass
+class _Chosen:
+    sample: int
+    time: float | None
+    box: list[float]
+    score: float
+
+
 def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEOPLE_MIN_SCORE,
          limit: int | None = None) -> FindResult:
-    """Every person in the index that ``referrer`` says matches ``query``, best first.
+    """Every moment of every person in the index that ``referrer`` says matches ``query``, best first.
 
     ``total`` counts all matches; ``hits`` holds the first ``limit`` of them (all if None).
     """
     unsupported = list(referrer.unsupported(query))
-    hits: list[Hit] = []
+    chosen: dict[tuple[str, int, int], list[_Chosen]] = {}
+    frames_of: dict[str, dict[str, Any]] = {}
     if not unsupported:
         for chunk in _requests(store, query, min_score):
             results = referrer.refer([request for request, _ in chunk])
@@ -60,21 +79,66 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
                 for phrase in result.unsupported:
                     if phrase not in unsupported:
                         unsupported.append(phrase)
+                frame = meta["frame"]
+                frames_of[frame["content_id"]] = frame
                 for index, score in zip(result.indexes, result.scores):
-                    hits.append(_hit(meta, index, score))
-    if unsupported:
-        hits = []  # a backend that could not judge part of the query answers nobody, never a guess
-    hits.sort(key=lambda h: (-h.score, h.path, h.time if h.time is not None else -1.0))
+                    candidate = meta["people"][index]
+                    key = (frame["content_id"], frame["generation"], int(candidate["track"]))
+                    chosen.setdefault(key, []).append(_Chosen(
+                        frame["sample"], frame["time"], [round(float(v), 1) for v in candidate["box"]], float(score)))
+    hits = [] if unsupported else _moments(store, chosen, frames_of)
+    hits.sort(key=lambda h: (-h.score, h.path, h.start if h.start is not None else -1.0))
     return FindResult(query=query, backend=referrer.name, total=len(hits),
                       hits=hits if limit is None else hits[:limit], unsupported=unsupported)
+
+
+def _moments(store: Store, chosen: dict[tuple[str, int, int], list[_Chosen]],
+             frames_of: dict[str, dict[str, Any]]) -> list[Hit]:
+    by_content: dict[tuple[str, int], set[int]] = {}
+    for content_id, generation, track in chosen:
+        if track != NO_TRACK:
+            by_content.setdefault((content_id, generation), set()).add(track)
+    samples_of: dict[tuple[str, int], list[int]] = {}
+    for (content_id, generation), tracks in by_content.items():
+        for track, row in store.tracks(content_id, generation, tracks).items():
+            samples_of[(content_id, track)] = row["samples"]
+    hits = []
+    for (content_id, _generation, track), picks in chosen.items():
+        frame = frames_of[content_id]
+        picks.sort(key=lambda c: c.sample)
+        order = samples_of.get((content_id, track))
+        for run in _runs(picks, order) if order else [[p] for p in picks]:
+            best = max(run, key=lambda c: c.score)
+            hits.append(Hit(
+                path=frame["paths"][0], kind=frame["kind"], time=best.time, start=run[0].time, end=run[-1].time,
+                box=best.box, score=round(best.score, 4), track=None if track == NO_TRACK else track,
+                content_id=content_id, id=hit_id(content_id, track, best.sample), paths=frame["paths"]))
+    return hits
+
+
+def _runs(picks: list[_Chosen], order: list[int]) -> list[list[_Chosen]]:
+    """Split a track's chosen samples where the track has a sample that was not chosen."""
+    position = {sample: i for i, sample in enumerate(order)}
+    runs: list[list[_Chosen]] = []
+    for pick in picks:
+        if runs and position.get(pick.sample, -2) == position.get(runs[-1][-1].sample, -10) + 1:
+            runs[-1].append(pick)
+        else:
+            runs.append([pick])
+    return runs
 
 
 def _requests(store: Store, query: str, min_score: float) -> Iterator[list[tuple[ReferRequest, dict[str, Any]]]]:
     chunk: list[tuple[ReferRequest, dict[str, Any]]] = []
     frames, paths = store.current_frames()
+    best = store.track_scores()
     for frame in frames.to_pylist():
         frame["paths"] = paths[frame["content_id"]]
-        people = [c for c in frame["candidates"] if c["score"] >= min_score]
+        key = (frame["content_id"], frame["generation"])
+        # A person is a track whose best box reaches min_score: its weaker boxes (a turn, a
+        # partial occlusion) are still that person. Untracked boxes are judged alone.
+        people = [c for c in frame["candidates"]
+                  if (best.get((*key, c["track"]), 0.0) if c["track"] != NO_TRACK else c["score"]) >= min_score]
         if not people:
             continue
         request = ReferRequest(
@@ -89,11 +153,3 @@ def _requests(store: Store, query: str, min_score: float) -> Iterator[list[tuple
             chunk = []
     if chunk:
         yield chunk
-
-
-def _hit(meta: dict[str, Any], index: int, score: float) -> Hit:
-    frame = meta["frame"]
-    candidate = meta["people"][index]
-    return Hit(path=frame["paths"][0], kind=frame["kind"], time=frame["time"],
-               box=[round(float(v), 1) for v in candidate["box"]], score=round(float(score), 4),
-               track=int(candidate["track"]), content_id=frame["content_id"], paths=frame["paths"])

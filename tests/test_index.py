@@ -39,7 +39,8 @@ def test_index_reports_bad_files_and_keeps_going(archive: Path, db_path: Path, d
     summary = index(archive, db_path, detector)
     assert (summary.new, summary.failed, summary.unchanged) == (3, 4, 0)
     assert summary.frames == 1 + 1 + 8
-    assert summary.people >= 2 + 15
+    assert summary.detections >= 2 + 17  # person boxes (measured: 17 of 21 people in 3 hand-checked frames)
+    assert 2 + 5 <= summary.people < summary.detections  # person tracks: boxes of one walker join
     reasons = {os.path.basename(p.path): p.reason for p in summary.failures}
     assert set(reasons) == set(expected)
     for name, words in expected.items():

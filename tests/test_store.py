@@ -9,18 +9,23 @@ import pytest
 
 from refcli.errors import SchemaTooNewError, StoreError, WriterBusyError
 from refcli.store import Store, schema
-from refcli.store.store import ContentRows
+from refcli.track import Rows
 
 CID = "0123456789abcdef0123456789abcdef"
 
 
-def content(store: Store, generation: int, boxes: list[list[float]]) -> ContentRows:
+def content(generation: int, boxes: list[list[float]]) -> tuple[Rows, dict]:
     media = {"content_id": CID, "kind": "image", "status": "ok", "error": None, "warnings": [], "signature": "s",
              "generation": generation, "decoder": "pillow", "width": 100, "height": 100, "duration": None,
              "samples": 1, "people": len(boxes), "indexed_at": 0.0, "refcli_version": "test"}
     frame = {"content_id": CID, "generation": generation, "sample": 0, "time": None, "width": 100, "height": 100,
              "candidates": [{"box": b, "score": 0.9, "track": i} for i, b in enumerate(boxes)]}
-    return ContentRows(media=media, frames=[frame], tracks=[])
+    return Rows(frames=[frame]), media
+
+
+def commit(store: Store, generation: int, boxes: list[list[float]]) -> None:
+    rows, media = content(generation, boxes)
+    store.commit(rows, [media], [file_row()])
 
 
 def file_row(path: str = "/a/b.jpg") -> dict:
@@ -59,16 +64,15 @@ def test_readers_see_old_or_new_rows_never_a_mix(db_path: Path) -> None:
     store = Store.open(str(db_path), create=True)
     with store.writer():
         old = store.new_generation()
-        store.commit([content(store, old, [[1, 1, 5, 5]])], [file_row()])
+        commit(store, old, [[1, 1, 5, 5]])
         assert current_boxes(store) == [[[1, 1, 5, 5]]]
         # A crash after writing the new generation's frames, before the media row switched:
         new = store.new_generation()
-        store._table("frames").add(pa.Table.from_pylist(content(store, new, [[2, 2, 8, 8]]).frames,
-                                                        schema=schema.FRAMES))
+        store.commit(content(new, [[2, 2, 8, 8]])[0])
         assert current_boxes(store) == [[[1, 1, 5, 5]]]
         # The rerun writes yet another generation and switches to it.
         newest = store.new_generation()
-        store.commit([content(store, newest, [[3, 3, 9, 9]])], [file_row()])
+        commit(store, newest, [[3, 3, 9, 9]])
         assert current_boxes(store) == [[[3, 3, 9, 9]]]
         assert store._table("frames").count_rows() == 3  # unreachable rows wait for the sweep
         store.sweep()
@@ -79,8 +83,8 @@ def test_readers_see_old_or_new_rows_never_a_mix(db_path: Path) -> None:
 def test_sweep_drops_content_no_path_points_to(db_path: Path) -> None:
     store = Store.open(str(db_path), create=True)
     with store.writer():
-        store.commit([content(store, store.new_generation(), [[1, 1, 5, 5]])], [file_row()])
-        store.commit([], [dict(file_row(), content_id=None, error="cannot read file")])
+        commit(store, store.new_generation(), [[1, 1, 5, 5]])
+        store.commit(files=[dict(file_row(), content_id=None, error="cannot read file")])
         assert store.sweep() == 1
         assert store._table("media").count_rows() == 0
         assert store._table("frames").count_rows() == 0
@@ -107,4 +111,24 @@ def test_one_writer_at_a_time(db_path: Path) -> None:
 def test_writes_outside_the_writer_are_refused(db_path: Path) -> None:
     store = Store.open(str(db_path), create=True)
     with pytest.raises(StoreError, match="outside Store.writer"):
-        store.commit([], [file_row()])
+        store.commit(files=[file_row()])
+
+
+def test_version_1_database_is_migrated(db_path: Path) -> None:
+    """A v1 database (one-frame person rows, no keyframes table) opens after migration."""
+    import lancedb
+
+    db = lancedb.connect(str(db_path))
+    v1_tracks = pa.schema([("content_id", pa.string()), ("generation", pa.int64()), ("track", pa.int32()),
+                           ("start", pa.float64()), ("end", pa.float64()), ("time", pa.float64()),
+                           ("box", pa.list_(pa.float32())), ("score", pa.float32()), ("samples", pa.int32())])
+    for name in ("files", "media", "frames"):
+        db.create_table(name, schema=schema.TABLES[name])
+    db.create_table("tracks", schema=v1_tracks)
+    db.create_table("meta", data=pa.Table.from_pylist([{"key": "schema_version", "value": "1"}], schema=schema.META))
+    with pytest.raises(StoreError, match="older schema"):
+        Store.open(str(db_path))  # readers do not migrate
+    store = Store.open(str(db_path), create=True)
+    assert store._schema_version() == schema.SCHEMA_VERSION
+    assert store._table("tracks").schema.equals(schema.TRACKS)
+    assert "keyframes" in store._table_names()

@@ -18,8 +18,22 @@ def format_time(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{rest:04.1f}" if hours else f"{minutes:02d}:{rest:04.1f}"
 
 
+def format_span(start: float | None, end: float | None) -> str:
+    if start is None:
+        return ""
+    if end is None or end == start:
+        return format_time(start)
+    return f"{format_time(start)}-{format_time(end)}"
+
+
+def _console() -> Console:
+    """Terminal width on a terminal; no wrapping when piped, so each hit stays on one line."""
+    console = Console()
+    return console if console.is_terminal else Console(width=1000)
+
+
 def print_find(result: FindResult, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _console()
     if result.unsupported:
         phrases = ", ".join(f'"{p}"' for p in result.unsupported)
         console.print(f"nobody: the {result.backend} backend cannot judge {phrases}, so it does not guess",
@@ -29,10 +43,12 @@ def print_find(result: FindResult, console: Console | None = None) -> None:
         console.print("nobody matches", highlight=False)
         return
     table = Table(box=None, pad_edge=False)
-    for column, justify in (("score", "right"), ("file", "left"), ("time", "right"), ("box x1,y1,x2,y2", "left")):
+    for column, justify in (("score", "right"), ("file", "left"), ("time", "right"), ("box x1,y1,x2,y2", "left"),
+                            ("hit", "left")):
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for hit in result.hits:
-        table.add_row(f"{hit.score:.2f}", hit.path, format_time(hit.time), ",".join(f"{v:.0f}" for v in hit.box))
+        table.add_row(f"{hit.score:.2f}", hit.path, format_span(hit.start, hit.end),
+                      ",".join(f"{v:.0f}" for v in hit.box), hit.id)
     console.print(table)
     shown = len(result.hits)
     if shown < result.total:
@@ -42,12 +58,12 @@ def print_find(result: FindResult, console: Console | None = None) -> None:
 
 
 def print_status(report: dict[str, Any], console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _console()
     console.print(
         f"database {report['db']} (schema v{report['schema_version']})\n"
         f"{_count(report['files'], 'file')}: {_count(report['images'], 'image')}, "
         f"{_count(report['videos'], 'video')}, {report['failed']} failed\n"
-        f"{_count(report['frames'], 'frame')} sampled, {report['people']} people detected",
+        f"{_count(report['frames'], 'frame')} sampled, {_count(report['people'], 'person track')}",
         highlight=False)
     for failure in report["failures"]:
         console.print(f"failed: {failure['path']}: {failure['error']}", highlight=False, markup=False)

@@ -126,21 +126,60 @@ def find(
     min_score: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Detector confidence needed to count as a person.")] = PEOPLE_MIN_SCORE,
     backend: Annotated[str, typer.Option(help="Referrer backend.")] = "embedded",
+    thumbnails: Annotated[Path | None, typer.Option(help="Write a PNG per hit (frame with box) into this folder.",
+                                                    show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Find every indexed person who matches QUERY, or nobody."""
+    """Find every indexed person who matches QUERY, or nobody.
+
+    A hit is a stretch of time in which one tracked person matches: start-end for videos,
+    no time for photos. `refcli show HIT` draws one.
+    """
     from refcli.refer import create_referrer
     from refcli.search import find as run_find
     from refcli.store import Store
 
     store = Store.open(str(db) if db else None)
     result = run_find(store, query, create_referrer(backend), min_score=min_score, limit=limit or None)
+    if thumbnails is not None:
+        _write_thumbnails(store, result.hits, thumbnails)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
     from refcli.cli._output import print_find
 
     print_find(result)
+
+
+@app.command()
+def show(
+    hit: Annotated[str, typer.Argument(help="A hit id from `refcli find` (CONTENT:TRACK:SAMPLE).",
+                                       show_default=False)],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="PNG to write [default: ./refcli-HIT.png].",
+                                             show_default=False)] = None,
+    db: DbOpt = None,
+) -> None:
+    """Write the frame of a hit, with the person's box drawn, to a PNG."""
+    from refcli.render import HitRef, hit_picture, save_png
+    from refcli.store import Store
+
+    ref = HitRef.parse(hit)
+    target = out or Path(f"refcli-{str(ref).replace(':', '-')}.png")
+    save_png(hit_picture(Store.open(str(db) if db else None), ref), str(target))
+    typer.echo(str(target))
+
+
+def _write_thumbnails(store: Any, hits: list[Any], folder: Path) -> None:
+    from refcli.errors import RefcliError
+    from refcli.render import HitRef, hit_picture, save_png
+
+    for rank, hit in enumerate(hits, 1):
+        stem = Path(hit.path).stem[:40]
+        target = folder / f"{rank:03d}-{stem}-{hit.id.replace(':', '-')}.png"
+        try:
+            save_png(hit_picture(store, HitRef.parse(hit.id), max_side=640), str(target))
+        except RefcliError as err:  # one unreadable hit must not cost the others
+            typer.echo(f"warning: no thumbnail for hit {hit.id}: {err}", err=True)
 
 
 @app.command()

@@ -240,3 +240,31 @@ def _check_complete(info: VideoInfo, report: VideoReport) -> None:
 def _ffmpeg_reason(err: BaseException) -> str:
     text = getattr(err, "strerror", None) or str(err)
     return str(text).strip().splitlines()[0].rstrip(":").lower()
+
+
+def frame_at(path: str, time: float) -> Image:
+    """The displayed frame at ``time`` seconds (as sampled: the first frame at or after it).
+
+    Seeks to the keyframe before ``time`` and decodes forward, so it costs at most one GOP.
+    """
+    info = probe(path)
+    av = _quiet_libav()
+    try:
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            target = time + info.origin
+            if stream.time_base is not None and time > 0:
+                container.seek(int(max(0.0, target - 0.001) / stream.time_base), stream=stream, backward=True)
+            last = None
+            for frame in container.decode(stream):
+                last = frame
+                if frame.time is not None and frame.time >= target - 1e-3:
+                    break
+            if last is None:
+                raise MediaError(f"no frame at {time:.2f} s")
+            image = last.to_ndarray(format="rgb24")
+    except (av.error.FFmpegError, OSError) as err:
+        raise MediaError(f"cannot read the frame at {time:.2f} s ({_ffmpeg_reason(err)})") from None
+    if info.rotation:
+        image = np.ascontiguousarray(np.rot90(image, k=info.rotation // 90))
+    return image

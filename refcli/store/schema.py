@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 BOX = pa.list_(pa.float32())  # not fixed-size: LanceDB would treat it as a vector column
 
@@ -64,23 +64,55 @@ FRAMES = pa.schema([
     ("candidates", pa.list_(CANDIDATE)),
 ])
 
-# One row per person track. Until tracking lands every detection is a one-frame track,
-# so photos (always one-frame tracks) never need migrating.
+# One row per person track: a person followed across sampled frames (a photo's people are
+# one-frame tracks). Per-sample data is kept compactly in parallel lists.
 TRACKS = pa.schema([
     ("content_id", pa.string()),
     ("generation", pa.int64()),
     ("track", pa.int32()),
-    ("start", pa.float64()),
+    ("start", pa.float64()),  # null for photos
     ("end", pa.float64()),
     ("time", pa.float64()),  # the sample with the best box
-    ("box", BOX),
-    ("score", pa.float32()),
-    ("samples", pa.int32()),
+    ("box", BOX),  # the best box
+    ("score", pa.float32()),  # the best detector score
+    ("samples", pa.list_(pa.int32())),  # sample indexes, in time order
+    ("times", pa.list_(pa.float64())),
+    ("boxes", pa.list_(pa.float32())),  # 4 floats (xyxy) per sample
+    ("scores", pa.list_(pa.float32())),
+    ("keyframes", pa.list_(pa.int32())),  # sample indexes whose frame is in `keyframes`
+])
+
+# Frames chosen as keyframes, shared by every track that chose them. Photos store none:
+# the photo itself is read when its pixels are needed.
+KEYFRAMES = pa.schema([
+    ("content_id", pa.string()),
+    ("generation", pa.int64()),
+    ("sample", pa.int32()),
+    ("time", pa.float64()),
+    ("width", pa.int32()),
+    ("height", pa.int32()),
+    ("scale", pa.float32()),  # keyframe pixels per displayed pixel
+    ("jpeg", pa.binary()),
 ])
 
 TABLES: dict[str, pa.Schema] = {
-    "meta": META, "files": FILES, "media": MEDIA, "frames": FRAMES, "tracks": TRACKS,
+    "meta": META, "files": FILES, "media": MEDIA, "frames": FRAMES, "tracks": TRACKS, "keyframes": KEYFRAMES,
 }
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {}
+# Content tables: rows of a generation; swept when their generation is no longer current.
+CONTENT_TABLES = ("frames", "tracks", "keyframes")
+
+
+def _v1_to_v2(db: Any) -> None:
+    """v2 turned one-frame person rows into tracks with keyframes.
+
+    The old rows cannot become tracks without decoding again, so they are dropped; the
+    pipeline revision changed too, so the next `refcli index` re-indexes every file.
+    """
+    db.drop_table("tracks")
+    db.create_table("tracks", schema=TRACKS)
+    db.create_table("keyframes", schema=KEYFRAMES, exist_ok=True)
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _v1_to_v2}
 """from_version -> function(db) that upgrades a database to from_version + 1."""

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,6 +23,9 @@ import pyarrow.compute as pc
 from refcli.errors import SchemaTooNewError, StoreError, WriterBusyError
 from refcli.io.discover import Fingerprint
 from refcli.store import schema
+
+if TYPE_CHECKING:
+    from refcli.track import Rows
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 _LOCK_NAME = "writer.lock"
@@ -53,15 +56,6 @@ class MediaRecord:
     error: str | None
     signature: str
     generation: int
-
-
-@dataclass
-class ContentRows:
-    """Everything one indexed content writes: its media row and its generation's rows."""
-
-    media: dict[str, Any]
-    frames: list[dict[str, Any]]
-    tracks: list[dict[str, Any]]
 
 
 class Store:
@@ -152,16 +146,20 @@ class Store:
             self._tables[name] = self._db.open_table(name)
         return self._tables[name]
 
-    def _read(self, name: str, columns: list[str] | None = None) -> pa.Table:
-        """The whole table (or some columns) as Arrow; an empty table if it does not exist."""
+    def _read(self, name: str, columns: list[str] | None = None, where: str | None = None) -> pa.Table:
+        """A table (some columns, some rows) as Arrow; an empty table if it does not exist."""
         if name not in self._tables and name not in self._table_names():
-            table_schema = schema.TABLES[name]
-            empty = table_schema.empty_table()
+            empty = schema.TABLES[name].empty_table()
             return empty.select(columns) if columns else empty
         table = self._table(name)
         table.checkout_latest()
-        data = table.to_arrow()
-        return data.select(columns) if columns else data
+        if where is None:
+            data = table.to_arrow()
+            return data.select(columns) if columns else data
+        query = table.search().where(where)
+        if columns:
+            query = query.select(columns)
+        return query.limit(None).to_arrow()
 
     # -- the writer --------------------------------------------------------------------------
 
@@ -192,19 +190,21 @@ class Store:
             self._last_generation = max(self._last_generation + 1, time.time_ns())
             return self._last_generation
 
-    def commit(self, contents: Iterable[ContentRows], files: Iterable[dict[str, Any]]) -> None:
-        """Write indexed contents and file rows, in the order that keeps readers consistent."""
+    def commit(self, rows: Rows | None = None, media: Iterable[dict[str, Any]] = (),
+               files: Iterable[dict[str, Any]] = ()) -> None:
+        """Write content rows, then media rows (the generation switch), then file rows.
+
+        Content rows may belong to files still being indexed: their generation is not
+        current until a later commit switches their media row, so readers ignore them.
+        """
         self._require_writer()
-        contents = list(contents)
-        files = list(files)
-        frames = [row for c in contents for row in c.frames]
-        tracks = [row for c in contents for row in c.tracks]
-        if frames:
-            self._table("frames").add(pa.Table.from_pylist(frames, schema=schema.FRAMES))
-        if tracks:
-            self._table("tracks").add(pa.Table.from_pylist(tracks, schema=schema.TRACKS))
-        if contents:
-            self._upsert("media", "content_id", [c.media for c in contents], schema.MEDIA)
+        media, files = list(media), list(files)
+        if rows is not None:
+            for name, data in (("frames", rows.frames), ("tracks", rows.tracks), ("keyframes", rows.keyframes)):
+                if data:
+                    self._table(name).add(pa.Table.from_pylist(data, schema=schema.TABLES[name]))
+        if media:
+            self._upsert("media", "content_id", media, schema.MEDIA)
         if files:
             self._upsert("files", "path", files, schema.FILES)
 
@@ -226,7 +226,7 @@ class Store:
         current = {(m["content_id"], m["generation"]) for m in media if m["content_id"] in referenced}
         if orphans:
             self._table("media").delete(f"content_id IN ({_sql_list(orphans)})")
-        for name in ("frames", "tracks"):
+        for name in schema.CONTENT_TABLES:
             pairs = self._read(name, ["content_id", "generation"])
             stale = {g for c, g in zip(pairs.column("content_id").to_pylist(),
                                         pairs.column("generation").to_pylist()) if (c, g) not in current}
@@ -238,7 +238,7 @@ class Store:
     def optimize(self) -> None:
         """Compact small fragments left by per-batch commits (readers get faster)."""
         self._require_writer()
-        for name in ("files", "media", "frames", "tracks"):
+        for name in ("files", "media", *schema.CONTENT_TABLES):
             self._table(name).optimize()
 
     # -- readers -----------------------------------------------------------------------------
@@ -277,6 +277,39 @@ class Store:
         current = frames.take(matched.column("_row")).append_column("kind", matched.column("kind"))
         return current, {cid: sorted(p) for cid, p in paths.items()}
 
+    def tracks(self, content_id: str, generation: int,
+               tracks: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
+        """Track rows of one content generation (all, or the given track ids), by track id."""
+        where = f"content_id = '{_checked_id(content_id)}' AND generation = {int(generation)}"
+        wanted = sorted({int(t) for t in tracks}) if tracks is not None else None
+        if wanted is not None:
+            if not wanted:
+                return {}
+            where += f" AND track IN ({', '.join(map(str, wanted))})"
+        return {row["track"]: row for row in self._read("tracks", where=where).to_pylist()}
+
+    def track_scores(self) -> dict[tuple[str, int, int], float]:
+        """Best detector score of every track, by (content id, generation, track)."""
+        table = self._read("tracks", ["content_id", "generation", "track", "score"])
+        return {(c, g, t): s for c, g, t, s in zip(*(table.column(n).to_pylist()
+                                                      for n in ("content_id", "generation", "track", "score")))}
+
+    def keyframe(self, content_id: str, generation: int, sample: int) -> dict[str, Any] | None:
+        where = (f"content_id = '{_checked_id(content_id)}' AND generation = {int(generation)} "
+                 f"AND sample = {int(sample)}")
+        rows = self._read("keyframes", where=where).to_pylist()
+        return rows[0] if rows else None
+
+    def content(self, prefix: str) -> tuple[MediaRecord, list[str]]:
+        """The indexed content whose id starts with ``prefix``, and its paths."""
+        matches = [m for cid, m in self.media().items() if cid.startswith(prefix.lower())]
+        if len(matches) != 1:
+            raise StoreError(f"{'no' if not matches else 'more than one'} indexed file has an id starting "
+                             f"with {prefix!r}: copy the hit id from `refcli find`")
+        record = matches[0]
+        paths = sorted(r.path for r in self.files().values() if r.content_id == record.content_id)
+        return record, paths
+
     def status(self) -> dict[str, Any]:
         """What the database holds and which files failed, for `refcli status`."""
         files = self._read("files", ["path", "content_id", "error"]).to_pylist()
@@ -300,11 +333,15 @@ class Store:
         }
 
 
+def _checked_id(value: str) -> str:
+    """Content ids go into filter strings: they must be the hex digests refcli makes."""
+    if not _HEX.match(value):
+        raise StoreError(f"internal error: unexpected content id {value!r}")
+    return value
+
+
 def _sql_list(values: list[str]) -> str:
-    for value in values:
-        if not _HEX.match(value):
-            raise StoreError(f"internal error: unexpected content id {value!r}")
-    return ", ".join(f"'{v}'" for v in values)
+    return ", ".join(f"'{_checked_id(v)}'" for v in values)
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -1,0 +1,101 @@
+"""Pictures of hits: the frame a person was found in, with their box drawn."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from refcli.errors import MediaError, RefcliError
+from refcli.keyframes import decode_keyframe
+from refcli.store import Store
+
+BOX_COLOUR = (255, 40, 40)
+
+
+@dataclass(frozen=True)
+class HitRef:
+    """What a hit id names: content (id prefix), track, and the sample of its best box."""
+
+    content: str
+    track: int
+    sample: int
+
+    @classmethod
+    def parse(cls, text: str) -> HitRef:
+        try:
+            content, track, sample = text.strip().split(":")
+            return cls(content.lower(), int(track), int(sample))
+        except ValueError:
+            raise RefcliError(f"not a hit id: {text!r} (expected CONTENT:TRACK:SAMPLE, as `refcli find` prints)") \
+                from None
+
+    def __str__(self) -> str:
+        return f"{self.content}:{self.track}:{self.sample}"
+
+
+def hit_id(content_id: str, track: int, sample: int) -> str:
+    return str(HitRef(content_id[:16], track, sample))
+
+
+def hit_picture(store: Store, ref: HitRef, max_side: int | None = None) -> npt.NDArray[np.uint8]:
+    """The hit's frame with its box drawn (RGB). Uses the stored keyframe when the hit's frame
+    is one; otherwise decodes that frame from the file; photos are read from the file."""
+    record, paths = store.content(ref.content)
+    box, time = _box_at(store, record.content_id, record.generation, ref)
+    image: npt.NDArray[np.uint8] | None = None
+    keyframe = store.keyframe(record.content_id, record.generation, ref.sample) if record.kind == "video" else None
+    if keyframe is not None:
+        image = decode_keyframe(keyframe["jpeg"])
+        box = [v * keyframe["scale"] for v in box]
+    else:
+        image = _from_source(paths, record.kind, time)
+    return draw_box(image, box, max_side=max_side)
+
+
+def _box_at(store: Store, content_id: str, generation: int, ref: HitRef) -> tuple[list[float], float | None]:
+    if ref.track >= 0:
+        track = store.tracks(content_id, generation, [ref.track]).get(ref.track)
+        if track is None or ref.sample not in track["samples"]:
+            raise RefcliError(f"hit {ref} is not in the index any more: run `refcli find` again")
+        k = track["samples"].index(ref.sample)
+        return track["boxes"][4 * k:4 * k + 4], track["times"][k]
+    raise RefcliError(f"hit {ref} belongs to no track: nothing to show")
+
+
+def _from_source(paths: list[str], kind: str, time: float | None) -> npt.NDArray[np.uint8]:
+    from refcli.io.image import load_image
+    from refcli.io.video import frame_at
+
+    problems = []
+    for path in paths:
+        if not os.path.exists(path):
+            problems.append(f"{path}: missing")
+            continue
+        try:
+            return load_image(path) if kind == "image" else frame_at(path, time or 0.0)
+        except MediaError as err:
+            problems.append(f"{path}: {err}")
+    raise RefcliError("cannot read the hit's frame: " + "; ".join(problems or ["no path"]))
+
+
+def draw_box(image: npt.NDArray[np.uint8], box: list[float], max_side: int | None = None) -> npt.NDArray[np.uint8]:
+    from PIL import Image, ImageDraw
+
+    picture = Image.fromarray(image)
+    scale = 1.0
+    if max_side and max(picture.size) > max_side:
+        scale = max_side / max(picture.size)
+        picture = picture.resize((round(picture.width * scale), round(picture.height * scale)))
+    width = max(2, round(max(picture.size) / 250))
+    ImageDraw.Draw(picture).rectangle([v * scale for v in box], outline=BOX_COLOUR, width=width)
+    return np.asarray(picture)
+
+
+def save_png(image: npt.NDArray[np.uint8], path: str) -> None:
+    from PIL import Image
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    Image.fromarray(image).save(path, format="PNG")
