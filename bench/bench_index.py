@@ -6,6 +6,7 @@ Prints decode-only time, detection-only time (on the already decoded frames), fu
 `refcli index` time into a fresh database, and re-index time of the unchanged tree, then:
   overhead  = index / (decode-only + detection-only)   (target < 1.15; < 1 means overlap wins)
   reindex   = re-index / index                          (target < 0.05)
+  tracking  = index / index without tracking and keyframes (the cost of tracks)
   throughput in sampled frames per second and in multiples of real time (videos).
 """
 
@@ -25,6 +26,7 @@ from refcli.io.image import load_image  # noqa: E402
 from refcli.io.video import VideoReport, sample_video  # noqa: E402
 from refcli.pipeline import IndexOptions, default_threads, run_index  # noqa: E402
 from refcli.store import Store  # noqa: E402
+from refcli.track import ByteTrackTracker  # noqa: E402
 
 
 def main() -> None:
@@ -54,6 +56,9 @@ def main() -> None:
     detector = create_detector("ssdlite", threads=threads)
     detector.detect(images[:1])  # load the model outside the timing, as index does once per run
     start = time.perf_counter()
+    ByteTrackTracker(args.fps)  # import the tracking library outside the timing (once per process)
+    tracker_import = time.perf_counter() - start
+    start = time.perf_counter()
     for i in range(0, len(images), 8):
         detector.detect(images[i:i + 8])
     detect = time.perf_counter() - start
@@ -70,6 +75,13 @@ def main() -> None:
             start = time.perf_counter()
             again = run_index(args.paths, store, options, detector=detector)
             reindex = time.perf_counter() - start
+        plain = Store.open(os.path.join(tmp, "db-plain"), create=True)
+        plain_options = IndexOptions(fps=args.fps, decoder=args.decoder, detector_threads=threads,
+                                     tracking=False, keyframes=False)
+        with plain.writer():
+            start = time.perf_counter()
+            run_index(args.paths, plain, plain_options, detector=detector)
+            untracked = time.perf_counter() - start
     assert summary.frames == frames and again.unchanged == len(files), (summary, again)
 
     print(f"files {len(files)}, sampled frames {frames}, video {duration:.1f} s, fps {args.fps}, "
@@ -78,8 +90,11 @@ def main() -> None:
     print(f"detection-only  {detect:7.3f} s  ({1000 * detect / max(frames, 1):.1f} ms/frame)")
     print(f"index           {index:7.3f} s")
     print(f"re-index        {reindex:7.3f} s  (unchanged tree)")
+    print(f"index, no tracks{untracked:7.3f} s  (every box its own track, no keyframes)")
+    print(f"tracker import  {tracker_import:7.3f} s  (once per process, not in the times above)")
     print(f"overhead  index / (decode + detect) = {index / (decode + detect):.3f}")
     print(f"reindex   re-index / index          = {reindex / index:.4f}")
+    print(f"tracking  index / index without     = {index / untracked:.3f}  ({summary.people} tracks)")
     print(f"throughput {frames / index:.1f} frames/s" + (f", {duration / index:.1f}x real time" if duration else ""))
     cli_first, cli_again = _cli_times(args.paths, args.fps)
     print(f"as a user runs it (new process each, start-up and imports included): "

@@ -17,7 +17,11 @@ import numpy.typing as npt
 KEYFRAMES_PER_TRACK = 3
 KEYFRAME_LONG_SIDE = 1280
 """Stored keyframes are at most this long (≥ 768 px, as referring models need, or the
-original size if smaller), JPEG quality 90."""
+original size if smaller)."""
+KEYFRAME_QUALITY = 85
+MIN_SAMPLES_FOR_KEYFRAMES = 2
+"""One-sample tracks (a glimpse, a detector flicker) store no keyframe: on vtest.avi they were
+half of all tracks, and `refcli show` decodes their frame from the file instead."""
 _FIRST_WINDOW = 2.0  # seconds; doubles whenever a track has more windows than keyframes
 
 
@@ -90,7 +94,7 @@ def encode_keyframe(image: npt.NDArray[np.uint8], long_side: int = KEYFRAME_LONG
         picture = picture.resize((round(picture.width * scale), round(picture.height * scale)),
                                  Image.Resampling.BILINEAR, reducing_gap=2.0)
     buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=90)
+    picture.save(buffer, format="JPEG", quality=KEYFRAME_QUALITY)
     return EncodedKeyframe(buffer.getvalue(), picture.width, picture.height, scale)
 
 

@@ -30,8 +30,8 @@ from refcli.store import Store
 from refcli.track import ByteTrackTracker, Rows, TrackBuilder
 
 _COMMIT_EVERY_FILES = 64
-_COMMIT_EVERY_ROWS = 4000
-_COMMIT_EVERY_BYTES = 32 << 20  # keyframe JPEGs waiting to be written
+_COMMIT_EVERY_ROWS = 1000
+_COMMIT_EVERY_BYTES = 8 << 20  # keyframe JPEGs waiting to be written
 _COMMIT_EVERY_SECONDS = 5.0
 
 
@@ -229,7 +229,8 @@ class _Indexer:
         if self.bar is not None:
             self.bar.set_postfix(frames=self.detected, refresh=False)
         if (len(self.rows) >= _COMMIT_EVERY_ROWS
-                or sum(len(k["jpeg"]) for k in self.rows.keyframes) >= _COMMIT_EVERY_BYTES):
+                or sum(len(k["jpeg"]) for k in self.rows.keyframes) >= _COMMIT_EVERY_BYTES
+                or time.monotonic() - self.last_commit > _COMMIT_EVERY_SECONDS):
             self._flush()
 
     def _finish_ready(self, reported: dict[int, int]) -> None:

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detections import NO_TRACK, Detections
-from refcli.keyframes import KeyframePicker, encode_keyframe, person_quality
+from refcli.keyframes import MIN_SAMPLES_FOR_KEYFRAMES, KeyframePicker, encode_keyframe, person_quality
 
 LOST_SECONDS = 2.0
 """A track survives this long without a matching box (occlusion, detector miss)."""
@@ -286,7 +286,8 @@ class TrackBuilder:
             del self._alive[state.track]
             if self._compact.get(state.raw) == state.track:
                 del self._compact[state.raw]
-            chosen = state.picker.chosen() if self.store_keyframes else []
+            wanted = self.store_keyframes and len(state.samples) >= MIN_SAMPLES_FOR_KEYFRAMES
+            chosen = state.picker.chosen() if wanted else []
             for sample, time in chosen:
                 if sample not in self._encoded:
                     encoded = encode_keyframe(self._images[sample])

@@ -79,7 +79,7 @@ def index(
     db: DbOpt = None,
     fps: Annotated[float, typer.Option(min=0.01, max=240, help="Video frames sampled per second.")] = DEFAULT_FPS,
     as_json: JsonOpt = False,
-    decoder: Annotated[Decoder, typer.Option(help="Video decoder: auto is decord with PyAV fallback.")]
+    decoder: Annotated[Decoder, typer.Option(help="Video decoder: auto is PyAV; decord on request.")]
     = Decoder.auto,
     batch_size: Annotated[int, typer.Option(min=1, max=256, help="Frames per detector call.")] = 8,
     threads: Annotated[int | None, typer.Option(min=1, help="Detector threads [default: cores - 1].",

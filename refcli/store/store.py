@@ -153,10 +153,11 @@ class Store:
             return empty.select(columns) if columns else empty
         table = self._table(name)
         table.checkout_latest()
-        if where is None:
-            data = table.to_arrow()
-            return data.select(columns) if columns else data
-        query = table.search().where(where)
+        if where is None and columns is None:
+            return table.to_arrow()
+        query = table.search()  # a scan that reads only the asked columns (not the JPEGs)
+        if where is not None:
+            query = query.where(where)
         if columns:
             query = query.select(columns)
         return query.limit(None).to_arrow()
@@ -238,7 +239,9 @@ class Store:
     def optimize(self) -> None:
         """Compact small fragments left by per-batch commits (readers get faster)."""
         self._require_writer()
-        for name in ("files", "media", *schema.CONTENT_TABLES):
+        # Not `keyframes`: its fragments are already ~8 MB of JPEGs each, and compacting them
+        # held as much memory as the table is big (85 MB for 10 min of video).
+        for name in ("files", "media", "frames", "tracks"):
             self._table(name).optimize()
 
     # -- readers -----------------------------------------------------------------------------
