@@ -71,3 +71,53 @@ def print_status(report: dict[str, Any], console: Console | None = None) -> None
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' * (n != 1)}"
+
+
+_METRICS = (("recall_50", "R@.5"), ("recall_mean", "R@.5:.95"), ("precision_50", "P@.5"),
+            ("precision_mean", "P@.5:.95"), ("density_f1_50", "DF1@.5"), ("density_f1_mean", "DF1@.5:.95"))
+
+
+def print_eval(reports: list[Any], console: Console | None = None) -> None:
+    """HumanRef tables: domains with their sub-domains, GT-count buckets, rejection, ceilings."""
+    console = console or _console()
+    table = Table(title="HumanRef: per domain and sub-domain (means over expressions)", box=None)
+    for column in ("domain", "sub-domain", "model", *(label for _, label in _METRICS), "n", "abstained"):
+        table.add_column(column, justify="left" if column in ("domain", "sub-domain", "model") else "right")
+    domains = sorted({d for r in reports for d in r.domains})
+    for domain in domains:
+        for r in reports:
+            if domain in r.domains:
+                table.add_row(domain, "overall", r.name, *_cells(r.domains[domain]), str(r.abstentions.get(domain, 0)))
+        for sub in sorted({s for r in reports for s, d in r.subdomain_of.items() if d == domain}):
+            for r in reports:
+                if sub in r.subdomains:
+                    table.add_row("", sub, r.name, *_cells(r.subdomains[sub]), "")
+    for r in reports:
+        if r.average:
+            table.add_row("average", "all data", r.name, *_cells(r.average),
+                          str(sum(n for d, n in r.abstentions.items() if d != "rejection")))
+    console.print(table)
+    buckets = Table(title="Per number of people referred to", box=None)
+    for column in ("GT boxes", "model", *(label for _, label in _METRICS), "n"):
+        buckets.add_column(column, justify="left" if column in ("GT boxes", "model") else "right")
+    for key in ("1", "2-5", "6-10", ">10"):
+        for r in reports:
+            if key in r.buckets:
+                buckets.add_row(key, r.name, *_cells(r.buckets[key]))
+    console.print(buckets)
+    for r in reports:
+        rej = r.rejection
+        if rej.get("total"):
+            console.print(f"{r.name}: rejection score {rej['correct']} of {rej['total']} "
+                          f"({rej['correct_by_judgement']} judged, {rej['abstained']} abstained)", highlight=False)
+        ceiling = r.candidate_ceiling.get("all")
+        if ceiling is not None:
+            console.print(f"{r.name}: candidates cover {ceiling:.1%} of GT boxes at IoU 0.5 (the ceiling for recall)",
+                          highlight=False)
+        if r.missing:
+            console.print(f"{r.name}: {r.missing} expressions have no prediction line (scored as empty)",
+                          highlight=False)
+
+
+def _cells(row: dict[str, float]) -> list[str]:
+    return [*(f"{row[key]:.3f}" for key, _ in _METRICS), str(int(row["samples"]))]

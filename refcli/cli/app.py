@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from refcli import __version__
 from refcli.cli._errors import EXIT_INTERRUPTED, exit_code
+from refcli.cli._eval import app as eval_app
 from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
 from refcli.errors import RefcliError
 
@@ -195,6 +196,9 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     from refcli.cli._output import print_status
 
     print_status(report)
+
+
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

@@ -10,8 +10,10 @@ from refcli.errors import MediaError
 Image = npt.NDArray[np.uint8]
 
 
-def load_image(path: str) -> Image:
+def load_image(path: str, *, apply_exif: bool = True) -> Image:
     """Decode a photo fully into (H, W, 3) uint8 RGB in displayed orientation.
+
+    ``apply_exif=False`` keeps the stored orientation (benchmarks annotate stored pixels).
 
     The whole image is decoded (not just ``verify()``): verify passes truncated JPEGs.
     Raises MediaError with a one-line reason for anything Pillow cannot read.
@@ -22,7 +24,7 @@ def load_image(path: str) -> Image:
     try:
         with PILImage.open(path) as im:
             im.load()
-            upright = ImageOps.exif_transpose(im)
+            upright = ImageOps.exif_transpose(im) if apply_exif else im
             rgb = upright.convert("RGB")
             return np.asarray(rgb)
     except UnidentifiedImageError:

@@ -65,6 +65,7 @@ class Referrer(ABC):
 
 referrers: Registry[Referrer] = Registry("referrer")
 referrers.register("embedded", "refcli.refer.embedded:EmbeddedReferrer")
+referrers.register("all-persons", "refcli.refer.baselines:AllPersonsReferrer")
 
 DEFAULT_REFERRER = "embedded"
 

@@ -1,0 +1,121 @@
+"""`refcli eval humanref`: run a detector/referrer pipeline over HumanRef and write predictions.
+
+Predictions are appended one line per expression in the reference format
+``{"id", "extracted_predictions": [[x1, y1, x2, y2], ...]}``, plus ``unsupported`` (phrases the
+backend declared it cannot judge) and ``candidates`` (the boxes the referrer chose from), which
+the reference ignores. A run that stops is continued by running it again: expressions already
+in the file are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from itertools import groupby
+from typing import Any
+
+import numpy as np
+
+from refcli.defaults import PEOPLE_MIN_SCORE
+from refcli.detect import Detector
+from refcli.errors import MediaError
+from refcli.evaluate import Annotation, EvalError
+from refcli.io.image import load_image
+from refcli.refer import ReferRequest, Referrer
+
+
+def done_ids(path: str) -> set[Any]:
+    """Ids already predicted; a torn last line (the run was killed mid-write) is cut off."""
+    if not os.path.exists(path):
+        return set()
+    ids, good = set(), 0
+    with open(path, "rb") as f:
+        for line in f:
+            try:
+                ids.add(json.loads(line)["id"])
+                good += len(line)
+            except (json.JSONDecodeError, KeyError, UnicodeDecodeError):
+                break
+    if good < os.path.getsize(path):
+        with open(path, "r+b") as f:
+            f.truncate(good)
+    return ids
+
+
+def run_humanref(annotations: list[Annotation], images: str, referrer: Referrer, out_path: str, *,
+                 detector: Detector | None = None, min_score: float = PEOPLE_MIN_SCORE, batch_size: int = 16,
+                 progress: Callable[..., Any] | None = None) -> dict[str, int]:
+    """Predict every annotation not yet in ``out_path``; candidates come from the annotation
+    (``detector`` None) or from the detector. Requests go to the referrer in batches.
+    Returns counts: done, skipped (already in the file), unreadable images."""
+    finished = done_ids(out_path)
+    todo = [a for a in annotations if a.id not in finished]
+    counts = {"done": 0, "skipped": len(annotations) - len(todo), "unreadable_images": 0}
+    bar = progress(total=len(todo), unit="expr", desc="humanref") if progress else None
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    pending: list[tuple[Annotation, ReferRequest | None, np.ndarray, str | None]] = []
+
+    def flush(out: Any) -> None:
+        requests = [r for _, r, _, _ in pending if r is not None]
+        results = iter(referrer.refer(requests) if requests else [])
+        for ann, request, boxes, error in pending:
+            row: dict[str, Any] = {"id": ann.id, "extracted_predictions": [], "unsupported": []}
+            if request is None:
+                row["error"] = error
+            else:
+                result = next(results)
+                row["unsupported"] = list(result.unsupported)
+                if not result.unsupported:
+                    row["extracted_predictions"] = [[round(float(v), 2) for v in boxes[i]] for i in result.indexes]
+                if detector is not None:
+                    row["candidates"] = [[round(float(v), 2) for v in b] for b in boxes]
+            out.write(json.dumps(row) + "\n")
+        out.flush()
+        counts["done"] += len(pending)
+        if bar is not None:
+            bar.update(len(pending))
+        pending.clear()
+
+    with open(out_path, "a", encoding="utf-8") as out:
+        for image_name, group in groupby(todo, key=lambda a: a.image_name):
+            items = list(group)
+            try:
+                image: np.ndarray | None = load_image(os.path.join(images, image_name), apply_exif=False)
+                error = None
+            except MediaError as err:
+                counts["unreadable_images"] += 1
+                image, error = None, f"image unreadable: {err}"
+            boxes, scores = _candidates(items[0], image, detector, min_score)
+            for ann in items:
+                if image is None:
+                    pending.append((ann, None, boxes, error))
+                    continue
+                if detector is None:
+                    boxes, scores = _candidates(ann, image, None, min_score)
+                request = ReferRequest(ann.referring, boxes, scores, (image.shape[1], image.shape[0]),
+                                       image if referrer.needs_image else None)
+                pending.append((ann, request, boxes, None))
+            if len(pending) >= batch_size:
+                flush(out)
+        if pending:
+            flush(out)
+    if bar is not None:
+        bar.close()
+    return counts
+
+
+def _candidates(ann: Annotation, image: np.ndarray | None, detector: Detector | None,
+                min_score: float) -> tuple[np.ndarray, np.ndarray]:
+    """The boxes the referrer chooses from: the benchmark's own, or the detector's people."""
+    if detector is None or image is None:
+        boxes = np.array(ann.candidate_boxes, np.float32).reshape(-1, 4)
+        return boxes, np.ones(len(boxes), np.float32)
+    found = detector.detect([image])[0]
+    keep = found.confidence >= min_score
+    return found.xyxy[keep], found.confidence[keep]
+
+
+def check_images(images: str) -> None:
+    if not os.path.isdir(images):
+        raise EvalError(f"no image folder at {images}")
