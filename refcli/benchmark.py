@@ -93,8 +93,9 @@ def run_humanref(annotations: list[Annotation], images: str, referrer: Referrer,
                     continue
                 if detector is None:
                     boxes, scores = _candidates(ann, image, None, min_score)
-                request = ReferRequest(ann.referring, boxes, scores, (image.shape[1], image.shape[0]),
-                                       image if referrer.needs_image else None)
+                # the image goes to every backend: one that measures features (colours, faces) on
+                # the fly needs it as much as one that looks at pixels
+                request = ReferRequest(ann.referring, boxes, scores, (image.shape[1], image.shape[0]), image)
                 pending.append((ann, request, boxes, None))
             if len(pending) >= batch_size:
                 flush(out)

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from refcli import __version__
 from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
 from refcli.detect import DEFAULT_DETECTOR, Detector, create_detector
@@ -45,6 +47,7 @@ class IndexOptions:
     detector_threads: int | None = None
     tracking: bool = True  # off: every detection is its own one-frame track (benchmarks)
     keyframes: bool = True  # off: no keyframe JPEGs (benchmarks)
+    faces: bool = False  # opt-in: face embeddings of tracks, for named people
 
 
 @dataclass
@@ -102,7 +105,14 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
     started = time.perf_counter()
     summary = IndexSummary(db=store.path)
     detector = detector or create_detector(options.detector, threads=options.detector_threads or default_threads())
-    signatures = {kind: pipeline_signature(kind=kind, detector_version=detector.version, fps=options.fps)
+    face_encoder = None
+    if options.faces:
+        from refcli.features.faces import FaceEncoder
+
+        face_encoder = FaceEncoder()
+        face_encoder.faces(np.zeros((64, 64, 3), np.uint8))  # load now: a missing extra fails before any work
+    signatures = {kind: pipeline_signature(kind=kind, detector_version=detector.version, fps=options.fps,
+                                           faces=face_encoder.version if face_encoder else None)
                   for kind in ("image", "video")}
     plan = make_plan(walk(roots, include_hidden=options.include_hidden), store.files(), store.media(), signatures)
     summary.unchanged = plan.unchanged
@@ -119,7 +129,7 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
         store.commit(files=pending_files)
     if plan.jobs:
         changed = True
-        _Indexer(store, detector, options, signatures, summary, progress).run(plan.jobs)
+        _Indexer(store, detector, options, signatures, summary, progress, face_encoder).run(plan.jobs)
     if changed and not summary.interrupted:
         store.sweep()
         store.optimize()
@@ -131,8 +141,9 @@ class _Indexer:
     """Runs the jobs: a decoding thread feeds batches to the detector, results stream to the store."""
 
     def __init__(self, store: Store, detector: Detector, options: IndexOptions, signatures: dict[str, str],
-                 summary: IndexSummary, progress: ProgressFactory | None) -> None:
+                 summary: IndexSummary, progress: ProgressFactory | None, face_encoder: Any = None) -> None:
         self.store, self.detector, self.options = store, detector, options
+        self.face_encoder = face_encoder
         self.signatures, self.summary, self.progress = signatures, summary, progress
         self.rows = Rows()
         self.media: list[dict[str, Any]] = []
@@ -218,7 +229,8 @@ class _Indexer:
                 tracker = (ByteTrackTracker(self.options.fps)
                            if state.job.kind == "video" and self.options.tracking else None)
                 state.builder = TrackBuilder(state.job.content_id, state.generation, tracker,
-                                             store_keyframes=self.options.keyframes and state.job.kind == "video")
+                                             store_keyframes=self.options.keyframes and state.job.kind == "video",
+                                             face_encoder=self.face_encoder)
                 state.size = (sample.image.shape[1], sample.image.shape[0])
             try:
                 self.rows.extend(state.builder.add(sample.index, sample.time, detections, sample.image))

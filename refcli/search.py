@@ -49,10 +49,11 @@ class FindResult:
     total: int
     hits: list[Hit]
     unsupported: list[str]
+    ignored: list[str] = field(default_factory=list)  # unsupported phrases dropped on request
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "backend": self.backend, "total": self.total,
-                "hits": [h.to_dict() for h in self.hits], "unsupported": self.unsupported}
+                "hits": [h.to_dict() for h in self.hits], "unsupported": self.unsupported, "ignored": self.ignored}
 
 
 @dataclass
@@ -88,8 +89,9 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
                         frame["sample"], frame["time"], [round(float(v), 1) for v in candidate["box"]], float(score)))
     hits = [] if unsupported else _moments(store, chosen, frames_of)
     hits.sort(key=lambda h: (-h.score, h.path, h.start if h.start is not None else -1.0))
+    ignored = list(referrer.ignored(query))
     return FindResult(query=query, backend=referrer.name, total=len(hits),
-                      hits=hits if limit is None else hits[:limit], unsupported=unsupported)
+                      hits=hits if limit is None else hits[:limit], unsupported=unsupported, ignored=ignored)
 
 
 def _moments(store: Store, chosen: dict[tuple[str, int, int], list[_Chosen]],
@@ -132,6 +134,9 @@ def _requests(store: Store, query: str, min_score: float) -> Iterator[list[tuple
     chunk: list[tuple[ReferRequest, dict[str, Any]]] = []
     frames, paths = store.current_frames()
     best = store.track_scores()
+    measured = store.track_features()
+    faces = store.faces_indexed()
+    unknown: dict[str, Any] = {"colours": None, **({"faces": []} if faces else {})}
     for frame in frames.to_pylist():
         frame["paths"] = paths[frame["content_id"]]
         key = (frame["content_id"], frame["generation"])
@@ -146,6 +151,7 @@ def _requests(store: Store, query: str, min_score: float) -> Iterator[list[tuple
             boxes=np.array([c["box"] for c in people], np.float32).reshape(-1, 4),
             scores=np.array([c["score"] for c in people], np.float32),
             size=(frame["width"], frame["height"]),
+            features=[{**unknown, **measured.get((*key, c["track"]), {})} for c in people],
         )
         chunk.append((request, {"frame": frame, "people": people}))
         if len(chunk) >= _REFER_BATCH:

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detections import NO_TRACK, Detections
+from refcli.features.colors import average, clothing_colours
 from refcli.keyframes import MIN_SAMPLES_FOR_KEYFRAMES, KeyframePicker, encode_keyframe, person_quality
 
 LOST_SECONDS = 2.0
@@ -164,14 +165,16 @@ class Rows:
     frames: list[dict[str, Any]] = field(default_factory=list)
     tracks: list[dict[str, Any]] = field(default_factory=list)
     keyframes: list[dict[str, Any]] = field(default_factory=list)
+    faces: list[dict[str, Any]] = field(default_factory=list)
 
     def extend(self, other: Rows) -> None:
         self.frames.extend(other.frames)
         self.tracks.extend(other.tracks)
         self.keyframes.extend(other.keyframes)
+        self.faces.extend(other.faces)
 
     def __len__(self) -> int:
-        return len(self.frames) + len(self.tracks) + len(self.keyframes)
+        return len(self.frames) + len(self.tracks) + len(self.keyframes) + len(self.faces)
 
 
 @dataclass
@@ -194,7 +197,9 @@ class TrackBuilder:
     """
 
     def __init__(self, content_id: str, generation: int, tracker: Tracker | None,
-                 min_score: float = PEOPLE_MIN_SCORE, store_keyframes: bool = True) -> None:
+                 min_score: float = PEOPLE_MIN_SCORE, store_keyframes: bool = True,
+                 face_encoder: Any = None) -> None:
+        self.face_encoder = face_encoder
         self.content_id = content_id
         self.generation = generation
         self.tracker = tracker
@@ -262,9 +267,8 @@ class TrackBuilder:
             state.boxes.extend(float(v) for v in box)
             state.scores.append(score)
             state.last = pending.sample
-            if self.store_keyframes:
-                quality = person_quality(self._images[pending.sample], box, score)
-                state.picker.offer(pending.time or 0.0, pending.sample, quality)
+            quality = person_quality(self._images[pending.sample], box, score)
+            state.picker.offer(pending.time or 0.0, pending.sample, quality)
         if candidates:
             width, height = pending.size
             rows.frames.append({"content_id": self.content_id, "generation": self.generation,
@@ -286,9 +290,9 @@ class TrackBuilder:
             del self._alive[state.track]
             if self._compact.get(state.raw) == state.track:
                 del self._compact[state.raw]
-            wanted = self.store_keyframes and len(state.samples) >= MIN_SAMPLES_FOR_KEYFRAMES
-            chosen = state.picker.chosen() if wanted else []
-            for sample, time in chosen:
+            chosen = state.picker.chosen()
+            stored = self.store_keyframes and len(state.samples) >= MIN_SAMPLES_FOR_KEYFRAMES
+            for sample, time in chosen if stored else []:
                 if sample not in self._encoded:
                     encoded = encode_keyframe(self._images[sample])
                     self._encoded.add(sample)
@@ -296,7 +300,35 @@ class TrackBuilder:
                         "content_id": self.content_id, "generation": self.generation, "sample": sample,
                         "time": time, "width": encoded.width, "height": encoded.height,
                         "scale": encoded.scale, "jpeg": encoded.jpeg})
-            rows.tracks.append(self._track_row(state, [sample for sample, _ in chosen]))
+            rows.faces.extend(self._faces(state, chosen))
+            row = self._track_row(state, [sample for sample, _ in chosen] if stored else [])
+            row.update(self._colours(state, chosen))
+            rows.tracks.append(row)
+        return rows
+
+    def _box_at(self, state: _Track, sample: int) -> list[float]:
+        k = state.samples.index(sample)
+        return state.boxes[4 * k:4 * k + 4]
+
+    def _colours(self, state: _Track, chosen: list[tuple[int, float]]) -> dict[str, Any]:
+        """Clothing colours averaged over the track's best frames (null when grayscale)."""
+        measured = average([clothing_colours(self._images[s], self._box_at(state, s))
+                            for s, _ in chosen if s in self._images])
+        if measured is None:
+            return {"upper_colours": None, "lower_colours": None}
+        return {f"{part}_colours": [{"name": n, "share": v} for n, v in measured[part].items()]
+                for part in ("upper", "lower")}
+
+    def _faces(self, state: _Track, chosen: list[tuple[int, float]]) -> list[dict[str, Any]]:
+        if self.face_encoder is None:
+            return []
+        rows = []
+        for sample, _ in chosen:
+            if sample not in self._images:
+                continue
+            for face in self.face_encoder.person_faces(self._images[sample], self._box_at(state, sample))[:1]:
+                rows.append({"content_id": self.content_id, "generation": self.generation, "track": state.track,
+                             "sample": sample, "box": list(face.box), "embedding": face.embedding.tolist()})
         return rows
 
     def _track_row(self, state: _Track, keyframes: list[int]) -> dict[str, Any]:
@@ -314,7 +346,7 @@ class TrackBuilder:
 
     def _release_images(self) -> None:
         """Keep only frames a live track may still choose, and the one awaiting emission."""
-        wanted = {s for t in self._alive.values() for s, _ in t.picker.chosen()} - self._encoded
+        wanted = {s for t in self._alive.values() for s, _ in t.picker.chosen()}
         if self._pending is not None:
             wanted.add(self._pending.sample)
         for sample in list(self._images):

@@ -64,9 +64,72 @@ def test_middle_needs_someone_near_the_centre() -> None:
 
 
 def test_unsupported_expression_chooses_nobody() -> None:
-    result = ask("the person in red on the left")
+    result = ask("the person holding a bag on the left")
     assert result.indexes == () and result.scores == ()
-    assert result.unsupported == ("in red",)
+    assert result.unsupported == ("holding a bag",)
+
+
+def test_ignoring_unsupported_answers_the_rest() -> None:
+    boxes = np.array(ROW, np.float32)
+    referrer = create_referrer("embedded", ignore_unsupported=True)
+    result = referrer.refer([ReferRequest("the man holding a bag on the left", boxes, np.ones(5, np.float32),
+                                          (W, H))])[0]
+    assert result.indexes == (0,) and result.unsupported == ()
+    assert referrer.ignored("the man holding a bag on the left") == ("man", "holding a bag")
+
+
+# measured features for the five people of ROW
+RED, BLUE, BLACK = {"red": 0.6}, {"blue": 0.7}, {"black": 0.8}
+FEATURES = [
+    {"colours": {"upper": RED, "lower": BLUE}, "faces": []},
+    {"colours": {"upper": BLACK, "lower": BLUE}, "faces": [[0.0] * 128]},
+    {"colours": {"upper": RED, "lower": BLACK}, "faces": []},
+    {"colours": {"upper": BLUE, "lower": BLACK}, "faces": [[1.0] * 128]},
+    {"colours": None, "faces": []},  # a grayscale picture: no colour claims
+]
+
+
+def ask_with(expression: str, features=FEATURES, gallery=None):
+    referrer = create_referrer("embedded", gallery=gallery or {})
+    request = ReferRequest(expression, np.array(ROW, np.float32), np.linspace(0.9, 0.5, 5).astype(np.float32),
+                           (W, H), features=features)
+    return referrer.refer([request])[0]
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("people in red", [0, 2]),
+    ("the person in a red jacket", [0, 2]),  # singular without position: every match (multi-instance)
+    ("the leftmost person in red", [0]),
+    ("the person in a red jacket and black trousers", [2]),
+    ("people in blue jeans", [0, 1]),
+    ("people not wearing red", [1, 3]),  # the grayscale one is not claimed either way
+    ("people in red or blue", [0, 1, 2, 3]),
+    ("the person in a green coat", []),  # nobody in green: an empty answer, not a guess
+    ("the two people in red", [0, 2]),
+    ("the three people in red", []),  # only two wear red
+    ("the person next to the person in a blue jacket", [2]),
+    ("the second person from the right in red", [0]),
+    ("the nearest person in red", [0]),
+])
+def test_measured_colours(expression: str, expected: list[int]) -> None:
+    result = ask_with(expression)
+    assert list(result.indexes) == expected and result.unsupported == ()
+
+
+def test_named_people_from_the_gallery() -> None:
+    gallery = {"Ada Lovelace": [[0.05] * 128], "Alan Turing": [[5.0] * 128]}
+    assert ask_with("Ada Lovelace", gallery=gallery).indexes == (1,)
+    assert ask_with("Alan Turing", gallery=gallery).indexes == ()  # in the gallery, not in the picture
+    assert ask_with("the person next to Ada Lovelace", gallery=gallery).indexes in ((0,), (2,))
+    assert ask_with("Grace Hopper", gallery=gallery).unsupported == ("grace hopper",)
+
+
+def test_features_that_were_not_measured_are_unsupported() -> None:
+    no_faces = [{"colours": f["colours"]} for f in FEATURES]
+    result = ask_with("Ada Lovelace", features=no_faces, gallery={"Ada Lovelace": [[0.0] * 128]})
+    assert result.indexes == () and "faces (not indexed" in result.unsupported[0]
+    result = ask_with("people in red", features=[{} for _ in FEATURES])
+    assert result.indexes == () and "clothing colours" in result.unsupported[0]
 
 
 def test_no_candidates_no_answer() -> None:

@@ -130,3 +130,15 @@ def test_missing_images_and_bad_annotations_are_clear(mini_humanref, tmp_path: P
     bad.write_text('{"id": 1}\n')
     result = runner.invoke(app, ["eval", "score", "--annotations", str(bad), "--predictions", str(bad)])
     assert result.exit_code == 1 and "annotation without 'image_name'" in result.stderr
+
+
+def test_mini_humanref_set_regression(data_dir: Path, tmp_path: Path) -> None:
+    """The committed 70-expression set (tests/data/humanref_mini): the README's table comes from it."""
+    annotations = data_dir / "humanref_mini" / "annotations.jsonl"
+    report = json.loads(run("eval", "humanref", "--annotations", str(annotations), "--images", str(data_dir),
+                            "--use-candidates", "--out", str(tmp_path / "p.jsonl"), "--json").stdout)["models"][0]
+    assert sum(d["samples"] for d in report["domains"].values()) + report["rejection"]["total"] == 70
+    assert report["domains"]["position"]["density_f1_50"] == 1.0
+    assert report["rejection"]["correct"] == report["rejection"]["total"] == 14
+    assert report["domains"]["attribute"]["recall_50"] >= 0.7  # measured 0.78
+    assert report["abstentions"]["celebrity"] == 3  # no gallery given: names are not guessed

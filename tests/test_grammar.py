@@ -1,72 +1,176 @@
-"""The expression grammar on a table of phrasings: what it understands and what it refuses."""
+"""The expression grammar on a table of phrasings: what it understands and what it refuses.
+
+Each row: the phrasing and the parts of the parse it must produce (keys not given are not
+checked, except `unsupported`, which is always checked: nothing may be silently dropped).
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from refcli.refer.grammar import Position, parse
+from refcli.refer.grammar import ColourClause, Position, parse
 
 L, R, M, T, B = "left", "right", "middle", "top", "bottom"
+GALLERY = ("Barack Obama", "Ada Lovelace", "Seán O'Brien")
 
-CASES: list[tuple[str, bool, tuple[Position, ...], tuple[str, ...]]] = [
-    # generic subjects
-    ("person", False, (), ()),
-    ("a person", False, (), ()),
-    ("the person", False, (), ()),
-    ("people", True, (), ()),
-    ("persons", True, (), ()),
-    ("everyone", True, (), ()),
-    ("everybody", True, (), ()),
-    ("all people", True, (), ()),
-    ("find all the people", True, (), ()),
-    ("show me everyone in the picture", True, (), ()),
-    ("Please find every person in this image.", True, (), ()),
-    ("every person on the left", True, (Position(L),), ()),
-    ("each person at the right", True, (Position(R),), ()),
-    ("humans", True, (), ()),
-    ("someone", False, (), ()),
-    # extremes
-    ("the leftmost person", False, (Position(L, 1),), ()),
-    ("leftmost", False, (Position(L, 1),), ()),
-    ("the right-most one", False, (Position(R, 1),), ()),
-    ("Rightmost person", False, (Position(R, 1),), ()),
-    ("the person on the far left", False, (Position(L, 1),), ()),
-    ("person at the very right of the frame", False, (Position(R, 1),), ()),
-    ("the person furthest to the right", False, (Position(R, 1),), ()),
-    ("the topmost person", False, (Position(T, 1),), ()),
-    # regions
-    ("the person on the right", False, (Position(R),), ()),
-    ("people on the left", True, (Position(L),), ()),
-    ("all people on the right hand side", True, (Position(R),), ()),
-    ("the person on the left side of the image", False, (Position(L),), ()),
-    ("the left person", False, (Position(L),), ()),
-    ("the left-hand person", False, (Position(L),), ()),
-    ("the person in the middle", False, (Position(M),), ()),
-    ("person in the centre of the photo", False, (Position(M),), ()),
-    ("the middle person", False, (Position(M),), ()),
-    ("who is on the left", False, (Position(L),), ()),
-    ("people at the bottom of the picture", True, (Position(B),), ()),
-    # ordinals
-    ("the second person from the left", False, (Position(L, 2),), ()),
-    ("third from the right", False, (Position(R, 3),), ()),
-    ("the 2nd person from the right side of the photo", False, (Position(R, 2),), ()),
-    ("first person from left", False, (Position(L, 1),), ()),
-    ("the fourth one from the left", False, (Position(L, 4),), ()),
-    ("the second person counting from the right", False, (Position(R, 2),), ()),
-    # unsupported parts are reported, never dropped
-    ("person in red", False, (), ("in red",)),
-    ("the man on the left", False, (Position(L),), ("man",)),
-    ("red car", False, (), ("red car",)),
-    ("the person holding a microphone", False, (), ("holding a microphone",)),
-    ("the person at the top of the stairs", False, (Position(T),), ("of the stairs",)),
-    ("people wearing hats on the right", True, (Position(R),), ("wearing hats",)),
-    ("Barack Obama", False, (), ("barack obama",)),
+
+def C(part: str, *colours: str, any_of: bool = False, negated: bool = False) -> ColourClause:
+    return ColourClause(part, colours, any_of, negated)
+
+
+CASES: list[tuple[str, dict]] = [
+    # --- subjects and number -----------------------------------------------------------------
+    ("person", {"plural": False}),
+    ("a person", {"plural": False}),
+    ("the person", {"plural": False}),
+    ("people", {"plural": True}),
+    ("persons", {"plural": True}),
+    ("everyone", {"plural": True}),
+    ("everybody", {"plural": True}),
+    ("all people", {"plural": True}),
+    ("find all the people", {"plural": True}),
+    ("show me everyone in the picture", {"plural": True}),
+    ("Please find every person in this image.", {"plural": True}),
+    ("humans", {"plural": True}),
+    ("someone", {"plural": False}),
+    ("pedestrians", {"plural": True}),
+    ("each person at the right", {"plural": True, "positions": (Position(R),)}),
+    ("every person on the left", {"plural": True, "positions": (Position(L),)}),
+    # --- counts -------------------------------------------------------------------------------
+    ("the two people", {"plural": True, "count": 2}),
+    ("two people on the left", {"count": 2, "positions": (Position(L),)}),
+    ("the three people in blue jeans", {"count": 3, "colours": (C("lower", "blue"),)}),
+    ("both people", {"count": 2}),
+    ("the 4 people", {"count": 4}),
+    ("the two leftmost people", {"count": 2, "positions": (Position(L, 1),)}),
+    ("the two nearest people", {"count": 2, "size": "near"}),
+    ("one person", {"count": 1, "plural": False}),
+    # --- extremes -----------------------------------------------------------------------------
+    ("the leftmost person", {"positions": (Position(L, 1),)}),
+    ("leftmost", {"positions": (Position(L, 1),)}),
+    ("the right-most one", {"positions": (Position(R, 1),)}),
+    ("Rightmost person", {"positions": (Position(R, 1),)}),
+    ("the person on the far left", {"positions": (Position(L, 1),)}),
+    ("person at the very right of the frame", {"positions": (Position(R, 1),)}),
+    ("the person furthest to the right", {"positions": (Position(R, 1),)}),
+    ("the topmost person", {"positions": (Position(T, 1),)}),
+    ("the bottom-most person", {"positions": (Position(B, 1),)}),
+    # --- regions ------------------------------------------------------------------------------
+    ("the person on the right", {"plural": False, "positions": (Position(R),)}),
+    ("people on the left", {"plural": True, "positions": (Position(L),)}),
+    ("all people on the right hand side", {"plural": True, "positions": (Position(R),)}),
+    ("the person on the left side of the image", {"positions": (Position(L),)}),
+    ("the left person", {"positions": (Position(L),)}),
+    ("the left-hand person", {"positions": (Position(L),)}),
+    ("the person in the middle", {"positions": (Position(M),)}),
+    ("person in the centre of the photo", {"positions": (Position(M),)}),
+    ("the middle person", {"positions": (Position(M),)}),
+    ("who is on the left", {"positions": (Position(L),)}),
+    ("people at the bottom of the picture", {"plural": True, "positions": (Position(B),)}),
+    ("the person towards the right", {"positions": (Position(R),)}),
+    # --- ordinals -----------------------------------------------------------------------------
+    ("the second person from the left", {"positions": (Position(L, 2),)}),
+    ("third from the right", {"positions": (Position(R, 3),)}),
+    ("the 2nd person from the right side of the photo", {"positions": (Position(R, 2),)}),
+    ("first person from left", {"positions": (Position(L, 1),)}),
+    ("the fourth one from the left", {"positions": (Position(L, 4),)}),
+    ("the second person counting from the right", {"positions": (Position(R, 2),)}),
+    ("the fifth person from the left", {"positions": (Position(L, 5),)}),
+    ("the second person on the left", {"positions": (Position(L, 2),)}),
+    # --- near and far -------------------------------------------------------------------------
+    ("the nearest person", {"size": "near"}),
+    ("the person closest to the camera", {"size": "near"}),
+    ("the farthest person", {"size": "far"}),
+    ("the person furthest from the camera", {"size": "far"}),
+    ("the person in the foreground", {"size": "near"}),
+    ("people in the background", {"size": "far", "plural": True}),
+    ("the biggest person", {"size": "near"}),
+    ("the smallest person", {"size": "far"}),
+    ("the person in the front", {"size": "near"}),
+    # --- colours, garments, synonyms ----------------------------------------------------------
+    ("person in red", {"colours": (C("any", "red"),)}),
+    ("the person wearing red", {"colours": (C("any", "red"),)}),
+    ("the person in a red jacket", {"colours": (C("upper", "red"),)}),
+    ("the person in a crimson coat", {"colours": (C("upper", "red"),)}),
+    ("someone in navy trousers", {"colours": (C("lower", "blue"),)}),
+    ("the person wearing a grey hoodie", {"colours": (C("upper", "gray"),)}),
+    ("people in blue jeans", {"plural": True, "colours": (C("lower", "blue"),)}),
+    ("the person in a green dress", {"colours": (C("any", "green"),)}),
+    ("the person in a black suit", {"colours": (C("any", "black"),)}),
+    ("the person in a white t-shirt", {"colours": (C("upper", "white"),)}),
+    ("the person dressed in orange", {"colours": (C("any", "orange"),)}),
+    ("a person with a yellow shirt", {"colours": (C("upper", "yellow"),)}),
+    ("the person in dark trousers", {"colours": (C("lower", "black"),)}),
+    ("the person in a dark blue jacket", {"colours": (C("upper", "blue"),)}),
+    ("the person in a light shirt", {"colours": (C("upper", "white"),)}),
+    ("the person in a beige coat", {"colours": (C("upper", "brown"),)}),
+    ("the person in a violet skirt", {"colours": (C("lower", "purple"),)}),
+    ("red shirt", {"colours": (C("upper", "red"),)}),
+    # --- conjunction and disjunction ----------------------------------------------------------
+    ("the person in a white shirt and dark trousers", {"colours": (C("upper", "white"), C("lower", "black"))}),
+    ("the person in a red and blue shirt", {"colours": (C("upper", "red", "blue"),)}),
+    ("people in red or blue", {"plural": True, "colours": (C("any", "red", "blue", any_of=True),)}),
+    ("the person wearing a black jacket and blue jeans", {"colours": (C("upper", "black"), C("lower", "blue"))}),
+    ("the person in red, white and blue", {"colours": (C("any", "red", "white", "blue"),)}),
+    # --- negation -----------------------------------------------------------------------------
+    ("people not wearing red", {"plural": True, "colours": (C("any", "red", negated=True),)}),
+    ("the person without a red jacket", {"colours": (C("upper", "red", negated=True),)}),
+    ("people who are not in black", {"colours": (C("any", "black", negated=True),)}),
+    ("the person in a white shirt but not blue jeans",
+     {"colours": (C("upper", "white"), C("lower", "blue", negated=True)), "unsupported": ("but",)}),
+    # --- combinations -------------------------------------------------------------------------
+    ("the second person from the left in a black jacket",
+     {"positions": (Position(L, 2),), "colours": (C("upper", "black"),)}),
+    ("the leftmost person in red", {"positions": (Position(L, 1),), "colours": (C("any", "red"),)}),
+    ("people in blue on the right", {"positions": (Position(R),), "colours": (C("any", "blue"),)}),
+    ("the nearest person in a green coat", {"size": "near", "colours": (C("upper", "green"),)}),
+    # --- named people (from the gallery) ------------------------------------------------------
+    ("Barack Obama", {"names": ("barack obama",)}),
+    ("barack obama on the left", {"names": ("barack obama",), "positions": (Position(L),)}),
+    ("find Ada Lovelace", {"names": ("ada lovelace",)}),
+    ("Seán O'Brien in a red shirt", {"names": ("seán o'brien",), "colours": (C("upper", "red"),)}),
+    ("Joe Biden", {"unsupported": ("joe biden",)}),  # not in the gallery
+    # --- next to ------------------------------------------------------------------------------
+    ("the person next to the person in red", {"next_to": {"colours": (C("any", "red"),)}}),
+    ("the person standing beside Barack Obama", {"next_to": {"names": ("barack obama",)}}),
+    ("people near the leftmost person", {"plural": True, "next_to": {"positions": (Position(L, 1),)}}),
+    ("the person next to the red car", {"next_to": {"unsupported": ("car",)}}),
+    # --- unsupported parts are reported, never dropped ----------------------------------------
+    ("the man on the left", {"positions": (Position(L),), "unsupported": ("man",)}),
+    ("the women in red", {"plural": True, "colours": (C("any", "red"),), "unsupported": ("women",)}),
+    ("red car", {"colours": (C("any", "red"),), "unsupported": ("car",)}),
+    ("the person holding a microphone", {"unsupported": ("holding a microphone",)}),
+    ("the person at the top of the stairs", {"positions": (Position(T),), "unsupported": ("of the stairs",)}),
+    ("people wearing hats on the right", {"positions": (Position(R),), "unsupported": ("wearing hats",)}),
+    ("the tallest person", {"unsupported": ("tallest",)}),
+    ("the person riding a bicycle", {"unsupported": ("riding a bicycle",)}),
+    ("the child", {"unsupported": ("child",)}),
+    ("the person who is smiling", {"unsupported": ("smiling",)}),
+    ("the person sitting on the bench", {"unsupported": ("sitting on the bench",)}),
 ]
 
 
-@pytest.mark.parametrize(("text", "plural", "positions", "unsupported"), CASES, ids=[c[0] for c in CASES])
-def test_parse(text: str, plural: bool, positions: tuple[Position, ...], unsupported: tuple[str, ...]) -> None:
-    parsed = parse(text)
-    assert parsed.plural is plural
-    assert parsed.positions == positions
-    assert parsed.unsupported == unsupported
+def check(parsed, expected: dict) -> None:
+    for key, value in expected.items():
+        if key == "next_to":
+            assert parsed.next_to is not None
+            check(parsed.next_to, value)
+        else:
+            assert getattr(parsed, key) == value, (key, getattr(parsed, key), value)
+    if "unsupported" not in expected:
+        assert parsed.unsupported == ()
+
+
+def test_the_table_is_big_enough() -> None:
+    assert len(CASES) >= 100
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_parse(text: str, expected: dict) -> None:
+    check(parse(text, GALLERY), expected)
+
+
+def test_ignoring_unsupported_keeps_the_rest() -> None:
+    parsed = parse("the man in red on the left holding a bag").without_unsupported()
+    assert parsed.understood and parsed.ignored == ("man", "holding a bag")
+    assert parsed.colours == (C("any", "red"),) and parsed.positions == (Position(L),)

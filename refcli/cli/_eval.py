@@ -34,6 +34,9 @@ def humanref(
                                              show_default=False)] = None,
     min_score: Annotated[float, typer.Option(min=0.0, max=1.0, help="Detector score for a candidate.")]
     = PEOPLE_MIN_SCORE,
+    db: Annotated[Path | None, typer.Option("--db", envvar="REFCLI_DB",
+                                            help="Database whose face gallery names people (optional).",
+                                            show_default=False)] = None,
     as_json: JsonOpt = False,
     csv_path: CsvOpt = None,
 ) -> None:
@@ -51,7 +54,12 @@ def humanref(
     items = load_annotations(str(annotations))
     source = "candidates" if use_candidates else (detector or "ssdlite")
     target = out or Path(f"humanref-{backend}-{source}.jsonl")
-    referrer = create_referrer(backend)
+    gallery = {}
+    if db is not None:
+        from refcli.store import Store
+
+        gallery = Store.open(str(db)).gallery()
+    referrer = create_referrer(backend, gallery=gallery)
     found = None if use_candidates else create_detector(detector or "ssdlite")
     counts = run_humanref(items, str(images), referrer, str(target), detector=found, min_score=min_score,
                           progress=None if as_json else stderr_progress)

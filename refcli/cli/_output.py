@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from refcli.refer.embedded import MODEL_BACKEND_HINT
 from refcli.search import FindResult
 
 
@@ -36,9 +37,13 @@ def print_find(result: FindResult, console: Console | None = None) -> None:
     console = console or _console()
     if result.unsupported:
         phrases = ", ".join(f'"{p}"' for p in result.unsupported)
-        console.print(f"nobody: the {result.backend} backend cannot judge {phrases}, so it does not guess",
-                      highlight=False)
+        console.print(f"nobody: the {result.backend} backend cannot judge {phrases}, so it does not guess; "
+                      f"{MODEL_BACKEND_HINT}, or --ignore-unsupported answers the rest of the query",
+                      highlight=False, markup=False)
         return
+    if result.ignored:
+        phrases = ", ".join(f'"{p}"' for p in result.ignored)
+        console.print(f"ignored (cannot judge): {phrases}", highlight=False, markup=False)
     if not result.hits:
         console.print("nobody matches", highlight=False)
         return

@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 from refcli import __version__
 from refcli.cli._errors import EXIT_INTERRUPTED, exit_code
 from refcli.cli._eval import app as eval_app
+from refcli.cli._faces import app as faces_app
 from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
 from refcli.errors import RefcliError
 
@@ -86,6 +87,8 @@ def index(
     threads: Annotated[int | None, typer.Option(min=1, help="Detector threads [default: cores - 1].",
                                                 show_default=False)] = None,
     hidden: Annotated[bool, typer.Option("--hidden", help="Also index hidden files and folders.")] = False,
+    faces: Annotated[bool, typer.Option("--faces", envvar="REFCLI_FACES",
+                                        help="Also store face embeddings, for named people (opt-in).")] = False,
 ) -> None:
     """Detect every person in the photos and videos under PATHS and store them.
 
@@ -99,7 +102,7 @@ def index(
         if not os.path.exists(path):
             raise RefcliError(f"no such file or folder: {path}")
     options = IndexOptions(fps=fps, decoder=decoder.value, batch_size=batch_size, include_hidden=hidden,
-                           detector_threads=threads)
+                           detector_threads=threads, faces=faces)
     store = Store.open(str(db) if db else None, create=True)
     with store.writer():
         summary = run_index([str(p) for p in paths], store, options,
@@ -129,6 +132,8 @@ def find(
     backend: Annotated[str, typer.Option(help="Referrer backend.")] = "embedded",
     thumbnails: Annotated[Path | None, typer.Option(help="Write a PNG per hit (frame with box) into this folder.",
                                                     show_default=False)] = None,
+    ignore_unsupported: Annotated[bool, typer.Option(
+        "--ignore-unsupported", help="Answer with the parts of the query the backend understood.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Find every indexed person who matches QUERY, or nobody.
@@ -141,7 +146,8 @@ def find(
     from refcli.store import Store
 
     store = Store.open(str(db) if db else None)
-    result = run_find(store, query, create_referrer(backend), min_score=min_score, limit=limit or None)
+    referrer = create_referrer(backend, gallery=store.gallery(), ignore_unsupported=ignore_unsupported)
+    result = run_find(store, query, referrer, min_score=min_score, limit=limit or None)
     if thumbnails is not None:
         _write_thumbnails(store, result.hits, thumbnails)
     if as_json:
@@ -199,6 +205,7 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
 
 
 app.add_typer(eval_app, name="eval")
+app.add_typer(faces_app, name="faces")
 
 
 def main() -> None:

@@ -8,9 +8,9 @@ nobody rather than guessing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,11 @@ class ReferRequest:
         boxes: (N, 4) float32 xyxy candidate boxes in displayed pixels.
         scores: (N,) float32 detector confidences.
         size: (width, height) of the displayed image.
-        image: (H, W, 3) uint8 RGB, only for backends with ``needs_image``.
+        image: (H, W, 3) uint8 RGB; always given to backends with ``needs_image``, given to the
+            others when at hand (a benchmark run) so they can measure what was not stored.
+        features: per candidate, what indexing measured on its track ({"colours": {"upper":
+            {name: share}, "lower": {...}} or None for grayscale, "faces": [128 floats, ...]});
+            None when nothing was stored.
     """
 
     expression: str
@@ -37,6 +41,7 @@ class ReferRequest:
     scores: npt.NDArray[np.float32]
     size: tuple[int, int]
     image: npt.NDArray[np.uint8] | None = None
+    features: Sequence[Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,10 @@ class Referrer(ABC):
         """Parts of ``expression`` this backend cannot judge, known before looking at any image."""
         return ()
 
+    def ignored(self, expression: str) -> tuple[str, ...]:
+        """Parts of ``expression`` dropped because the caller asked to ignore what it cannot judge."""
+        return ()
+
 
 referrers: Registry[Referrer] = Registry("referrer")
 referrers.register("embedded", "refcli.refer.embedded:EmbeddedReferrer")
@@ -70,5 +79,10 @@ referrers.register("all-persons", "refcli.refer.baselines:AllPersonsReferrer")
 DEFAULT_REFERRER = "embedded"
 
 
-def create_referrer(name: str = DEFAULT_REFERRER) -> Referrer:
-    return referrers.load(name)()
+def create_referrer(name: str = DEFAULT_REFERRER, **context: Any) -> Referrer:
+    """Build a referrer; ``context`` (e.g. ``gallery``) goes to backends that take it."""
+    import inspect
+
+    cls = referrers.load(name)
+    accepted = inspect.signature(cls).parameters
+    return cls(**{k: v for k, v in context.items() if k in accepted})

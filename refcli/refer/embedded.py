@@ -1,63 +1,203 @@
-"""The embedded referrer: judges what can be measured from boxes alone, on CPU, with no model.
+"""The embedded referrer: judges what can be measured on CPU without a large model.
 
-Today: subject and number ("person", "people", "everyone") and position (left/right/top/
-bottom/middle regions, extremes, ordinals counted from a side). Anything else in the
-expression is reported as unsupported and nobody is chosen.
+Understood: subject and number, counts, positions (regions, extremes, ordinals), nearness by
+box size, clothing colours on the upper and lower body (with negation and conjunction), people
+named in the user's face gallery, and "next to" another described person. Features come from
+the index (per track) or, in a benchmark run, are measured on the image. Anything else is
+reported as unsupported and nobody is chosen, unless the caller asks to ignore it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
+from refcli.features.colors import MIN_SHARE
+from refcli.features.faces import SAME_PERSON_DISTANCE
 from refcli.refer import ReferRequest, Referrer, ReferResult
-from refcli.refer.grammar import ParsedExpression, Position, parse
+from refcli.refer.grammar import ColourClause, ParsedExpression, Position, parse
 
 _AXIS = {"left": (0, False), "right": (0, True), "top": (1, False), "bottom": (1, True)}
 
+MODEL_BACKEND_HINT = "a model backend (vlm: Qwen2.5-VL / Rex-Thinker, planned) could judge it"
+
 
 class EmbeddedReferrer(Referrer):
-    """Grammar + box geometry; multi-instance, rejects what it cannot judge."""
+    """Grammar + geometry + measured features; multi-instance, rejects what it cannot judge.
+
+    Args:
+        gallery: name -> face embeddings from `refcli faces add` (names are matched in queries).
+        ignore_unsupported: answer with the understood constraints and drop the rest.
+    """
 
     name: ClassVar[str] = "embedded"
+
+    def __init__(self, gallery: Mapping[str, Sequence[Sequence[float]]] | None = None,
+                 ignore_unsupported: bool = False) -> None:
+        self.gallery = {k.lower(): [np.asarray(e, np.float32) for e in v] for k, v in (gallery or {}).items()}
+        self.ignore_unsupported = ignore_unsupported
+        self._encoder: Any = None
+
+    def parse(self, expression: str) -> ParsedExpression:
+        parsed = parse(expression, tuple(self.gallery))
+        return parsed.without_unsupported() if self.ignore_unsupported else parsed
+
+    def unsupported(self, expression: str) -> tuple[str, ...]:
+        return self.parse(expression).all_unsupported()
+
+    def ignored(self, expression: str) -> tuple[str, ...]:
+        return self.parse(expression).ignored
 
     def refer(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
         return [self._refer_one(r) for r in requests]
 
-    def unsupported(self, expression: str) -> tuple[str, ...]:
-        return parse(expression).unsupported
-
     def _refer_one(self, request: ReferRequest) -> ReferResult:
-        parsed = parse(request.expression)
+        parsed = self.parse(request.expression)
         if not parsed.understood:
-            return ReferResult(unsupported=parsed.unsupported)
-        chosen = select(parsed, request.boxes, request.size)
+            return ReferResult(unsupported=parsed.all_unsupported())
+        features = self._features(request, parsed)
+        missing = _unmeasured(parsed, features)
+        if missing:
+            return ReferResult(unsupported=missing)
+        chosen = select(parsed, request.boxes, request.size, features, self.gallery)
         return ReferResult(indexes=tuple(int(i) for i in chosen),
                            scores=tuple(float(request.scores[i]) for i in chosen))
 
+    def _features(self, request: ReferRequest, parsed: ParsedExpression) -> list[Mapping[str, Any]]:
+        """Stored features, or measured on the image when it is at hand and they are needed."""
+        if request.features is not None:
+            return list(request.features)
+        wants_colours = _needs(parsed, "colours")
+        wants_faces = _needs(parsed, "names")
+        if request.image is None or not (wants_colours or wants_faces):
+            return [{} for _ in range(len(request.boxes))]
+        from refcli.features.colors import clothing_colours
 
-def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple[int, int]) -> list[int]:
-    """Indexes of the boxes that satisfy every position constraint, in candidate order."""
-    chosen = np.arange(len(boxes))
+        out: list[Mapping[str, Any]] = []
+        for box in request.boxes:
+            item: dict[str, Any] = {}
+            if wants_colours:
+                item["colours"] = clothing_colours(request.image, box)
+            if wants_faces:
+                if self._encoder is None:
+                    from refcli.features.faces import FaceEncoder
+
+                    self._encoder = FaceEncoder()
+                item["faces"] = [f.embedding for f in self._encoder.person_faces(request.image, box)]
+            out.append(item)
+        return out
+
+
+def _needs(parsed: ParsedExpression, what: str) -> bool:
+    here = bool(parsed.colours) if what == "colours" else bool(parsed.names)
+    return here or (parsed.next_to is not None and _needs(parsed.next_to, what))
+
+
+def _unmeasured(parsed: ParsedExpression, features: list[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Phrases that need features nobody measured (faces not indexed, colours not stored)."""
+    if not features:
+        return ()
+    missing = []
+    if _needs(parsed, "colours") and not any("colours" in f for f in features):
+        missing.append("clothing colours (not measured for this file: re-index it)")
+    if _needs(parsed, "names") and not any("faces" in f for f in features):
+        missing.append("faces (not indexed: run `refcli index --faces`)")
+    return tuple(missing)
+
+
+def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple[int, int],
+           features: Sequence[Mapping[str, Any]] | None = None,
+           gallery: Mapping[str, list[npt.NDArray[np.float32]]] | None = None) -> list[int]:
+    """Indexes of the boxes that satisfy every constraint, in candidate order."""
     if len(boxes) == 0:
         return []
+    features = features if features is not None else [{} for _ in range(len(boxes))]
     centers = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], axis=1)
+    heights = boxes[:, 3] - boxes[:, 1]
+    chosen = np.arange(len(boxes))
+    # What a person is (names, clothes) narrows the set; where they are is judged among those.
+    for name in parsed.names:
+        chosen = np.array([i for i in chosen if _is_named(features[int(i)], (gallery or {}).get(name, []))],
+                          np.int64)
+    for clause in parsed.colours:
+        chosen = np.array([i for i in chosen if _wears(features[int(i)], clause)], np.int64)
+    if parsed.next_to is not None:
+        anchors = set(select(parsed.next_to, boxes, size, features, gallery))
+        chosen = _next_to(chosen, anchors, boxes, centers, parsed.plural)
+    ranked = parsed.count is not None and (parsed.positions or parsed.size)
     for position in parsed.positions:
-        chosen = _apply(position, parsed.plural, chosen, centers, size)
+        chosen = _apply(position, parsed.plural, chosen, centers, size, parsed.count if ranked else None)
+    if parsed.size is not None and len(chosen):
+        order = np.argsort(-heights[chosen] if parsed.size == "near" else heights[chosen], kind="stable")
+        if parsed.count:
+            chosen = chosen[order[:parsed.count]]
+        elif parsed.plural:
+            median = float(np.median(heights[chosen]))
+            chosen = chosen[heights[chosen] >= median] if parsed.size == "near" else chosen[heights[chosen] <= median]
+        else:
+            chosen = chosen[order[:1]]
+    if parsed.count is not None and not ranked and len(chosen) != parsed.count:
+        return []  # "the two people in red" when three wear red: which two is a guess
     return sorted(int(i) for i in chosen)
 
 
+def _is_named(feature: Mapping[str, Any], known: list[npt.NDArray[np.float32]]) -> bool:
+    faces = feature.get("faces") or []
+    return any(np.linalg.norm(np.asarray(face, np.float32) - k) < SAME_PERSON_DISTANCE for face in faces for k in known)
+
+
+def _wears(feature: Mapping[str, Any], clause: ColourClause) -> bool:
+    colours = feature.get("colours")
+    if colours is None:  # grayscale picture or not measured: never claim a colour
+        return False
+    parts = ("upper", "lower") if clause.part == "any" else (clause.part,)
+
+    def present(colour: str) -> bool:
+        return any(colours.get(p, {}).get(colour, 0.0) >= MIN_SHARE for p in parts)
+
+    found = any(present(c) for c in clause.colours) if clause.any_of else all(present(c) for c in clause.colours)
+    return found != clause.negated
+
+
+def _next_to(chosen: np.ndarray, anchors: set[int], boxes: npt.NDArray[np.float32], centers: np.ndarray,
+             plural: bool) -> np.ndarray:
+    """People beside an anchor: within 3 box widths sideways and overlapping it vertically by 30%;
+    the nearest one for a singular subject."""
+    if not anchors:
+        return chosen[:0]
+    near: list[tuple[float, int]] = []
+    for i in chosen:
+        if int(i) in anchors:
+            continue
+        best = None
+        for a in anchors:
+            width = max(boxes[i, 2] - boxes[i, 0], boxes[a, 2] - boxes[a, 0])
+            overlap = min(boxes[i, 3], boxes[a, 3]) - max(boxes[i, 1], boxes[a, 1])
+            gap = abs(centers[i, 0] - centers[a, 0])
+            if gap <= 3 * width and overlap >= 0.3 * min(boxes[i, 3] - boxes[i, 1], boxes[a, 3] - boxes[a, 1]):
+                best = gap if best is None else min(best, gap)
+        if best is not None:
+            near.append((float(best), int(i)))
+    if not near:
+        return chosen[:0]
+    near.sort()
+    return np.array([i for _, i in near] if plural else [near[0][1]], np.int64)
+
+
 def _apply(position: Position, plural: bool, chosen: np.ndarray, centers: np.ndarray,
-           size: tuple[int, int]) -> np.ndarray:
+           size: tuple[int, int], count: int | None = None) -> np.ndarray:
     if len(chosen) == 0:
         return chosen
     if position.side == "middle":
         return _middle(plural, chosen, centers, size)
     axis, descending = _AXIS[position.side]
     values = centers[chosen, axis]
+    order = np.argsort(-values if descending else values, kind="stable")
+    if count is not None and position.rank in (None, 1):
+        return chosen[order[:count]] if count <= len(order) else chosen[:0]  # "the two leftmost people"
     in_half = values > size[axis] / 2 if descending else values < size[axis] / 2
     if position.rank is None:
         if plural:
@@ -67,7 +207,6 @@ def _apply(position: Position, plural: bool, chosen: np.ndarray, centers: np.nda
         rank = 1  # "the person on the left" among several: the leftmost
     else:
         rank = position.rank
-    order = np.argsort(-values if descending else values, kind="stable")
     return chosen[order[rank - 1:rank]] if rank <= len(order) else chosen[:0]
 
 

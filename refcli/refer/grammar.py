@@ -1,44 +1,63 @@
-"""A small grammar for referring expressions: subject, number and position.
+"""A grammar for referring expressions, written for the embedded referrer and tested on a table.
 
-It turns "the second person from the left" into constraints the embedded referrer can check
-against boxes. Words it does not understand are returned as unsupported phrases; the caller
-then rejects instead of guessing. Later work extends the vocabulary (attributes, counts,
-relations); the contract stays: understood constraints + unsupported phrases.
+It turns "the two people on the left in red jackets" into constraints that can be checked
+against boxes and measured features: subject and number, count, ordinals and positions,
+nearness, clothing colours (with negation and conjunction), named people from the user's
+gallery, and "next to" another described person. Words it does not understand are returned
+as unsupported phrases; callers then reject (or, when asked, answer the rest).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from refcli.features.colors import COLOURS, SYNONYMS
+
+NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+           "ten": 10, "both": 2, "pair": 2, "couple": 2}
 ORDINALS = {
     "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
     "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
     "ninth": 9, "9th": 9, "tenth": 10, "10th": 10,
 }
-SINGULAR_SUBJECTS = {"person", "human", "individual", "one", "someone", "somebody", "figure"}
-PLURAL_SUBJECTS = {"people", "persons", "humans", "individuals", "ones", "figures"}
+SINGULAR_SUBJECTS = {"person", "human", "individual", "one", "someone", "somebody", "figure", "pedestrian"}
+PLURAL_SUBJECTS = {"people", "persons", "humans", "individuals", "ones", "figures", "pedestrians"}
 EVERYONE = {"everyone", "everybody", "anyone", "anybody"}
-QUANTIFIERS = {"all", "every", "each", "both", "any"}
+QUANTIFIERS = {"all", "every", "each", "any"}
 SIDES = {"left": "left", "right": "right", "top": "top", "bottom": "bottom", "middle": "middle",
          "center": "middle", "central": "middle"}
+UPPER_GARMENTS = {"shirt", "shirts", "tshirt", "tshirts", "top", "tops", "jacket", "jackets", "coat", "coats",
+                  "sweater", "sweaters", "jumper", "jumpers", "hoodie", "hoodies", "blouse", "blouses", "vest",
+                  "vests", "jersey", "jerseys", "cardigan", "cardigans", "blazer", "blazers", "sweatshirt",
+                  "sweatshirts", "parka", "parkas", "polo", "tee", "tank", "upper", "torso"}
+LOWER_GARMENTS = {"trousers", "pants", "jeans", "shorts", "skirt", "skirts", "leggings", "slacks", "bottoms",
+                  "lower", "legs"}
+WHOLE_GARMENTS = {"dress", "dresses", "suit", "suits", "uniform", "uniforms", "clothes", "clothing", "outfit",
+                  "outfits", "overalls", "costume", "costumes"}
+SHADES = {"dark": "black", "light": "white"}
 
+_COLOUR_WORDS = sorted(set(COLOURS) | set(SYNONYMS) | set(SHADES), key=len, reverse=True)
+_GARMENTS = sorted(UPPER_GARMENTS | LOWER_GARMENTS | WHOLE_GARMENTS, key=len, reverse=True)
 _ORD = "|".join(sorted(ORDINALS, key=len, reverse=True))
-_NOUN = r"(?:person|people|one|ones|human|humans|individual|individuals|figure|figures)"
+_NUM = "|".join(sorted(NUMBERS, key=len, reverse=True)) + r"|\d+"
+_NOUN = r"(?:person|people|one|ones|human|humans|individual|individuals|figure|figures|pedestrian|pedestrians)"
 _SIDE = r"(?P<side>left|right|top|bottom)"
 _SCENE = r"(?:image|picture|photo|photograph|frame|scene|video|shot|clip|footage|view|screen)"
+_COLOUR = "|".join(_COLOUR_WORDS)
+_GARMENT = "|".join(_GARMENTS)
 
-# Filler around a request ("find all the people") that carries no constraint.
 _LEADING_WORDS = ["please", "can you", "could you", "find", "show", "show me", "give me", "detect", "locate",
                   "search for", "look for", "where is", "where are", "who is", "who are", "select", "get",
-                  "highlight", "mark"]
+                  "highlight", "mark", "point to", "point out"]
 _LEADING = re.compile(r"^(?:(?:{})\s+)+".format("|".join(sorted(_LEADING_WORDS, key=len, reverse=True))))
-_SCENE_PHRASE = re.compile(rf"\b(?:in|of|from|within|across|inside)\s+(?:the|this|that|each|every|a)\s+{_SCENE}s?\b")
+_SCENE_PHRASE = re.compile(rf"\b(?:in|of|from|within|across|inside|on)\s+(?:the|this|that|each|every|a)\s+{_SCENE}s?\b")
 _SCENE_SIDE_OF = re.compile(rf"\bof\s+(?:the|this)\s+{_SCENE}\b")
 
-# Position patterns, tried in order; each match becomes a Position and is removed.
+_NEXT_TO = re.compile(r"\b(?:(?:who\s+is\s+|that\s+is\s+|standing\s+|walking\s+|sitting\s+)?"
+                      r"(?:next\s+to|beside|besides|alongside|by\s+the\s+side\s+of|close\s+to|near))\s+(?P<anchor>.+)$")
 _ORDINAL_FROM = re.compile(
     rf"\b(?:the\s+)?(?P<ord>{_ORD})\s+(?:(?P<noun>{_NOUN})\s+)?(?:(?:counting|starting|counted)\s+)?"
     rf"(?:from|on|at)\s+(?:the\s+)?{_SIDE}(?:\s+(?:side|edge|end))?\b")
@@ -50,10 +69,25 @@ _REGION = re.compile(
     r"\b(?:on|at|to|in|towards|toward)\s+(?:the\s+)?(?P<side>left|right|top|bottom|middle|center)"
     r"(?:\s+(?:hand\s+side|side|edge|part|half|end))?\b")
 _ADJECTIVE = re.compile(rf"\b(?P<side>left|right|middle|center|central|top|bottom)\s+(?=(?:{_NOUN})\b)")
+_NEAR = re.compile(
+    r"\b(?:(?P<near>nearest|closest)(?:\s+(?:to|from)\s+(?:the\s+)?(?:camera|viewer|us))?"
+    r"|(?P<far>farthest|furthest)(?:\s+(?:away\s+)?(?:from\s+(?:the\s+)?(?:camera|viewer|us))?|\s+away)?"
+    r"|in\s+the\s+(?P<front>front|foreground)|in\s+the\s+(?P<back>back|background|distance)"
+    r"|(?P<big>biggest|largest)|(?P<small>smallest))\b")
+_COUNT = re.compile(rf"\b(?:the\s+)?(?P<n>{_NUM})\s+(?=(?:{_NOUN}|{_COLOUR}|leftmost|rightmost|nearest|closest|"
+                    rf"farthest|furthest)\b)")
+_CLAUSE = re.compile(
+    rf"\b(?P<neg>not\s+|n't\s+|without\s+|no\s+)?(?:(?:is\s+|are\s+)?(?:wearing|dressed\s+in|clothed\s+in|in|with|"
+    rf"has|having|wears|wear)\s+)?(?:(?:a|an|the)\s+)?"
+    rf"(?P<cols>(?:{_COLOUR})(?:(?:\s*,\s*|\s+and\s+|\s+or\s+|\s+)(?:{_COLOUR}))*)"
+    rf"(?:\s+(?P<garment>{_GARMENT}))?\b")
+_GENDER = re.compile(r"\b(?:man|men|woman|women|boy|boys|girl|girls|lady|ladies|guy|guys|gentleman|gentlemen|"
+                     r"male|males|female|females|child|children|kid|kids|baby|babies|adult|adults|teenager|"
+                     r"teenagers|player|players|worker|workers|officer|officers|soldier|soldiers)\b")
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_DROP = {"the", "a", "an", "some", "of", "who", "that", "is", "are", "there",
-         "please", "in", "on", "at", "to"}
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_DROP = {"the", "a", "an", "some", "of", "who", "that", "is", "are", "there", "please", "in", "on", "at", "to",
+         "and", "with"}
 
 
 @dataclass(frozen=True)
@@ -68,55 +102,118 @@ class Position:
 
 
 @dataclass(frozen=True)
+class ColourClause:
+    """Colours worn on a body part. ``part`` is upper, lower or any; ``colours`` must all be
+    present (``any_of``: at least one); ``negated`` inverts it ("not wearing red")."""
+
+    part: str
+    colours: tuple[str, ...]
+    any_of: bool = False
+    negated: bool = False
+
+
+@dataclass(frozen=True)
 class ParsedExpression:
     text: str
     plural: bool
-    positions: tuple[Position, ...]
-    unsupported: tuple[str, ...]
+    positions: tuple[Position, ...] = ()
+    unsupported: tuple[str, ...] = ()
+    count: int | None = None
+    size: str | None = None  # "near" | "far"
+    colours: tuple[ColourClause, ...] = ()
+    names: tuple[str, ...] = ()
+    next_to: ParsedExpression | None = None
+    ignored: tuple[str, ...] = field(default=())
 
     @property
     def understood(self) -> bool:
-        return not self.unsupported
+        return not self.unsupported and (self.next_to is None or self.next_to.understood)
+
+    def all_unsupported(self) -> tuple[str, ...]:
+        inner = self.next_to.all_unsupported() if self.next_to else ()
+        return self.unsupported + tuple(p for p in inner if p not in self.unsupported)
+
+    def without_unsupported(self) -> ParsedExpression:
+        """The same constraints with the unjudgeable phrases dropped (--ignore-unsupported)."""
+        anchor = self.next_to.without_unsupported() if self.next_to else None
+        return replace(self, unsupported=(), next_to=anchor, ignored=self.all_unsupported())
 
 
 def normalize(text: str) -> str:
-    text = text.lower().replace("’", "'")
+    text = re.sub(r"\bt[\s-]shirt", "tshirt", text.lower().replace("’", "'"))
     text = re.sub(r"\b(left|right|top|bottom)[\s-]+most\b", r"\1most", text)
     text = re.sub(r"\bcentre\b", "center", text)
-    text = re.sub(r"\bleft[\s-]hand\b", "left", text)
-    text = re.sub(r"\bright[\s-]hand\b", "right", text)
+    text = re.sub(r"\b(left|right)[\s-]hand\b", r"\1", text)
+    text = re.sub(r"\b(dark|light)[\s-](?=[a-z])", r"\1 ", text)
     return " ".join(_WORD.findall(text))
 
 
-@lru_cache(maxsize=1024)
-def parse(expression: str) -> ParsedExpression:
-    """Parse an expression into subject number, positions and unsupported phrases."""
-    text = normalize(expression)
+def _normal_name(name: str) -> str:
+    return " ".join(_WORD.findall(name.lower()))
+
+
+@lru_cache(maxsize=2048)
+def parse(expression: str, names: tuple[str, ...] = ()) -> ParsedExpression:
+    """Parse an expression; ``names`` are the people in the user's face gallery."""
+    return _parse(normalize(expression), expression, tuple(sorted({_normal_name(n) for n in names}, key=len,
+                                                                     reverse=True)))
+
+
+def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression:
     text = _LEADING.sub("", text)
     text = _SCENE_PHRASE.sub(" ", text)
     text = _SCENE_SIDE_OF.sub(" ", text)
-    positions: list[Position] = []
+    anchor = None
+    relation = _NEXT_TO.search(text)
+    if relation is not None:
+        anchor = _parse(relation.group("anchor"), relation.group("anchor"), names)
+        text = text[:relation.start()]
+    found_names = []
+    for name in names:
+        if re.search(rf"\b{re.escape(name)}\b", text):
+            found_names.append(name)
+            text = re.sub(rf"\b{re.escape(name)}\b", " ", text)
 
-    def take(pattern: re.Pattern[str], make: Callable[[re.Match[str]], Position]) -> None:
+    positions: list[Position] = []
+    state: dict[str, object] = {}
+
+    def take(pattern: re.Pattern[str], make: Callable[[re.Match[str]], None], keep: str = "") -> None:
         nonlocal text
         while (match := pattern.search(text)) is not None:
-            positions.append(make(match))
-            keep_noun = match.groupdict().get("noun") or ""
-            text = f"{text[:match.start()]} {keep_noun} {text[match.end():]}"
+            make(match)
+            kept = match.groupdict().get(keep) if keep else None
+            text = f"{text[:match.start()]} {kept or ''} {text[match.end():]}"
 
-    take(_ORDINAL_FROM, lambda m: Position(m.group("side"), ORDINALS[m.group("ord")]))
-    take(_EXTREME, lambda m: Position(m.group("side1") or m.group("side2") or m.group("side3"), 1))
-    take(_REGION, lambda m: Position(SIDES[m.group("side")]))
-    take(_ADJECTIVE, lambda m: Position(SIDES[m.group("side")]))
+    take(_ORDINAL_FROM, lambda m: positions.append(Position(m.group("side"), ORDINALS[m.group("ord")])), "noun")
+    take(_EXTREME, lambda m: positions.append(Position(m.group("side1") or m.group("side2") or m.group("side3"), 1)))
+    take(_REGION, lambda m: positions.append(Position(SIDES[m.group("side")])))
+    take(_ADJECTIVE, lambda m: positions.append(Position(SIDES[m.group("side")])))
+
+    def size(m: re.Match[str]) -> None:
+        state["size"] = "near" if (m.group("near") or m.group("front") or m.group("big")) else "far"
+
+    take(_NEAR, size)
+
+    def count(m: re.Match[str]) -> None:
+        word = m.group("n")
+        state["count"] = int(word) if word.isdigit() else NUMBERS[word]
+
+    take(_COUNT, count)
+    clauses: list[ColourClause] = []
+    take(_CLAUSE, lambda m: clauses.append(_clause(m)))
+    genders: list[str] = []
+    take(_GENDER, lambda m: genders.append(m.group(0)))
 
     words = text.split()
-    plural = False
-    unsupported: list[str] = []
+    plural = bool(state.get("count", 1) != 1)
+    unsupported: list[str] = list(dict.fromkeys(genders))
     run: list[str] = []
 
     def close_run() -> None:
         if any(w not in _DROP for w in run):
-            unsupported.append(" ".join(_trim(run)))
+            phrase = " ".join(_trim(run))
+            if phrase and phrase not in unsupported:
+                unsupported.append(phrase)
         run.clear()
 
     for word in words:
@@ -124,18 +221,38 @@ def parse(expression: str) -> ParsedExpression:
             plural = plural or word in PLURAL_SUBJECTS or word in EVERYONE
             close_run()
         elif word in QUANTIFIERS:
-            plural = True  # "every person on the left" means all of them
+            plural = True
             close_run()
         else:
             run.append(word)
     close_run()
-    return ParsedExpression(expression, plural, tuple(positions), tuple(unsupported))
+    if any(g.endswith(("men", "s", "ren", "ies")) and g not in ("boss",) for g in genders):
+        plural = True
+    return ParsedExpression(original, plural, tuple(positions), tuple(unsupported), state.get("count"),  # type: ignore[arg-type]
+                            state.get("size"), tuple(clauses), tuple(found_names), anchor)  # type: ignore[arg-type]
+
+
+def _clause(m: re.Match[str]) -> ColourClause:
+    words = re.split(r"\s*,\s*|\s+", m.group("cols"))
+    any_of = " or " in f" {m.group('cols')} "
+    colours: list[str] = []
+    for word in words:
+        if word in ("and", "or", ""):
+            continue
+        if word in SHADES:
+            continue  # "dark blue" is blue; a bare "dark" is handled below
+        colours.append(word if word in COLOURS else SYNONYMS[word])
+    if not colours:  # only a shade: "dark trousers", "light shirt"
+        colours = [SHADES[w] for w in words if w in SHADES][:1]
+    garment = m.group("garment")
+    part = "upper" if garment in UPPER_GARMENTS else "lower" if garment in LOWER_GARMENTS else "any"
+    return ColourClause(part, tuple(dict.fromkeys(colours)), any_of, bool(m.group("neg")))
 
 
 def _trim(words: list[str]) -> list[str]:
-    """Drop filler at the ends of an unsupported run so the report reads well ("in red")."""
+    """Drop filler at the ends of an unsupported run so the report reads well ("holding a bag")."""
     start, end = 0, len(words)
-    while start < end and words[start] in {"the", "a", "an", "who", "that", "is", "are"}:
+    while start < end and words[start] in {"the", "a", "an", "who", "that", "is", "are", "and"}:
         start += 1
     while end > start and words[end - 1] in _DROP:
         end -= 1

@@ -11,9 +11,11 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 BOX = pa.list_(pa.float32())  # not fixed-size: LanceDB would treat it as a vector column
+
+COLOUR_SHARES = pa.list_(pa.struct([("name", pa.string()), ("share", pa.float32())]))
 
 CANDIDATE = pa.struct([("box", BOX), ("score", pa.float32()), ("track", pa.int32())])
 
@@ -80,6 +82,8 @@ TRACKS = pa.schema([
     ("boxes", pa.list_(pa.float32())),  # 4 floats (xyxy) per sample
     ("scores", pa.list_(pa.float32())),
     ("keyframes", pa.list_(pa.int32())),  # sample indexes whose frame is in `keyframes`
+    ("upper_colours", COLOUR_SHARES),  # null: grayscale picture, colours unknown
+    ("lower_colours", COLOUR_SHARES),
 ])
 
 # Frames chosen as keyframes, shared by every track that chose them. Photos store none:
@@ -95,12 +99,31 @@ KEYFRAMES = pa.schema([
     ("jpeg", pa.binary()),
 ])
 
+# Face embeddings of tracks (only when indexing with --faces); `refcli faces forget` empties it.
+FACES = pa.schema([
+    ("content_id", pa.string()),
+    ("generation", pa.int64()),
+    ("track", pa.int32()),
+    ("sample", pa.int32()),
+    ("box", BOX),
+    ("embedding", pa.list_(pa.float32())),
+])
+
+# The user's own named people: one row per enrolled photo.
+GALLERY = pa.schema([
+    ("name", pa.string()),
+    ("embedding", pa.list_(pa.float32())),
+    ("source", pa.string()),
+    ("added_at", pa.float64()),
+])
+
 TABLES: dict[str, pa.Schema] = {
     "meta": META, "files": FILES, "media": MEDIA, "frames": FRAMES, "tracks": TRACKS, "keyframes": KEYFRAMES,
+    "faces": FACES, "gallery": GALLERY,
 }
 
 # Content tables: rows of a generation; swept when their generation is no longer current.
-CONTENT_TABLES = ("frames", "tracks", "keyframes")
+CONTENT_TABLES = ("frames", "tracks", "keyframes", "faces")
 
 
 def _v1_to_v2(db: Any) -> None:
@@ -114,5 +137,14 @@ def _v1_to_v2(db: Any) -> None:
     db.create_table("keyframes", schema=KEYFRAMES, exist_ok=True)
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _v1_to_v2}
+def _v2_to_v3(db: Any) -> None:
+    """v3 added clothing colours to tracks, and the faces and gallery tables. Tracks are
+    re-made by re-indexing (the pipeline revision changed too)."""
+    db.drop_table("tracks")
+    db.create_table("tracks", schema=TRACKS)
+    db.create_table("faces", schema=FACES, exist_ok=True)
+    db.create_table("gallery", schema=GALLERY, exist_ok=True)
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 """from_version -> function(db) that upgrades a database to from_version + 1."""

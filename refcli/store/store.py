@@ -12,9 +12,11 @@ import os
 import re
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -201,7 +203,8 @@ class Store:
         self._require_writer()
         media, files = list(media), list(files)
         if rows is not None:
-            for name, data in (("frames", rows.frames), ("tracks", rows.tracks), ("keyframes", rows.keyframes)):
+            for name, data in (("frames", rows.frames), ("tracks", rows.tracks), ("keyframes", rows.keyframes),
+                               ("faces", rows.faces)):
                 if data:
                     self._table(name).add(pa.Table.from_pylist(data, schema=schema.TABLES[name]))
         if media:
@@ -291,6 +294,66 @@ class Store:
             where += f" AND track IN ({', '.join(map(str, wanted))})"
         return {row["track"]: row for row in self._read("tracks", where=where).to_pylist()}
 
+    def track_features(self) -> dict[tuple[str, int, int], dict[str, Any]]:
+        """Measured features of every track, by (content id, generation, track): colours, and
+        faces when they were indexed (the key is absent otherwise: "not measured" differs from
+        "no face seen")."""
+        with_faces = self.faces_indexed()
+        table = self._read("tracks", ["content_id", "generation", "track", "upper_colours", "lower_colours"])
+        out: dict[tuple[str, int, int], dict[str, Any]] = {}
+        for row in table.to_pylist():
+            colours = None if row["upper_colours"] is None else {
+                part: {c["name"]: c["share"] for c in row[f"{part}_colours"] or []} for part in ("upper", "lower")}
+            out[(row["content_id"], row["generation"], row["track"])] = (
+                {"colours": colours, "faces": []} if with_faces else {"colours": colours})
+        if not with_faces:
+            return out
+        faces = self._read("faces", ["content_id", "generation", "track", "embedding"])
+        for row in faces.to_pylist():
+            key = (row["content_id"], row["generation"], row["track"])
+            if key in out:
+                out[key]["faces"].append(row["embedding"])
+        return out
+
+    def faces_indexed(self) -> bool:
+        return "faces" in self._table_names() and self._table("faces").count_rows() > 0
+
+    # -- the face gallery --------------------------------------------------------------------
+
+    def gallery(self) -> dict[str, list[list[float]]]:
+        out: dict[str, list[list[float]]] = {}
+        for row in self._read("gallery", ["name", "embedding"]).to_pylist():
+            out.setdefault(row["name"], []).append(row["embedding"])
+        return out
+
+    def gallery_entries(self) -> list[dict[str, Any]]:
+        return self._read("gallery", ["name", "source", "added_at"]).to_pylist()
+
+    def add_to_gallery(self, rows: list[dict[str, Any]]) -> None:
+        self._require_writer()
+        self._table("gallery").add(pa.Table.from_pylist(rows, schema=schema.GALLERY))
+
+    def remove_from_gallery(self, name: str) -> int:
+        self._require_writer()
+        before = self._table("gallery").count_rows()
+        self._table("gallery").delete(f"name = {_sql_string(name)}")
+        return before - self._table("gallery").count_rows()
+
+    def forget_faces(self) -> tuple[int, int]:
+        """Delete every stored face embedding: the gallery and the faces found while indexing."""
+        self._require_writer()
+        counts = []
+        for name in ("gallery", "faces"):
+            table = self._table(name)
+            counts.append(table.count_rows())
+            table.delete("true")
+            # ...and the old table versions that still hold them on disk. A reader in the middle
+            # of a query may fail once: forgetting faces must not wait a week of version retention.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
+        return counts[0], counts[1]
+
     def track_scores(self) -> dict[tuple[str, int, int], float]:
         """Best detector score of every track, by (content id, generation, track)."""
         table = self._read("tracks", ["content_id", "generation", "track", "score"])
@@ -341,6 +404,11 @@ def _checked_id(value: str) -> str:
     if not _HEX.match(value):
         raise StoreError(f"internal error: unexpected content id {value!r}")
     return value
+
+
+def _sql_string(value: str) -> str:
+    """A SQL string literal: quotes doubled, so names like O'Brien cannot break the filter."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _sql_list(values: list[str]) -> str:

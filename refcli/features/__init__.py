@@ -1,0 +1,1 @@
+"""Per-person features measured at index time (clothing colours, faces) for referrers to use."""
