@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from refcli import __version__
+from refcli import __version__, faults
 from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
 from refcli.detect import DEFAULT_DETECTOR, Detector, create_detector
 from refcli.errors import MediaError
@@ -31,7 +31,6 @@ from refcli.plan import Job, make_plan, pipeline_signature
 from refcli.store import Store
 from refcli.track import ByteTrackTracker, Rows, TrackBuilder
 
-_COMMIT_EVERY_FILES = 64
 _COMMIT_EVERY_ROWS = 1000
 _COMMIT_EVERY_BYTES = 8 << 20  # keyframe JPEGs waiting to be written
 _COMMIT_EVERY_SECONDS = 5.0
@@ -48,6 +47,7 @@ class IndexOptions:
     tracking: bool = True  # off: every detection is its own one-frame track (benchmarks)
     keyframes: bool = True  # off: no keyframe JPEGs (benchmarks)
     faces: bool = False  # opt-in: face embeddings of tracks, for named people
+    settle_seconds: float = 0.0  # files modified more recently are left for the next run
 
 
 @dataclass
@@ -64,6 +64,8 @@ class IndexSummary:
     linked: int = 0
     unchanged: int = 0
     failed: int = 0
+    settling: int = 0  # modified too recently: left for the next run
+    gone: int = 0  # no longer on disk: marked gone (purged by `refcli prune`)
     frames: int = 0
     people: int = 0  # person tracks (a photo's people are one-frame tracks)
     detections: int = 0
@@ -71,9 +73,12 @@ class IndexSummary:
     interrupted: bool = False
     failures: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    content_ids: list[str] = field(default_factory=list)  # contents indexed or linked by this run
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["content_ids"]
+        return out
 
 
 @dataclass
@@ -114,8 +119,12 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
     signatures = {kind: pipeline_signature(kind=kind, detector_version=detector.version, fps=options.fps,
                                            faces=face_encoder.version if face_encoder else None)
                   for kind in ("image", "video")}
-    plan = make_plan(walk(roots, include_hidden=options.include_hidden), store.files(), store.media(), signatures)
+    plan = make_plan(walk(roots, include_hidden=options.include_hidden), store.files(), store.media(), signatures,
+                     roots=roots, settle_seconds=options.settle_seconds)
     summary.unchanged = plan.unchanged
+    summary.settling = len(plan.settling)
+    summary.gone = len(plan.gone)
+    summary.content_ids = sorted({row["content_id"] for row in plan.links if row["content_id"]})
     summary.linked = len(plan.links)
     for problem in plan.problems:
         summary.failures.append(Problem(problem.path, problem.reason))
@@ -123,7 +132,7 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
         summary.failures.append(Problem(row["path"], row["error"]))
     summary.failed = len(summary.failures)
 
-    pending_files = plan.failed_files + plan.links + plan.refreshed
+    pending_files = plan.failed_files + plan.links + plan.refreshed + plan.gone
     changed = bool(pending_files)
     if pending_files:
         store.commit(files=pending_files)
@@ -179,6 +188,7 @@ class _Indexer:
                     state = running[id(job)] = _Running(job)
                     self.order.append(state)
                 if kind == "sample":
+                    faults.point("after-decode")
                     sample, fraction = payload
                     state.outstanding += 1
                     self.batch.append((state, sample))
@@ -220,6 +230,7 @@ class _Indexer:
                 state.error = state.error or f"detector failed: {err}"
                 state.outstanding -= 1
             return
+        faults.point("mid-batch")
         for (state, sample), detections in zip(batch, results):
             state.outstanding -= 1
             if state.error is not None:
@@ -252,8 +263,10 @@ class _Indexer:
             self.files.extend(state.job.file_rows)
             if self.bar is not None:
                 self.bar.update(state.job.file_rows[0]["size"] - reported.pop(id(state.job), 0))
-        if self.media and (len(self.media) >= _COMMIT_EVERY_FILES
-                           or time.monotonic() - self.last_commit > _COMMIT_EVERY_SECONDS):
+        # Progress is committed per file, within a second of it finishing: a restart redoes at
+        # most a second of finished photos and never a finished video. (Committing after every
+        # photo cost 20 ms each: 16% of indexing 300 small photos.)
+        if self.media and (self.media[-1]["kind"] == "video" or time.monotonic() - self.last_commit >= 1.0):
             self._flush()
 
     def _flush(self) -> None:
@@ -288,6 +301,7 @@ class _Indexer:
         width, height = state.size or (0, 0)
         media.update(status="ok", error=None, warnings=warnings, generation=state.generation, width=width,
                      height=height, samples=state.samples, people=state.builder.people)
+        summary.content_ids.append(job.content_id)
         summary.new += job.reason == "new"
         summary.updated += job.reason == "updated"
         summary.linked += len(job.file_rows) - 1

@@ -7,6 +7,7 @@ archive: one stat per file, no reads.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -55,21 +56,29 @@ class Plan:
     unchanged: int = 0
     failed_files: list[dict[str, Any]] = field(default_factory=list)  # file rows with an error
     problems: list[WalkProblem] = field(default_factory=list)
+    settling: list[str] = field(default_factory=list)  # modified too recently: left for the next run
+    gone: list[dict[str, Any]] = field(default_factory=list)  # file rows to mark gone
 
 
 def file_row(found: FoundFile, cid: str | None, error: str | None = None) -> dict[str, Any]:
     fp = found.fingerprint
     return {"path": display_path(found.path), "content_id": cid, "kind": found.kind.value,
-            "size": fp.size, "mtime_ns": fp.mtime_ns, "mode": fp.mode, "error": error, "seen_at": time.time()}
+            "size": fp.size, "mtime_ns": fp.mtime_ns, "mode": fp.mode, "error": error, "seen_at": time.time(),
+            "gone_at": None}
 
 
 def make_plan(found: Iterable[FoundFile | WalkProblem], files: dict[str, FileRecord],
-              media: dict[str, MediaRecord], signatures: dict[str, str]) -> Plan:
-    """Sort found files into unchanged, links to known content, failures and jobs.
+              media: dict[str, MediaRecord], signatures: dict[str, str], *, roots: Iterable[str] = (),
+              settle_seconds: float = 0.0) -> Plan:
+    """Sort found files into unchanged, links to known content, failures, jobs, settling and gone.
 
-    ``signatures`` maps each kind ("image", "video") to its current pipeline signature.
+    ``signatures`` maps each kind ("image", "video") to its current pipeline signature. Files
+    modified less than ``settle_seconds`` ago are still being written (a copy, a camera upload):
+    they are left for the next run. Known files under ``roots`` that are no longer on disk are
+    marked gone (their content stays until `refcli prune`).
     """
     plan = Plan()
+    recent = time.time() - settle_seconds
     scheduled: dict[str, Job] = {}
     seen: set[str] = set()
     for item in found:
@@ -80,17 +89,25 @@ def make_plan(found: Iterable[FoundFile | WalkProblem], files: dict[str, FileRec
         if shown in seen:  # overlapping roots ("a" and "a/b") name a file twice
             continue
         seen.add(shown)
+        if settle_seconds > 0 and item.fingerprint.mtime_ns / 1e9 > recent:
+            plan.settling.append(shown)
+            continue
         signature = signatures[item.kind.value]
         known = files.get(shown)
         cid: str | None = None
         if known is not None and known.fingerprint == item.fingerprint:
+            back = known.gone_at is not None  # it was gone and is here again
             if known.error is not None:
                 plan.unchanged += 1  # failed before and did not change since: do not retry
+                if back:
+                    plan.refreshed.append(known.row(gone_at=None))
                 continue
             cid = known.content_id
             record = media.get(cid) if cid else None
             if record is not None and record.signature == signature:
                 plan.unchanged += 1
+                if back:
+                    plan.refreshed.append(known.row(gone_at=None))
                 continue
         if cid is None:
             try:
@@ -114,4 +131,22 @@ def make_plan(found: Iterable[FoundFile | WalkProblem], files: dict[str, FileRec
             job = Job(path=item.path, kind=item.kind.value, content_id=cid, reason=reason, file_rows=[row])
             scheduled[cid] = job
             plan.jobs.append(job)
+    plan.gone = _gone(files, seen, list(roots))
     return plan
+
+
+def _gone(files: dict[str, FileRecord], seen: set[str], roots: list[str]) -> list[dict[str, Any]]:
+    """Rows marking gone the known files under ``roots`` that this walk did not find on disk."""
+    folders = [os.path.join(display_path(os.path.abspath(r)), "") for r in roots if os.path.isdir(r)]
+    singles = {display_path(os.path.abspath(r)) for r in roots if not os.path.isdir(r)}
+    now = time.time()
+    rows = []
+    for path, record in files.items():
+        if record.gone_at is not None or path in seen:
+            continue
+        if not (path in singles or any(path.startswith(folder) for folder in folders)):
+            continue  # outside what was scanned: not ours to judge
+        if os.path.lexists(path):
+            continue  # still there (a hidden file, say, skipped this time)
+        rows.append(record.row(gone_at=now))
+    return rows

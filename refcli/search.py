@@ -65,16 +65,17 @@ class _Chosen:
 
 
 def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEOPLE_MIN_SCORE,
-         limit: int | None = None) -> FindResult:
+         limit: int | None = None, content_ids: set[str] | None = None) -> FindResult:
     """Every moment of every person in the index that ``referrer`` says matches ``query``, best first.
 
     ``total`` counts all matches; ``hits`` holds the first ``limit`` of them (all if None).
+    ``content_ids`` restricts the search to those files (what a scan just added).
     """
     unsupported = list(referrer.unsupported(query))
     chosen: dict[tuple[str, int, int], list[_Chosen]] = {}
     frames_of: dict[str, dict[str, Any]] = {}
     if not unsupported:
-        for chunk in _requests(store, query, min_score):
+        for chunk in _requests(store, query, min_score, content_ids):
             results = referrer.refer([request for request, _ in chunk])
             for (_, meta), result in zip(chunk, results):
                 for phrase in result.unsupported:
@@ -100,10 +101,7 @@ def _moments(store: Store, chosen: dict[tuple[str, int, int], list[_Chosen]],
     for content_id, generation, track in chosen:
         if track != NO_TRACK:
             by_content.setdefault((content_id, generation), set()).add(track)
-    samples_of: dict[tuple[str, int], list[int]] = {}
-    for (content_id, generation), tracks in by_content.items():
-        for track, row in store.tracks(content_id, generation, tracks).items():
-            samples_of[(content_id, track)] = row["samples"]
+    samples_of = store.track_samples(by_content)
     hits = []
     for (content_id, _generation, track), picks in chosen.items():
         frame = frames_of[content_id]
@@ -130,9 +128,15 @@ def _runs(picks: list[_Chosen], order: list[int]) -> list[list[_Chosen]]:
     return runs
 
 
-def _requests(store: Store, query: str, min_score: float) -> Iterator[list[tuple[ReferRequest, dict[str, Any]]]]:
+def _requests(store: Store, query: str, min_score: float,
+              content_ids: set[str] | None) -> Iterator[list[tuple[ReferRequest, dict[str, Any]]]]:
     chunk: list[tuple[ReferRequest, dict[str, Any]]] = []
     frames, paths = store.current_frames()
+    if content_ids is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        frames = frames.filter(pc.is_in(frames.column("content_id"), pa.array(sorted(content_ids), pa.string())))
     best = store.track_scores()
     measured = store.track_features()
     faces = store.faces_indexed()

@@ -9,6 +9,8 @@ EXIT_STORE = 3
 EXIT_BACKEND = 4
 EXIT_MEDIA = 5
 EXIT_BUSY = 75  # EX_TEMPFAIL: cron wrappers can tell "try later" from "broken"
+EXIT_NEW_HITS = 10  # `refcli scan`: standing queries found someone new
+EXIT_FILES_FAILED = 11  # `refcli scan`: some files could not be read (they are in the report)
 EXIT_INTERRUPTED = 130
 
 # Most specific first.

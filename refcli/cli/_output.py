@@ -63,19 +63,25 @@ def print_find(result: FindResult, console: Console | None = None) -> None:
 
 
 def print_status(report: dict[str, Any], console: Console | None = None) -> None:
+    import time
+
     console = console or _console()
+    last = time.strftime("%Y-%m-%d %H:%M", time.localtime(report["last_scan"])) if report["last_scan"] else "never"
     console.print(
-        f"database {report['db']} (schema v{report['schema_version']})\n"
+        f"database {report['db']} (schema v{report['schema_version']}, {report['size_bytes'] / 2**20:.1f} MiB)\n"
         f"{_count(report['files'], 'file')}: {_count(report['images'], 'image')}, "
-        f"{_count(report['videos'], 'video')}, {report['failed']} failed\n"
-        f"{_count(report['frames'], 'frame')} sampled, {_count(report['people'], 'person track')}",
-        highlight=False)
+        f"{_count(report['videos'], 'video')}, {report['failed']} failed, {report['gone']} gone\n"
+        f"{_count(report['frames'], 'frame')} sampled, {_count(report['tracks'], 'track')} "
+        f"({_count(report['people'], 'person track')})\n"
+        f"{_count(report['watches'], 'standing query', )}; last scan {last}",
+        highlight=False, markup=False)
     for failure in report["failures"]:
         console.print(f"failed: {failure['path']}: {failure['error']}", highlight=False, markup=False)
 
 
 def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' * (n != 1)}"
+    plural = noun.replace("query", "queries") if noun.endswith("query") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
 
 
 _METRICS = (("recall_50", "R@.5"), ("recall_mean", "R@.5:.95"), ("precision_50", "P@.5"),
@@ -126,3 +132,23 @@ def print_eval(reports: list[Any], console: Console | None = None) -> None:
 
 def _cells(row: dict[str, float]) -> list[str]:
     return [*(f"{row[key]:.3f}" for key, _ in _METRICS), str(int(row["samples"]))]
+
+
+def print_scan(report: Any, console: Console | None = None) -> None:
+    """The morning report: what the scan indexed, then each new hit on one line."""
+    from refcli.cli.app import describe_index
+
+    console = console or _console()
+    console.print(describe_index(report.index), highlight=False, markup=False)
+    for problem in report.index.failures:
+        console.print(f"failed: {problem.path}: {problem.reason}", highlight=False, markup=False)
+    for query, phrases in report.unsupported.items():
+        console.print(f"watch {query!r}: cannot judge {', '.join(phrases)}", highlight=False, markup=False)
+    if not report.new_hits:
+        console.print(f"no new hits ({_count(report.watches, 'standing query')})", highlight=False)
+        return
+    for new in report.new_hits:
+        hit = new.hit
+        console.print(f"new: {new.query!r}: {hit.path} {format_span(hit.start, hit.end)} "
+                      f"box {','.join(f'{v:.0f}' for v in hit.box)} score {hit.score:.2f} hit {hit.id}",
+                      highlight=False, markup=False)

@@ -15,6 +15,8 @@ from refcli import __version__
 from refcli.cli._errors import EXIT_INTERRUPTED, exit_code
 from refcli.cli._eval import app as eval_app
 from refcli.cli._faces import app as faces_app
+from refcli.cli._watch import app as watch_app
+from refcli.cli._watch import scan as scan_command
 from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
 from refcli.errors import RefcliError
 
@@ -89,6 +91,10 @@ def index(
     hidden: Annotated[bool, typer.Option("--hidden", help="Also index hidden files and folders.")] = False,
     faces: Annotated[bool, typer.Option("--faces", envvar="REFCLI_FACES",
                                         help="Also store face embeddings, for named people (opt-in).")] = False,
+    settle: Annotated[float, typer.Option(min=0, help="Leave files modified in the last SECONDS for the next run.",
+                                          metavar="SECONDS")] = 0,
+    wait: Annotated[float, typer.Option(help="Wait up to SECONDS for another index to finish (-1: forever).",
+                                        metavar="SECONDS")] = 0,
 ) -> None:
     """Detect every person in the photos and videos under PATHS and store them.
 
@@ -102,9 +108,9 @@ def index(
         if not os.path.exists(path):
             raise RefcliError(f"no such file or folder: {path}")
     options = IndexOptions(fps=fps, decoder=decoder.value, batch_size=batch_size, include_hidden=hidden,
-                           detector_threads=threads, faces=faces)
+                           detector_threads=threads, faces=faces, settle_seconds=settle)
     store = Store.open(str(db) if db else None, create=True)
-    with store.writer():
+    with store.writer(wait=wait):
         summary = run_index([str(p) for p in paths], store, options,
                             progress=None if as_json else stderr_progress)
     for problem in summary.failures:
@@ -114,11 +120,7 @@ def index(
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return
-    indexed = summary.new + summary.updated
-    typer.echo(
-        f"indexed {indexed} file{'s' * (indexed != 1)} ({summary.new} new, {summary.updated} updated), "
-        f"{summary.unchanged} unchanged, {summary.linked} linked, {summary.failed} failed; "
-        f"{summary.frames} frames, {summary.people} people; {summary.seconds:.1f} s; database {summary.db}")
+    typer.echo(describe_index(summary))
 
 
 @app.command()
@@ -176,6 +178,55 @@ def show(
     typer.echo(str(target))
 
 
+@app.command()
+def errors(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Files that could not be indexed, and why."""
+    from refcli.store import Store
+
+    failures = Store.open(str(db) if db else None).status()["failures"]
+    if as_json:
+        typer.echo(json.dumps(failures, indent=2))
+        return
+    for failure in failures:
+        typer.echo(f"{failure['path']}: {failure['error']}")
+    if not failures:
+        typer.echo("no failed files", err=True)
+
+
+@app.command()
+def prune(
+    db: DbOpt = None,
+    older_than: Annotated[float, typer.Option(min=0, help="Only files gone for at least DAYS.", metavar="DAYS")] = 0,
+) -> None:
+    """Forget files marked gone (no longer on disk) and the index rows only they used."""
+    from refcli.store import Store
+
+    store = Store.open(str(db) if db else None)
+    with store.writer():
+        removed = store.prune(older_than)
+    typer.echo(f"forgot {removed} gone file{'s' * (removed != 1)}")
+
+
+@app.command()
+def optimize(db: DbOpt = None) -> None:
+    """Compact the database and (re)build its indexes. `index` and `scan` do it when worth it."""
+    from refcli.store import Store
+
+    store = Store.open(str(db) if db else None)
+    with store.writer():
+        store.optimize(force=True)
+    typer.echo(f"optimized {store.path}")
+
+
+def describe_index(summary: Any) -> str:
+    indexed = summary.new + summary.updated
+    extra = "".join(f", {n} {what}" for n, what in ((summary.settling, "settling (modified too recently)"),
+                                                    (summary.gone, "gone")) if n)
+    return (f"indexed {indexed} file{'s' * (indexed != 1)} ({summary.new} new, {summary.updated} updated), "
+            f"{summary.unchanged} unchanged, {summary.linked} linked, {summary.failed} failed{extra}; "
+            f"{summary.frames} frames, {summary.people} people; {summary.seconds:.1f} s; database {summary.db}")
+
+
 def _write_thumbnails(store: Any, hits: list[Any], folder: Path) -> None:
     from refcli.errors import RefcliError
     from refcli.render import HitRef, hit_picture, save_png
@@ -206,6 +257,8 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
 
 app.add_typer(eval_app, name="eval")
 app.add_typer(faces_app, name="faces")
+app.add_typer(watch_app, name="watch")
+app.command("scan")(scan_command)
 
 
 def main() -> None:

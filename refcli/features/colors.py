@@ -119,7 +119,7 @@ def clothing_colours(image: npt.NDArray[np.uint8], box: npt.ArrayLike) -> dict[s
         if x2 - x1 < 2 or y2 - y1 < 2:
             out[part] = {}
             continue
-        step = max(1, (y2 - y1) // 48)
+        step = max(1, max(y2 - y1, x2 - x1) // 48)  # ~48x48 samples: enough to name clothes
         person = _shares(image[y1:y2:step, x1:x2:step].reshape(-1, 3))
         # the box's own margins are 20% each side of the central strip; look beyond them
         bx1, bx2 = x1 - int(0.2 / 0.6 * (x2 - x1)), x2 + int(0.2 / 0.6 * (x2 - x1))

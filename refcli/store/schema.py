@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 BOX = pa.list_(pa.float32())  # not fixed-size: LanceDB would treat it as a vector column
 
@@ -32,6 +32,7 @@ FILES = pa.schema([
     ("mode", pa.int32()),
     ("error", pa.string()),
     ("seen_at", pa.float64()),
+    ("gone_at", pa.float64()),  # set when a scan no longer finds the file; `refcli prune` deletes it
 ])
 
 # One row per content. `generation` names the rows of frames/tracks that are current;
@@ -117,9 +118,26 @@ GALLERY = pa.schema([
     ("added_at", pa.float64()),
 ])
 
+# Standing queries, run by `refcli scan` on what each scan adds.
+WATCHES = pa.schema([
+    ("query", pa.string()),
+    ("backend", pa.string()),
+    ("min_score", pa.float32()),
+    ("added_at", pa.float64()),
+    ("last_run", pa.float64()),  # null until the first scan: that scan looks at everything
+])
+
+# Hits already reported by `refcli scan`, so that each is reported once: backend + query +
+# content + track.
+SEEN_HITS = pa.schema([
+    ("key", pa.string()),
+    ("query", pa.string()),
+    ("first_seen", pa.float64()),
+])
+
 TABLES: dict[str, pa.Schema] = {
     "meta": META, "files": FILES, "media": MEDIA, "frames": FRAMES, "tracks": TRACKS, "keyframes": KEYFRAMES,
-    "faces": FACES, "gallery": GALLERY,
+    "faces": FACES, "gallery": GALLERY, "watches": WATCHES, "seen_hits": SEEN_HITS,
 }
 
 # Content tables: rows of a generation; swept when their generation is no longer current.
@@ -146,5 +164,14 @@ def _v2_to_v3(db: Any) -> None:
     db.create_table("gallery", schema=GALLERY, exist_ok=True)
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(db: Any) -> None:
+    """v4 marks files that disappeared (files.gone_at) and adds standing queries."""
+    files = db.open_table("files")
+    if "gone_at" not in files.schema.names:
+        files.add_columns({"gone_at": "CAST(NULL AS DOUBLE)"})
+    db.create_table("watches", schema=WATCHES, exist_ok=True)
+    db.create_table("seen_hits", schema=SEEN_HITS, exist_ok=True)
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 """from_version -> function(db) that upgrades a database to from_version + 1."""

@@ -8,8 +8,10 @@ either the old rows or the new ones, never a mix. Superseded rows are swept afte
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import socket
 import threading
 import time
 import warnings
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from refcli import faults
 from refcli.errors import SchemaTooNewError, StoreError, WriterBusyError
 from refcli.io.discover import Fingerprint
 from refcli.store import schema
@@ -31,6 +34,10 @@ if TYPE_CHECKING:
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 _LOCK_NAME = "writer.lock"
+_HOLDER_NAME = "writer.json"
+_COMPACT_AFTER_FRAGMENTS = 16
+_INDEX_AFTER_ROWS = 10_000
+_INDEXED = {"tracks": "content_id", "frames": "content_id", "faces": "content_id"}
 
 
 def default_db_path() -> str:
@@ -48,6 +55,16 @@ class FileRecord:
     kind: str
     fingerprint: Fingerprint
     error: str | None
+    gone_at: float | None = None
+
+    def row(self, **changes: Any) -> dict[str, Any]:
+        """The files-table row of this record, with ``changes``."""
+        fp = self.fingerprint
+        row = {"path": self.path, "content_id": self.content_id, "kind": self.kind, "size": fp.size,
+               "mtime_ns": fp.mtime_ns, "mode": fp.mode, "error": self.error, "seen_at": time.time(),
+               "gone_at": self.gone_at}
+        row.update(changes)
+        return row
 
 
 @dataclass(frozen=True)
@@ -85,7 +102,8 @@ class Store:
             if not create:
                 raise StoreError(f"no refcli database at {path}: run `refcli index PATH` first, or pass --db")
             try:
-                os.makedirs(path, exist_ok=True)
+                os.makedirs(path, mode=0o700, exist_ok=True)  # faces and file names are private
+                os.chmod(path, 0o700)
             except OSError as err:
                 raise StoreError(f"cannot create database folder {path}: {err.strerror}") from None
         import lancedb
@@ -167,21 +185,38 @@ class Store:
     # -- the writer --------------------------------------------------------------------------
 
     @contextmanager
-    def writer(self) -> Iterator[Store]:
-        """Hold the single-writer lock (an OS lock on a local file: it dies with the process)."""
+    def writer(self, wait: float = 0.0) -> Iterator[Store]:
+        """Hold the single-writer lock; ``wait`` seconds for it (negative: forever).
+
+        An OS lock (flock) on a local file: the kernel releases it when its process dies, even by
+        kill -9, so a lock left by a crashed run is taken over at once. Who holds it is written
+        beside it, for the message. On network filesystems flock may not hold: keep one writer.
+        """
         from filelock import FileLock, Timeout
 
         lock = FileLock(os.path.join(self.path, _LOCK_NAME))
         try:
-            lock.acquire(timeout=0)
+            lock.acquire(timeout=wait)
         except Timeout:
-            raise WriterBusyError(f"another refcli is writing to {self.path}; try again when it finishes") from None
+            raise WriterBusyError(f"another refcli is writing to {self.path}{self._holder()}; "
+                                  "try again later or pass --wait") from None
         self._lock = lock
         try:
+            with open(os.path.join(self.path, _HOLDER_NAME), "w", encoding="utf-8") as f:
+                json.dump({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}, f)
             yield self
         finally:
             self._lock = None
             lock.release()
+
+    def _holder(self) -> str:
+        try:
+            with open(os.path.join(self.path, _HOLDER_NAME), encoding="utf-8") as f:
+                info = json.load(f)
+            since = time.strftime("%Y-%m-%d %H:%M", time.localtime(info["since"]))
+            return f" (pid {info['pid']} on {info['host']}, since {since})"
+        except (OSError, ValueError, KeyError):
+            return ""
 
     def _require_writer(self) -> None:
         if self._lock is None:
@@ -207,6 +242,8 @@ class Store:
                                ("faces", rows.faces)):
                 if data:
                     self._table(name).add(pa.Table.from_pylist(data, schema=schema.TABLES[name]))
+                    faults.point("between-writes")
+        faults.point("before-switch")
         if media:
             self._upsert("media", "content_id", media, schema.MEDIA)
         if files:
@@ -239,13 +276,30 @@ class Store:
                 self._table(name).delete(f"generation IN ({', '.join(str(int(g)) for g in chunk)})")
         return len(orphans)
 
-    def optimize(self) -> None:
-        """Compact small fragments left by per-batch commits (readers get faster)."""
+    def optimize(self, force: bool = False) -> None:
+        """Compact small fragments left by many small commits and keep the scalar indexes current.
+
+        Done after a run when a table has gathered many small fragments (each commit adds one),
+        or always with ``force`` (`refcli optimize`). Indexes on content ids make the per-file
+        lookups of `find` and `show` fast once there are many tracks; LanceDB's optimize adds new
+        rows to them, so new rows are searchable through the index.
+        """
         self._require_writer()
         # Not `keyframes`: its fragments are already ~8 MB of JPEGs each, and compacting them
         # held as much memory as the table is big (85 MB for 10 min of video).
-        for name in ("files", "media", "frames", "tracks"):
-            self._table(name).optimize()
+        for name in ("files", "media", "frames", "tracks", "faces", "seen_hits"):
+            if name not in self._table_names():
+                continue
+            table = self._table(name)
+            small = table.stats()["fragment_stats"]["num_small_fragments"]
+            if force or small >= _COMPACT_AFTER_FRAGMENTS:
+                table.optimize()
+            if name in _INDEXED and (force or table.count_rows() >= _INDEX_AFTER_ROWS):
+                names = {index.name for index in table.list_indices()}
+                if f"{_INDEXED[name]}_idx" not in names:
+                    from lancedb.index import BTree
+
+                    table.create_index(_INDEXED[name], config=BTree())
 
     # -- readers -----------------------------------------------------------------------------
 
@@ -254,7 +308,8 @@ class Store:
         for row in self._read("files").to_pylist():
             out[row["path"]] = FileRecord(
                 path=row["path"], content_id=row["content_id"], kind=row["kind"],
-                fingerprint=Fingerprint(row["size"], row["mtime_ns"], row["mode"]), error=row["error"])
+                fingerprint=Fingerprint(row["size"], row["mtime_ns"], row["mode"]), error=row["error"],
+                gone_at=row.get("gone_at"))
         return out
 
     def media(self) -> dict[str, MediaRecord]:
@@ -271,8 +326,8 @@ class Store:
         media = self._read("media", ["content_id", "generation", "kind", "status"])
         media = media.filter(pc.equal(media.column("status"), "ok")).drop_columns(["status"])
         paths: dict[str, list[str]] = {}
-        for row in self._read("files", ["path", "content_id"]).to_pylist():
-            if row["content_id"] is not None:
+        for row in self._read("files", ["path", "content_id", "gone_at"]).to_pylist():
+            if row["content_id"] is not None and row["gone_at"] is None:  # gone files are not answers
                 paths.setdefault(row["content_id"], []).append(row["path"])
         frames = self._read("frames")
         keys = frames.select(["content_id", "generation"]).append_column(
@@ -354,11 +409,79 @@ class Store:
                 table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
         return counts[0], counts[1]
 
+    # -- files that disappeared --------------------------------------------------------------
+
+    def prune(self, older_than_days: float = 0.0) -> int:
+        """Forget files marked gone (for at least ``older_than_days``), then their unreachable content."""
+        self._require_writer()
+        cutoff = time.time() - older_than_days * 86400
+        files = self._table("files")
+        before = files.count_rows()
+        files.delete(f"gone_at IS NOT NULL AND gone_at <= {float(cutoff)!r}")
+        removed = before - files.count_rows()
+        if removed:
+            self.sweep()
+        return removed
+
+    # -- standing queries --------------------------------------------------------------------
+
+    def watches(self) -> list[dict[str, Any]]:
+        return self._read("watches").to_pylist()
+
+    def add_watch(self, query: str, backend: str, min_score: float) -> bool:
+        self._require_writer()
+        if any(w["query"] == query and w["backend"] == backend for w in self.watches()):
+            return False
+        row = {"query": query, "backend": backend, "min_score": min_score, "added_at": time.time(), "last_run": None}
+        self._table("watches").add(pa.Table.from_pylist([row], schema=schema.WATCHES))
+        return True
+
+    def remove_watch(self, query: str) -> int:
+        self._require_writer()
+        table = self._table("watches")
+        before = table.count_rows()
+        table.delete(f"query = {_sql_string(query)}")
+        return before - table.count_rows()
+
+    def mark_watches_run(self, when: float) -> None:
+        self._require_writer()
+        self._table("watches").update(values={"last_run": when})
+
+    def seen_hit_keys(self) -> set[str]:
+        return set(self._read("seen_hits", ["key"]).column("key").to_pylist())
+
+    def add_seen_hits(self, rows: list[dict[str, Any]]) -> None:
+        self._require_writer()
+        if rows:
+            self._table("seen_hits").add(pa.Table.from_pylist(rows, schema=schema.SEEN_HITS))
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._require_writer()
+        meta = self._table("meta")
+        meta.delete(f"key = {_sql_string(key)}")
+        meta.add(pa.Table.from_pylist([{"key": key, "value": value}], schema=schema.META))
+
+    def get_meta(self, key: str) -> str | None:
+        values = [r["value"] for r in self._read("meta").to_pylist() if r["key"] == key]
+        return values[-1] if values else None
+
     def track_scores(self) -> dict[tuple[str, int, int], float]:
         """Best detector score of every track, by (content id, generation, track)."""
         table = self._read("tracks", ["content_id", "generation", "track", "score"])
         return {(c, g, t): s for c, g, t, s in zip(*(table.column(n).to_pylist()
                                                       for n in ("content_id", "generation", "track", "score")))}
+
+    def track_samples(self, wanted: dict[tuple[str, int], set[int]]) -> dict[tuple[str, int], list[int]]:
+        """Sample lists of the given tracks ((content, generation) -> track ids), in one scan."""
+        if not wanted:
+            return {}
+        table = self._read("tracks", ["content_id", "generation", "track", "samples"])
+        out = {}
+        for cid, gen, track, samples in zip(*(table.column(n).to_pylist()
+                                              for n in ("content_id", "generation", "track", "samples"))):
+            if track in wanted.get((cid, gen), ()):
+                out[(cid, track)] = samples
+        return out
 
     def keyframe(self, content_id: str, generation: int, sample: int) -> dict[str, Any] | None:
         where = (f"content_id = '{_checked_id(content_id)}' AND generation = {int(generation)} "
@@ -377,13 +500,17 @@ class Store:
         return record, paths
 
     def status(self) -> dict[str, Any]:
-        """What the database holds and which files failed, for `refcli status`."""
-        files = self._read("files", ["path", "content_id", "error"]).to_pylist()
+        """What the database holds and which files failed, for `refcli status` and `refcli errors`."""
+        files = self._read("files", ["path", "content_id", "error", "gone_at"]).to_pylist()
         media = {row["content_id"]: row for row in self._read(
             "media", ["content_id", "kind", "status", "error", "people", "samples"]).to_pylist()}
         failures = []
         kinds = {"image": 0, "video": 0}
+        gone = 0
         for row in files:
+            if row["gone_at"] is not None:
+                gone += 1
+                continue
             record = media.get(row["content_id"]) if row["content_id"] else None
             error = row["error"] or (record["error"] if record and record["status"] == "failed" else None)
             if error:
@@ -391,12 +518,27 @@ class Store:
             elif record:
                 kinds[record["kind"]] = kinds.get(record["kind"], 0) + 1
         ok = [m for m in media.values() if m["status"] == "ok"]
+        last_scan = self.get_meta("last_scan")
         return {
-            "db": self.path, "schema_version": schema.SCHEMA_VERSION, "files": len(files),
-            "images": kinds["image"], "videos": kinds["video"], "failed": len(failures),
-            "contents": len(media), "frames": sum(m["samples"] or 0 for m in ok),
-            "people": sum(m["people"] or 0 for m in ok), "failures": sorted(failures, key=lambda f: f["path"]),
+            "db": self.path, "schema_version": schema.SCHEMA_VERSION, "size_bytes": _folder_size(self.path),
+            "files": len(files) - gone, "images": kinds["image"], "videos": kinds["video"], "gone": gone,
+            "failed": len(failures), "contents": len(media), "frames": sum(m["samples"] or 0 for m in ok),
+            "tracks": self._table("tracks").count_rows() if "tracks" in self._table_names() else 0,
+            "people": sum(m["people"] or 0 for m in ok), "watches": len(self.watches()),
+            "last_scan": float(last_scan) if last_scan else None,
+            "failures": sorted(failures, key=lambda f: f["path"]),
         }
+
+
+def _folder_size(path: str) -> int:
+    total = 0
+    for folder, _, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue
+    return total
 
 
 def _checked_id(value: str) -> str:

@@ -1,0 +1,109 @@
+"""`refcli watch` (standing queries) and `refcli scan` (the nightly job)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from refcli.defaults import PEOPLE_MIN_SCORE
+
+app = typer.Typer(help="Standing queries that `refcli scan` runs on everything it adds.", no_args_is_help=True,
+                  rich_markup_mode=None)
+DbOpt = Annotated[Path | None, typer.Option("--db", envvar="REFCLI_DB", help="Database folder.", show_default=False)]
+
+
+@app.command()
+def add(
+    query: Annotated[str, typer.Argument(help='What to look for, e.g. "person in a red coat".')],
+    backend: Annotated[str, typer.Option(help="Referrer backend.")] = "embedded",
+    min_score: Annotated[float, typer.Option(min=0.0, max=1.0, help="Detector confidence for a person.")]
+    = PEOPLE_MIN_SCORE,
+    db: DbOpt = None,
+) -> None:
+    """Add a standing query. The next scan runs it over the whole archive once, then over what is new."""
+    from refcli.errors import RefcliError
+    from refcli.refer import create_referrer
+    from refcli.store import Store
+
+    store = Store.open(str(db) if db else None, create=True)
+    unsupported = create_referrer(backend, gallery=store.gallery()).unsupported(query)
+    if unsupported:
+        raise RefcliError(f"the {backend} backend cannot judge {', '.join(repr(p) for p in unsupported)}: "
+                          "this watch would never find anyone")
+    with store.writer():
+        added = store.add_watch(query.strip(), backend, min_score)
+    typer.echo(f"watching for {query.strip()!r}" if added else f"already watching for {query.strip()!r}")
+
+
+@app.command("list")
+def list_(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The standing queries."""
+    from refcli.store import Store
+
+    watches = Store.open(str(db) if db else None).watches()
+    if as_json:
+        typer.echo(json.dumps(watches, indent=2))
+        return
+    for w in watches:
+        typer.echo(f"{w['query']}\t(backend {w['backend']}, min score {w['min_score']:.2f})")
+
+
+@app.command()
+def remove(query: Annotated[str, typer.Argument(help="The query, as listed.")], db: DbOpt = None) -> None:
+    """Remove a standing query."""
+    from refcli.errors import RefcliError
+    from refcli.store import Store
+
+    store = Store.open(str(db) if db else None)
+    with store.writer():
+        removed = store.remove_watch(query.strip())
+    if not removed:
+        raise RefcliError(f"not watching for {query!r} (see `refcli watch list`)")
+    typer.echo(f"stopped watching for {query.strip()!r}")
+
+
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Folders and files to scan.", show_default=False)],
+    db: DbOpt = None,
+    fps: Annotated[float, typer.Option(min=0.01, max=240, help="Video frames sampled per second.")] = 2.0,
+    settle: Annotated[float, typer.Option(min=0, help="Leave files modified in the last SECONDS for the next run.",
+                                          metavar="SECONDS")] = 60,
+    wait: Annotated[float, typer.Option(help="Wait up to SECONDS for another writer (-1: forever).",
+                                        metavar="SECONDS")] = 600,
+    faces: Annotated[bool, typer.Option("--faces", envvar="REFCLI_FACES", help="Also store face embeddings.")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+) -> None:
+    """Index new and changed media, then report hits of the standing queries that are new.
+
+    Exit status, most important first: errors (1, 3, 4, 75), 11 when some files could not be
+    read, 10 when there are new hits, 0 when there is nothing new.
+    """
+    import os
+
+    from refcli.cli._errors import EXIT_FILES_FAILED, EXIT_NEW_HITS
+    from refcli.errors import RefcliError
+    from refcli.pipeline import IndexOptions, stderr_progress
+    from refcli.scan import run_scan
+    from refcli.store import Store
+
+    for path in paths:
+        if not os.path.exists(path):
+            raise RefcliError(f"no such file or folder: {path}")
+    store = Store.open(str(db) if db else None, create=True)
+    options = IndexOptions(fps=fps, settle_seconds=settle, faces=faces)
+    with store.writer(wait=wait):
+        report = run_scan([str(p) for p in paths], store, options, progress=None if as_json else stderr_progress)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        from refcli.cli._output import print_scan
+
+        print_scan(report)
+    if report.index.failed:
+        raise typer.Exit(EXIT_FILES_FAILED)
+    if report.new_hits:
+        raise typer.Exit(EXIT_NEW_HITS)
