@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.style import Style
 from rich.table import Table
+from rich.text import Text
 
 from refcli.refer.embedded import MODEL_BACKEND_HINT
 from refcli.search import FindResult
@@ -52,7 +55,9 @@ def print_find(result: FindResult, console: Console | None = None) -> None:
                             ("hit", "left")):
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for hit in result.hits:
-        table.add_row(f"{hit.score:.2f}", hit.path, format_span(hit.start, hit.end),
+        # A clickable file:// link where the terminal supports it (OSC 8); plain text elsewhere.
+        path = Text(hit.path, style=Style(link=Path(hit.path).as_uri()) if console.is_terminal else "")
+        table.add_row(f"{hit.score:.2f}", path, format_span(hit.start, hit.end),
                       ",".join(f"{v:.0f}" for v in hit.box), hit.id)
     console.print(table)
     shown = len(result.hits)

@@ -136,6 +136,11 @@ def find(
                                                     show_default=False)] = None,
     ignore_unsupported: Annotated[bool, typer.Option(
         "--ignore-unsupported", help="Answer with the parts of the query the backend understood.")] = False,
+    html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report of the hits.",
+                                                   show_default=False)] = None,
+    contact_sheet_path: Annotated[Path | None, typer.Option("--contact-sheet",
+                                                            help="Write one PNG grid of the hits.",
+                                                            show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Find every indexed person who matches QUERY, or nobody.
@@ -152,12 +157,61 @@ def find(
     result = run_find(store, query, referrer, min_score=min_score, limit=limit or None)
     if thumbnails is not None:
         _write_thumbnails(store, result.hits, thumbnails)
+    if html_path is not None:
+        from refcli.report import write_html
+
+        write_html(store, result, str(html_path))
+        typer.echo(f"report: {html_path}", err=True)
+    if contact_sheet_path is not None:
+        from refcli.report import contact_sheet
+
+        contact_sheet(store, result.hits, str(contact_sheet_path))
+        typer.echo(f"contact sheet: {contact_sheet_path}", err=True)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
     from refcli.cli._output import print_find
 
     print_find(result)
+
+
+@app.command()
+def export(
+    query: Annotated[str, typer.Argument(help='What to look for, e.g. "the person on the left".',
+                                         show_default=False)],
+    clips: Annotated[Path, typer.Option("--clips", help="Folder for the clips (MP4) and photos (PNG).",
+                                        show_default=False)],
+    boxes: Annotated[bool, typer.Option("--boxes", help="Burn the person's box into the clips.")] = False,
+    margin: Annotated[float, typer.Option(min=0, help="Seconds added before and after each hit.")] = 1.0,
+    db: DbOpt = None,
+    limit: Annotated[int, typer.Option(min=0, help="Export at most this many hits (0: all).")] = 20,
+    min_score: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Detector confidence needed to count as a person.")] = PEOPLE_MIN_SCORE,
+    backend: Annotated[str, typer.Option(help="Referrer backend.")] = "embedded",
+    as_json: JsonOpt = False,
+) -> None:
+    """Cut every video hit into a playable H.264 clip; photos are copied with the box drawn."""
+    from refcli.export import export_hits
+    from refcli.refer import create_referrer
+    from refcli.search import find as run_find
+    from refcli.store import Store
+
+    store = Store.open(str(db) if db else None)
+    result = run_find(store, query, create_referrer(backend, gallery=store.gallery()), min_score=min_score,
+                      limit=limit or None)
+    exported = export_hits(store, result.hits, str(clips), boxes=boxes, margin=margin)
+    if as_json:
+        typer.echo(json.dumps({"query": query, "total": result.total, "unsupported": result.unsupported,
+                               "files": [{"hit": e.hit.id, "path": e.path, "seconds": e.seconds, "error": e.error}
+                                         for e in exported]}, indent=2))
+        return
+    for item in exported:
+        if item.error:
+            typer.echo(f"skipped: hit {item.hit.id}: {item.error}", err=True)
+        else:
+            typer.echo(item.path)
+    if result.unsupported:
+        typer.echo(f"nothing to export: cannot judge {', '.join(result.unsupported)}", err=True)
 
 
 @app.command()
