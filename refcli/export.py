@@ -111,7 +111,7 @@ def cut_clip(store: Store, hit: Hit, target: str, *, boxes: bool, margin: float)
                     continue
                 if t > end + 1e-6:
                     break
-                image = frame.to_ndarray(format="rgb24")
+                image: np.ndarray = np.asarray(frame.to_ndarray(format="rgb24"), np.uint8)
                 if info.rotation:
                     image = np.ascontiguousarray(np.rot90(image, k=info.rotation // 90))
                 if boxes:
