@@ -48,6 +48,8 @@ class IndexOptions:
     keyframes: bool = True  # off: no keyframe JPEGs (benchmarks)
     faces: bool = False  # opt-in: face embeddings of tracks, for named people
     settle_seconds: float = 0.0  # files modified more recently are left for the next run
+    detector_model: str | None = None  # for model detectors (hf): folder or known name
+    device: str = "auto"
 
 
 @dataclass
@@ -109,7 +111,8 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
     """Index ``roots`` into ``store`` (which must be open for writing, inside ``store.writer()``)."""
     started = time.perf_counter()
     summary = IndexSummary(db=store.path)
-    detector = detector or create_detector(options.detector, threads=options.detector_threads or default_threads())
+    detector = detector or create_detector(options.detector, threads=options.detector_threads or default_threads(),
+                                           model=options.detector_model, device=options.device)
     face_encoder = None
     if options.faces:
         from refcli.features.faces import FaceEncoder

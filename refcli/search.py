@@ -7,6 +7,8 @@ referrer chose, with the box and time of its best sample.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -15,7 +17,7 @@ import numpy as np
 
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detections import NO_TRACK
-from refcli.refer import ReferRequest, Referrer
+from refcli.refer import ReferRequest, Referrer, ReferResult
 from refcli.render import hit_id
 from refcli.store import Store
 
@@ -50,10 +52,13 @@ class FindResult:
     hits: list[Hit]
     unsupported: list[str]
     ignored: list[str] = field(default_factory=list)  # unsupported phrases dropped on request
+    warnings: list[str] = field(default_factory=list)  # e.g. model answers that could not be parsed
+    frames_judged: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "backend": self.backend, "total": self.total,
-                "hits": [h.to_dict() for h in self.hits], "unsupported": self.unsupported, "ignored": self.ignored}
+                "hits": [h.to_dict() for h in self.hits], "unsupported": self.unsupported, "ignored": self.ignored,
+                "warnings": self.warnings, "frames_judged": self.frames_judged}
 
 
 @dataclass
@@ -74,13 +79,18 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
     unsupported = list(referrer.unsupported(query))
     chosen: dict[tuple[str, int, int], list[_Chosen]] = {}
     frames_of: dict[str, dict[str, Any]] = {}
+    warnings: list[str] = []
+    judged = 0
+    cache = _Cache(store, referrer, query, min_score)
     if not unsupported:
-        for chunk in _requests(store, query, min_score, content_ids):
-            results = referrer.refer([request for request, _ in chunk])
+        for chunk in _requests(store, query, min_score, content_ids, referrer):
+            judged += len(chunk)
+            results = cache.refer(chunk)
             for (_, meta), result in zip(chunk, results):
                 for phrase in result.unsupported:
                     if phrase not in unsupported:
                         unsupported.append(phrase)
+                warnings += [w for w in result.warnings if w not in warnings][:20 - len(warnings)]
                 frame = meta["frame"]
                 frames_of[frame["content_id"]] = frame
                 for index, score in zip(result.indexes, result.scores):
@@ -91,8 +101,48 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
     hits = [] if unsupported else _moments(store, chosen, frames_of)
     hits.sort(key=lambda h: (-h.score, h.path, h.start if h.start is not None else -1.0))
     ignored = list(referrer.ignored(query))
+    cache.save()
     return FindResult(query=query, backend=referrer.name, total=len(hits),
-                      hits=hits if limit is None else hits[:limit], unsupported=unsupported, ignored=ignored)
+                      hits=hits if limit is None else hits[:limit], unsupported=unsupported, ignored=ignored,
+                      warnings=warnings, frames_judged=judged)
+
+
+class _Cache:
+    """Answers of slow (model) referrers, keyed by model, query, gallery and the frame's generation."""
+
+    def __init__(self, store: Store, referrer: Referrer, query: str, min_score: float) -> None:
+        self.store, self.referrer = store, referrer
+        self.prefix = None if referrer.cache_id is None else f"{referrer.cache_id}|{query}|{min_score:.3f}"
+        self.known = store.cached_answers() if self.prefix else {}
+        self.new: list[dict[str, Any]] = []
+
+    def _key(self, frame: dict[str, Any]) -> str:
+        text = f"{self.prefix}|{frame['content_id']}|{frame['generation']}|{frame['sample']}"
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def refer(self, chunk: list[tuple[ReferRequest, dict[str, Any]]]) -> list[ReferResult]:
+        if self.prefix is None:
+            return self.referrer.refer([request for request, _ in chunk])
+        keys = [self._key(meta["frame"]) for _, meta in chunk]
+        missing = [i for i, k in enumerate(keys) if k not in self.known]
+        fresh = iter(self.referrer.refer([chunk[i][0] for i in missing])) if missing else iter(())
+        out = []
+        for key in keys:
+            if key in self.known:
+                indexes, scores = self.known[key]
+                out.append(ReferResult(indexes=tuple(indexes), scores=tuple(scores)))
+                continue
+            result = next(fresh)
+            out.append(result)
+            if not result.unsupported and not result.warnings:  # only clean answers are worth keeping
+                self.known[key] = (list(result.indexes), list(result.scores))
+                self.new.append({"key": key, "indexes": list(result.indexes), "scores": list(result.scores),
+                                 "created": time.time()})
+        return out
+
+    def save(self) -> None:
+        self.store.cache_answers(self.new)
+        self.new = []
 
 
 def _moments(store: Store, chosen: dict[tuple[str, int, int], list[_Chosen]],
@@ -128,9 +178,13 @@ def _runs(picks: list[_Chosen], order: list[int]) -> list[list[_Chosen]]:
     return runs
 
 
-def _requests(store: Store, query: str, min_score: float,
-              content_ids: set[str] | None) -> Iterator[list[tuple[ReferRequest, dict[str, Any]]]]:
-    chunk: list[tuple[ReferRequest, dict[str, Any]]] = []
+PREFILTER_FRAMES = 200
+"""Above this many frames, a model backend only sees frames where the embedded referrer finds
+someone for the parts of the query it understands (colours, positions, names...)."""
+
+
+def _requests(store: Store, query: str, min_score: float, content_ids: set[str] | None,
+              referrer: Referrer) -> Iterator[list[tuple[ReferRequest, dict[str, Any]]]]:
     frames, paths = store.current_frames()
     if content_ids is not None:
         import pyarrow as pa
@@ -141,9 +195,13 @@ def _requests(store: Store, query: str, min_score: float,
     measured = store.track_features()
     faces = store.faces_indexed()
     unknown: dict[str, Any] = {"colours": None, **({"faces": []} if faces else {})}
+    pictured = store.keyframe_samples() if referrer.needs_image else {}
+    built: list[tuple[ReferRequest, dict[str, Any]]] = []
     for frame in frames.to_pylist():
         frame["paths"] = paths[frame["content_id"]]
         key = (frame["content_id"], frame["generation"])
+        if referrer.needs_image and frame["kind"] == "video" and frame["sample"] not in pictured.get(key, ()):
+            continue  # a model must see pixels: video frames are judged where a keyframe was kept
         # A person is a track whose best box reaches min_score: its weaker boxes (a turn, a
         # partial occlusion) are still that person. Untracked boxes are judged alone.
         people = [c for c in frame["candidates"]
@@ -157,9 +215,47 @@ def _requests(store: Store, query: str, min_score: float,
             size=(frame["width"], frame["height"]),
             features=[{**unknown, **measured.get((*key, c["track"]), {})} for c in people],
         )
-        chunk.append((request, {"frame": frame, "people": people}))
-        if len(chunk) >= _REFER_BATCH:
-            yield chunk
-            chunk = []
-    if chunk:
+        built.append((request, {"frame": frame, "people": people}))
+    if referrer.needs_image and len(built) > PREFILTER_FRAMES:
+        built = _prefilter(store, query, built)
+    size = 8 if referrer.needs_image else _REFER_BATCH
+    for start in range(0, len(built), size):
+        chunk = built[start:start + size]
+        if referrer.needs_image:
+            chunk = [(_with_image(store, request, meta["frame"]), meta) for request, meta in chunk]
+            chunk = [(request, meta) for request, meta in chunk if request.image is not None]
         yield chunk
+
+
+def _prefilter(store: Store, query: str, built: list[tuple[ReferRequest, dict[str, Any]]]
+               ) -> list[tuple[ReferRequest, dict[str, Any]]]:
+    from refcli.refer import create_referrer
+
+    embedded = create_referrer("embedded", gallery=store.gallery(), ignore_unsupported=True)
+    parsed = embedded.parse(query)  # type: ignore[attr-defined]
+    if not (parsed.positions or parsed.colours or parsed.names or parsed.size or parsed.next_to or parsed.count):
+        return built  # nothing the cheap referrer can check: every frame goes to the model
+    results = embedded.refer([request for request, _ in built])
+    return [item for item, result in zip(built, results) if result.indexes]
+
+
+def _with_image(store: Store, request: ReferRequest, frame: dict[str, Any]) -> ReferRequest:
+    """The request with the frame's pixels: the photo itself, or the stored keyframe."""
+    import dataclasses
+
+    from refcli.errors import MediaError
+    from refcli.io.image import load_image
+    from refcli.keyframes import decode_keyframe
+
+    image = None
+    if frame["kind"] == "image":
+        for path in frame["paths"]:
+            try:
+                image = load_image(path)
+                break
+            except (MediaError, OSError):
+                continue
+    else:
+        row = store.keyframe(frame["content_id"], frame["generation"], frame["sample"])
+        image = decode_keyframe(row["jpeg"]) if row else None
+    return dataclasses.replace(request, image=image)

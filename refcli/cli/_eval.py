@@ -34,6 +34,11 @@ def humanref(
                                              show_default=False)] = None,
     min_score: Annotated[float, typer.Option(min=0.0, max=1.0, help="Detector score for a candidate.")]
     = PEOPLE_MIN_SCORE,
+    model: Annotated[str | None, typer.Option("--model", envvar="REFCLI_VLM_MODEL",
+                                              help="Model folder or name for model backends.",
+                                              show_default=False)] = None,
+    vlm_prompt: Annotated[str, typer.Option("--vlm-prompt", help="rex-thinker or marks.")] = "rex-thinker",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N, mps.")] = "auto",
     db: Annotated[Path | None, typer.Option("--db", envvar="REFCLI_DB",
                                             help="Database whose face gallery names people (optional).",
                                             show_default=False)] = None,
@@ -59,8 +64,8 @@ def humanref(
         from refcli.store import Store
 
         gallery = Store.open(str(db)).gallery()
-    referrer = create_referrer(backend, gallery=gallery)
-    found = None if use_candidates else create_detector(detector or "ssdlite")
+    referrer = create_referrer(backend, gallery=gallery, model=model, prompt=vlm_prompt, device=device)
+    found = None if use_candidates else create_detector(detector or "ssdlite", device=device)
     counts = run_humanref(items, str(images), referrer, str(target), detector=found, min_score=min_score,
                           progress=None if as_json else stderr_progress)
     typer.echo(f"predictions: {target} ({counts['done']} new, {counts['skipped']} already there, "

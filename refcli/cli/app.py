@@ -15,6 +15,8 @@ from refcli import __version__
 from refcli.cli._errors import EXIT_INTERRUPTED, exit_code
 from refcli.cli._eval import app as eval_app
 from refcli.cli._faces import app as faces_app
+from refcli.cli._models import app as models_app
+from refcli.cli._models import doctor as doctor_command
 from refcli.cli._watch import app as watch_app
 from refcli.cli._watch import scan as scan_command
 from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
@@ -60,6 +62,12 @@ DbOpt = Annotated[
                  show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", envvar="REFCLI_VLM_MODEL",
+                                              help="Model folder or name, for model backends (vlm, rexseek).",
+                                              show_default=False)]
+PromptOpt = Annotated[str, typer.Option("--vlm-prompt", help="How the vlm backend is shown the candidates: "
+                                        "rex-thinker (boxes as text) or marks (numbered boxes drawn).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="Where models run: auto, cpu, cuda, cuda:N, mps.")]
 
 
 def _version(value: bool) -> None:
@@ -95,6 +103,12 @@ def index(
                                           metavar="SECONDS")] = 0,
     wait: Annotated[float, typer.Option(help="Wait up to SECONDS for another index to finish (-1: forever).",
                                         metavar="SECONDS")] = 0,
+    detector: Annotated[str, typer.Option(help="Person detector: ssdlite (embedded) or hf (a transformers model).")]
+    = "ssdlite",
+    detector_model: Annotated[str | None, typer.Option(envvar="REFCLI_DETECTOR_MODEL",
+                                                       help="Model folder or name for --detector hf.",
+                                                       show_default=False)] = None,
+    device: DeviceOpt = "auto",
 ) -> None:
     """Detect every person in the photos and videos under PATHS and store them.
 
@@ -108,7 +122,8 @@ def index(
         if not os.path.exists(path):
             raise RefcliError(f"no such file or folder: {path}")
     options = IndexOptions(fps=fps, decoder=decoder.value, batch_size=batch_size, include_hidden=hidden,
-                           detector_threads=threads, faces=faces, settle_seconds=settle)
+                           detector_threads=threads, faces=faces, settle_seconds=settle, detector=detector,
+                           detector_model=detector_model, device=device)
     store = Store.open(str(db) if db else None, create=True)
     with store.writer(wait=wait):
         summary = run_index([str(p) for p in paths], store, options,
@@ -141,6 +156,9 @@ def find(
     contact_sheet_path: Annotated[Path | None, typer.Option("--contact-sheet",
                                                             help="Write one PNG grid of the hits.",
                                                             show_default=False)] = None,
+    model: ModelOpt = None,
+    vlm_prompt: PromptOpt = "rex-thinker",
+    device: DeviceOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Find every indexed person who matches QUERY, or nobody.
@@ -153,8 +171,11 @@ def find(
     from refcli.store import Store
 
     store = Store.open(str(db) if db else None)
-    referrer = create_referrer(backend, gallery=store.gallery(), ignore_unsupported=ignore_unsupported)
+    referrer = create_referrer(backend, gallery=store.gallery(), ignore_unsupported=ignore_unsupported,
+                               model=model, prompt=vlm_prompt, device=device)
     result = run_find(store, query, referrer, min_score=min_score, limit=limit or None)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if thumbnails is not None:
         _write_thumbnails(store, result.hits, thumbnails)
     if html_path is not None:
@@ -313,6 +334,8 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(faces_app, name="faces")
 app.add_typer(watch_app, name="watch")
 app.command("scan")(scan_command)
+app.add_typer(models_app, name="models")
+app.command("doctor")(doctor_command)
 
 
 def main() -> None:

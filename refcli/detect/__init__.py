@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -39,11 +39,17 @@ class Detector(ABC):
 
 detectors: Registry[Detector] = Registry("detector")
 detectors.register("ssdlite", "refcli.detect.ssdlite:SSDLitePersonDetector")
+detectors.register("hf", "refcli.detect.hf:HFDetector")
 
 DEFAULT_DETECTOR = "ssdlite"
 
 
-def create_detector(name: str = DEFAULT_DETECTOR, *, threads: int | None = None) -> Detector:
-    """Build the detector registered under ``name``."""
+def create_detector(name: str = DEFAULT_DETECTOR, *, threads: int | None = None, **options: Any) -> Detector:
+    """Build the detector registered under ``name``; ``options`` (model, device...) go to backends
+    that take them (None values are left to the backend's defaults)."""
+    import inspect
+
     cls = detectors.load(name)
-    return cls(threads=threads)  # type: ignore[call-arg]
+    accepted = inspect.signature(cls).parameters
+    kwargs = {k: v for k, v in options.items() if k in accepted and v is not None}
+    return cls(threads=threads, **kwargs)  # type: ignore[call-arg]

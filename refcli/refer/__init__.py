@@ -51,6 +51,7 @@ class ReferResult:
     indexes: tuple[int, ...] = ()
     scores: tuple[float, ...] = ()
     unsupported: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())  # e.g. a model's answer that could not be parsed
 
 
 class Referrer(ABC):
@@ -58,6 +59,11 @@ class Referrer(ABC):
 
     name: ClassVar[str]
     needs_image: ClassVar[bool] = False
+
+    @property
+    def cache_id(self) -> str | None:
+        """Names the model and its settings when answers are worth caching (slow models); None otherwise."""
+        return None
 
     @abstractmethod
     def refer(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
@@ -75,6 +81,8 @@ class Referrer(ABC):
 referrers: Registry[Referrer] = Registry("referrer")
 referrers.register("embedded", "refcli.refer.embedded:EmbeddedReferrer")
 referrers.register("all-persons", "refcli.refer.baselines:AllPersonsReferrer")
+referrers.register("vlm", "refcli.refer.vlm:VLMReferrer")
+referrers.register("rexseek", "refcli.refer.rexseek:RexSeekReferrer")
 
 DEFAULT_REFERRER = "embedded"
 

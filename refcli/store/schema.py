@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 BOX = pa.list_(pa.float32())  # not fixed-size: LanceDB would treat it as a vector column
 
@@ -135,9 +135,18 @@ SEEN_HITS = pa.schema([
     ("first_seen", pa.float64()),
 ])
 
+# Answers of slow referrers (model backends), so a repeated query does not run the model again.
+# Keyed by query, backend/model, gallery and the frame's content generation.
+VERIFIED = pa.schema([
+    ("key", pa.string()),
+    ("indexes", pa.list_(pa.int32())),
+    ("scores", pa.list_(pa.float32())),
+    ("created", pa.float64()),
+])
+
 TABLES: dict[str, pa.Schema] = {
     "meta": META, "files": FILES, "media": MEDIA, "frames": FRAMES, "tracks": TRACKS, "keyframes": KEYFRAMES,
-    "faces": FACES, "gallery": GALLERY, "watches": WATCHES, "seen_hits": SEEN_HITS,
+    "faces": FACES, "gallery": GALLERY, "watches": WATCHES, "seen_hits": SEEN_HITS, "verified": VERIFIED,
 }
 
 # Content tables: rows of a generation; swept when their generation is no longer current.
@@ -173,5 +182,10 @@ def _v3_to_v4(db: Any) -> None:
     db.create_table("seen_hits", schema=SEEN_HITS, exist_ok=True)
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+def _v4_to_v5(db: Any) -> None:
+    """v5 caches model backends' answers."""
+    db.create_table("verified", schema=VERIFIED, exist_ok=True)
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 """from_version -> function(db) that upgrades a database to from_version + 1."""

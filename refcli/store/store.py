@@ -483,6 +483,25 @@ class Store:
                 out[(cid, track)] = samples
         return out
 
+    def keyframe_samples(self) -> dict[tuple[str, int], set[int]]:
+        """Which samples of each content generation have a stored keyframe."""
+        out: dict[tuple[str, int], set[int]] = {}
+        table = self._read("keyframes", ["content_id", "generation", "sample"])
+        for cid, gen, sample in zip(*(table.column(n).to_pylist() for n in ("content_id", "generation", "sample"))):
+            out.setdefault((cid, gen), set()).add(sample)
+        return out
+
+    def cached_answers(self) -> dict[str, tuple[list[int], list[float]]]:
+        if "verified" not in self._table_names():
+            return {}
+        return {r["key"]: (r["indexes"], r["scores"]) for r in self._read("verified").to_pylist()}
+
+    def cache_answers(self, rows: list[dict[str, Any]]) -> None:
+        """Append cached answers. Not under the writer lock: an append is one atomic LanceDB
+        commit, and caching must not wait for a nightly index to finish."""
+        if rows and "verified" in self._table_names():
+            self._table("verified").add(pa.Table.from_pylist(rows, schema=schema.VERIFIED))
+
     def keyframe(self, content_id: str, generation: int, sample: int) -> dict[str, Any] | None:
         where = (f"content_id = '{_checked_id(content_id)}' AND generation = {int(generation)} "
                  f"AND sample = {int(sample)}")

@@ -1,0 +1,57 @@
+"""`refcli doctor`: what is installed and what each backend still needs."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import shutil
+from typing import Any
+
+PACKAGES = ("torch", "transformers", "onnxruntime", "lancedb", "av", "decord", "supervision", "pillow", "typer",
+            "dlib-bin", "face-recognition-models", "ray", "huggingface-hub")
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def report() -> dict[str, Any]:
+    from refcli import __version__
+    from refcli.models import KNOWN, folder_size, installed, models_dir
+    from refcli.refer.rexseek import requirements
+
+    devices: dict[str, Any] = {"cpu": os.cpu_count()}
+    try:
+        import torch
+
+        devices["cuda"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        devices["mps"] = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    except ImportError:
+        devices["cuda"] = []
+    models = {}
+    for name, known in KNOWN.items():
+        path = installed(name)
+        models[name] = {"repo": known.repo, "kind": known.kind, "installed": path is not None,
+                        "path": path, "bytes": folder_size(path) if path else 0}
+    referrer_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].kind == "referrer"]
+    detector_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].kind == "detector"]
+    faces = importlib.util.find_spec("dlib") is not None
+    rexseek_missing = requirements()
+    backends = {
+        "detector ssdlite": "ready (embedded)",
+        "detector hf": ("ready: " + ", ".join(detector_models)) if detector_models else
+        "needs a model: refcli models pull grounding-dino-tiny (or --detector-model FOLDER)",
+        "referrer embedded": "ready" + ("" if faces else " (named people need: pip install 'refcli[faces]')"),
+        "referrer all-persons": "ready",
+        "referrer vlm": ("ready: " + ", ".join(referrer_models)) if referrer_models or os.environ.get(
+            "REFCLI_VLM_MODEL") else "needs a model: refcli models pull rex-thinker-7b (or --model FOLDER)",
+        "referrer rexseek": "ready" if not rexseek_missing else "missing: " + "; ".join(rexseek_missing),
+    }
+    return {"refcli": __version__, "python": platform.python_version(), "platform": platform.platform(),
+            "packages": {p: _version(p) for p in PACKAGES}, "devices": devices, "models_dir": models_dir(),
+            "models": models, "backends": backends, "chromium": shutil.which("chromium")}

@@ -1,0 +1,88 @@
+"""Model weights: where they live, which are known, and the one command that downloads them.
+
+Nothing in refcli downloads implicitly: backends load from a local folder; `refcli models pull
+NAME` is the only network access, for users who have a network.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from refcli.errors import BackendError
+
+
+@dataclass(frozen=True)
+class KnownModel:
+    name: str
+    repo: str
+    kind: str  # "referrer" | "detector"
+    note: str
+
+
+KNOWN = {m.name: m for m in [
+    KnownModel("rex-thinker-7b", "IDEA-Research/Rex-Thinker-GRPO-7B", "referrer",
+               "Qwen2.5-VL-7B fine-tuned to pick candidates (HumanRef DF1 83.5), ~16 GB"),
+    KnownModel("qwen2.5-vl-3b", "Qwen/Qwen2.5-VL-3B-Instruct", "referrer", "general VLM, ~7.5 GB"),
+    KnownModel("qwen2.5-vl-7b", "Qwen/Qwen2.5-VL-7B-Instruct", "referrer", "general VLM, ~16 GB"),
+    KnownModel("rexseek-3b", "IDEA-Research/RexSeek-3B", "referrer",
+               "RexSeek (needs its own environment, see README)"),
+    KnownModel("grounding-dino-tiny", "IDEA-Research/grounding-dino-tiny", "detector", "open-set detector, 'person'"),
+    KnownModel("owlv2-base", "google/owlv2-base-patch16-ensemble", "detector", "open-vocabulary detector"),
+    KnownModel("rt-detr-r50", "PekingU/rtdetr_r50vd", "detector", "COCO detector (class person)"),
+    KnownModel("detr-resnet-50", "facebook/detr-resnet-50", "detector", "COCO detector (class person)"),
+]}
+
+
+def models_dir() -> str:
+    """$REFCLI_MODELS, else $XDG_CACHE_HOME/refcli/models (~/.cache/refcli/models)."""
+    if os.environ.get("REFCLI_MODELS"):
+        return os.environ["REFCLI_MODELS"]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "refcli", "models")
+
+
+def installed(name: str) -> str | None:
+    path = os.path.join(models_dir(), name)
+    return path if os.path.isfile(os.path.join(path, "config.json")) else None
+
+
+def resolve(name_or_path: str) -> str:
+    """A model folder: the path itself, or where `models pull` put a known name."""
+    if os.path.isdir(name_or_path):
+        if not os.path.isfile(os.path.join(name_or_path, "config.json")):
+            raise BackendError(f"{name_or_path} is not a model folder (no config.json)")
+        return name_or_path
+    path = installed(name_or_path)
+    if path:
+        return path
+    if name_or_path in KNOWN:
+        raise BackendError(f"model {name_or_path!r} is not installed: run `refcli models pull {name_or_path}` "
+                           f"(downloads {KNOWN[name_or_path].repo}) or pass a local folder")
+    raise BackendError(f"no model folder or known model named {name_or_path!r} (see `refcli models list`)")
+
+
+def pull(name: str) -> str:
+    """Download a known model into the models folder (huggingface_hub, with its progress bars)."""
+    if name not in KNOWN:
+        raise BackendError(f"unknown model {name!r}; known: {', '.join(sorted(KNOWN))}")
+    target = os.path.join(models_dir(), name)
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import HfHubHTTPError
+    except ImportError:  # pragma: no cover - a transformers dependency
+        raise BackendError("huggingface_hub is not installed") from None
+    try:
+        snapshot_download(repo_id=KNOWN[name].repo, local_dir=target)
+    except (HfHubHTTPError, OSError, ValueError) as err:
+        raise BackendError(f"cannot download {KNOWN[name].repo}: {str(err).splitlines()[0]} "
+                           "(no network? copy the model folder here instead: " + target + ")") from None
+    return target
+
+
+def folder_size(path: str) -> int:
+    total = 0
+    for folder, _, names in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(folder, n)) for n in names
+                     if os.path.isfile(os.path.join(folder, n)))
+    return total
