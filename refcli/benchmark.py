@@ -77,7 +77,8 @@ def run_humanref(annotations: list[Annotation], images: str, referrer: Referrer,
             bar.update(len(pending))
         pending.clear()
 
-    with open(out_path, "a", encoding="utf-8") as out:
+    videos = VideoMotion(images)
+    with videos, open(out_path, "a", encoding="utf-8") as out:
         for image_name, group in groupby(todo, key=lambda a: a.image_name):
             items = list(group)
             try:
@@ -95,7 +96,11 @@ def run_humanref(annotations: list[Annotation], images: str, referrer: Referrer,
                     boxes, scores = _candidates(ann, image, None, min_score)
                 # the image goes to every backend: one that measures features (colours, faces) on
                 # the fly needs it as much as one that looks at pixels
-                request = ReferRequest(ann.referring, boxes, scores, (image.shape[1], image.shape[0]), image)
+                features = None
+                if ann.video is not None and "motion" in referrer.wants(ann.referring):
+                    features = videos.motion(ann.video, ann.time, boxes)
+                request = ReferRequest(ann.referring, boxes, scores, (image.shape[1], image.shape[0]), image,
+                                       features)
                 pending.append((ann, request, boxes, None))
             if len(pending) >= batch_size:
                 flush(out)
@@ -104,6 +109,68 @@ def run_humanref(annotations: list[Annotation], images: str, referrer: Referrer,
     if bar is not None:
         bar.close()
     return counts
+
+
+class VideoMotion:
+    """Motion of the people in a benchmark frame taken from a video: refcli indexes the video once
+    (into a temporary database, the same pipeline as `refcli index`) and each candidate box takes
+    the motion of the track whose box at that time overlaps it (IoU >= 0.5)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self._tmp: Any = None
+        self._stores: dict[str, Any] = {}
+
+    def __enter__(self) -> VideoMotion:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def _store(self, video: str) -> Any:
+        if video not in self._stores:
+            import tempfile
+
+            from refcli.pipeline import run_index
+            from refcli.store import Store
+
+            self._tmp = self._tmp or tempfile.TemporaryDirectory(prefix="refcli-eval-")
+            store = Store.open(os.path.join(self._tmp.name, f"db{len(self._stores)}"), create=True)
+            path = os.path.join(self.folder, video)
+            if not os.path.isfile(path):
+                raise EvalError(f"annotation names a video that is not there: {path}")
+            with store.writer():
+                summary = run_index([path], store)
+            if summary.failures:
+                raise EvalError(f"{path}: {summary.failures[0].reason}")
+            self._stores[video] = store
+        return self._stores[video]
+
+    def motion(self, video: str, time: float | None, boxes: np.ndarray) -> list[dict[str, Any]]:
+        from refcli.evaluate import box_iou
+        from refcli.features.motion import motion_cues
+
+        store = self._store(video)
+        frames, _ = store.current_frames()
+        rows = frames.to_pylist()
+        if not rows or time is None:
+            return [{"motion": None} for _ in boxes]
+        frame = min(rows, key=lambda f: abs((f["time"] or 0.0) - time))
+        if abs((frame["time"] or 0.0) - time) > 0.3:
+            return [{"motion": None} for _ in boxes]
+        motion = store.track_motion()
+        out: list[dict[str, Any]] = []
+        for box in boxes.tolist():
+            best = max(frame["candidates"], key=lambda c: box_iou(box, c["box"]), default=None)
+            cues = None
+            if best is not None and box_iou(box, best["box"]) >= 0.5:
+                samples, values = motion.get((frame["content_id"], frame["generation"], best["track"]), ([], None))
+                if values is not None and frame["sample"] in samples:
+                    k = samples.index(frame["sample"])
+                    cues = motion_cues(*values[3 * k:3 * k + 3])
+            out.append({"motion": cues})
+        return out
 
 
 def _candidates(ann: Annotation, image: np.ndarray | None, detector: Detector | None,

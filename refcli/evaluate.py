@@ -59,6 +59,10 @@ class Annotation:
     referring: str
     answer_boxes: list[list[float]]
     candidate_boxes: list[list[float]]
+    # refcli's extension, ignored by the reference: the image is the frame at `time` seconds of
+    # `video` (relative to the image folder), so that motion can be judged from that video's tracks.
+    video: str | None = None
+    time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,8 @@ def load_annotations(path: str) -> list[Annotation]:
     for number, row in _jsonl(path):
         try:
             out.append(Annotation(row["id"], row["image_name"], row["domain"], row["sub_domain"],
-                                  row["referring"], row.get("answer_boxes") or [], row.get("candidate_boxes") or []))
+                                  row["referring"], row.get("answer_boxes") or [], row.get("candidate_boxes") or [],
+                                  row.get("video"), row.get("time")))
         except KeyError as err:
             raise EvalError(f"{path}:{number}: annotation without {err.args[0]!r}") from None
     if not out:

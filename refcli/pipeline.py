@@ -47,6 +47,7 @@ class IndexOptions:
     tracking: bool = True  # off: every detection is its own one-frame track (benchmarks)
     keyframes: bool = True  # off: no keyframe JPEGs (benchmarks)
     faces: bool = False  # opt-in: face embeddings of tracks, for named people
+    pose: bool = False  # opt-in: body pose of tracks (refcli[pose]), for posture and gesture cues
     settle_seconds: float = 0.0  # files modified more recently are left for the next run
     detector_model: str | None = None  # for model detectors (hf): folder or known name
     device: str = "auto"
@@ -119,8 +120,15 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
 
         face_encoder = FaceEncoder()
         face_encoder.faces(np.zeros((64, 64, 3), np.uint8))  # load now: a missing extra fails before any work
+    pose_estimator = None
+    if options.pose:
+        from refcli.features.pose import PoseEstimator
+
+        pose_estimator = PoseEstimator()
+        pose_estimator.load()  # a missing extra fails before any work
     signatures = {kind: pipeline_signature(kind=kind, detector_version=detector.version, fps=options.fps,
-                                           faces=face_encoder.version if face_encoder else None)
+                                           faces=face_encoder.version if face_encoder else None,
+                                           pose=pose_estimator.version if pose_estimator else None)
                   for kind in ("image", "video")}
     plan = make_plan(walk(roots, include_hidden=options.include_hidden), store.files(), store.media(), signatures,
                      roots=roots, settle_seconds=options.settle_seconds)
@@ -141,7 +149,7 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
         store.commit(files=pending_files)
     if plan.jobs:
         changed = True
-        _Indexer(store, detector, options, signatures, summary, progress, face_encoder).run(plan.jobs)
+        _Indexer(store, detector, options, signatures, summary, progress, face_encoder, pose_estimator).run(plan.jobs)
     if changed and not summary.interrupted:
         store.sweep()
         store.optimize()
@@ -153,9 +161,10 @@ class _Indexer:
     """Runs the jobs: a decoding thread feeds batches to the detector, results stream to the store."""
 
     def __init__(self, store: Store, detector: Detector, options: IndexOptions, signatures: dict[str, str],
-                 summary: IndexSummary, progress: ProgressFactory | None, face_encoder: Any = None) -> None:
+                 summary: IndexSummary, progress: ProgressFactory | None, face_encoder: Any = None,
+                 pose_estimator: Any = None) -> None:
         self.store, self.detector, self.options = store, detector, options
-        self.face_encoder = face_encoder
+        self.face_encoder, self.pose_estimator = face_encoder, pose_estimator
         self.signatures, self.summary, self.progress = signatures, summary, progress
         self.rows = Rows()
         self.media: list[dict[str, Any]] = []
@@ -244,7 +253,7 @@ class _Indexer:
                            if state.job.kind == "video" and self.options.tracking else None)
                 state.builder = TrackBuilder(state.job.content_id, state.generation, tracker,
                                              store_keyframes=self.options.keyframes and state.job.kind == "video",
-                                             face_encoder=self.face_encoder)
+                                             face_encoder=self.face_encoder, pose_estimator=self.pose_estimator)
                 state.size = (sample.image.shape[1], sample.image.shape[0])
             try:
                 self.rows.extend(state.builder.add(sample.index, sample.time, detections, sample.image))

@@ -16,22 +16,26 @@ from typing import Any
 from refcli.io.discover import FoundFile, WalkProblem, content_id, display_path
 from refcli.store import FileRecord, MediaRecord
 
-PIPELINE_REVISION = 3
+PIPELINE_REVISION = 4
 """Bump when a code change alters what indexing stores; stored signatures then differ and
 files are re-indexed. (The package version is recorded per media row for provenance but does
 not force re-indexing: a release that changes nothing in the pipeline must not cost a
 re-index of the whole archive.)"""
 
 
-def pipeline_signature(*, kind: str, detector_version: str, fps: float, faces: str | None = None) -> str:
+def pipeline_signature(*, kind: str, detector_version: str, fps: float, faces: str | None = None,
+                       pose: str | None = None) -> str:
     """Everything that changes what index stores for a file of ``kind``, as a stable string.
 
     The sampling rate is part of a video's signature only: changing --fps leaves photos alone.
-    ``faces`` names the face model when face embeddings are computed (opt-in).
+    ``faces`` names the face model when face embeddings are computed (opt-in); ``pose`` the
+    body pose model likewise.
     """
     parts: dict[str, Any] = {"pipeline": PIPELINE_REVISION, "detector": detector_version}
     if faces:
         parts["faces"] = faces
+    if pose:
+        parts["pose"] = pose
     if kind == "video":
         parts["fps"] = round(float(fps), 6)
     return json.dumps(parts, sort_keys=True)

@@ -195,6 +195,7 @@ def _requests(store: Store, query: str, min_score: float, content_ids: set[str] 
     measured = store.track_features()
     faces = store.faces_indexed()
     unknown: dict[str, Any] = {"colours": None, **({"faces": []} if faces else {})}
+    moments = _Moments(store, referrer.wants(query))
     pictured = store.keyframe_samples() if referrer.needs_image else {}
     built: list[tuple[ReferRequest, dict[str, Any]]] = []
     for frame in frames.to_pylist():
@@ -213,7 +214,8 @@ def _requests(store: Store, query: str, min_score: float, content_ids: set[str] 
             boxes=np.array([c["box"] for c in people], np.float32).reshape(-1, 4),
             scores=np.array([c["score"] for c in people], np.float32),
             size=(frame["width"], frame["height"]),
-            features=[{**unknown, **measured.get((*key, c["track"]), {})} for c in people],
+            features=[{**unknown, **measured.get((*key, c["track"]), {}), **moments.at(frame, c["track"])}
+                      for c in people],
         )
         built.append((request, {"frame": frame, "people": people}))
     if referrer.needs_image and len(built) > PREFILTER_FRAMES:
@@ -227,6 +229,46 @@ def _requests(store: Store, query: str, min_score: float, content_ids: set[str] 
         yield chunk
 
 
+POSE_REACH_SECONDS = 0.75
+"""A pose estimated this close in time describes a video frame (poses are taken every second)."""
+
+
+class _Moments:
+    """Pose and motion cues of a track at one frame, loaded only when the query asks for them."""
+
+    def __init__(self, store: Store, wants: frozenset[str]) -> None:
+        self.poses = store.track_poses() if "pose" in wants else None
+        self.posed: set[str] = set()
+        if self.poses is not None:
+            import json
+
+            self.posed = {m.content_id for m in store.media().values() if "pose" in json.loads(m.signature or "{}")}
+        self.motion = store.track_motion() if "motion" in wants else None
+
+    def at(self, frame: dict[str, Any], track: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        key = (frame["content_id"], frame["generation"], track)
+        if self.poses is not None and frame["content_id"] in self.posed:
+            out["pose"] = _nearest(self.poses.get(key, []), frame["time"])
+        if self.motion is not None:
+            samples, values = self.motion.get(key, ([], []))
+            if values is not None:  # None: indexed before motion was measured; the key stays absent
+                out["motion"] = None
+                if frame["sample"] in samples:
+                    from refcli.features.motion import motion_cues
+
+                    k = samples.index(frame["sample"])
+                    out["motion"] = motion_cues(*values[3 * k:3 * k + 3])
+        return out
+
+
+def _nearest(poses: list[tuple[float | None, dict[str, Any]]], time: float | None) -> dict[str, Any] | None:
+    if time is None:  # a photo: its one pose
+        return poses[0][1] if poses else None
+    best = min(poses, key=lambda p: abs((p[0] or 0.0) - time), default=None)
+    return best[1] if best is not None and abs((best[0] or 0.0) - time) <= POSE_REACH_SECONDS else None
+
+
 def _prefilter(store: Store, query: str, built: list[tuple[ReferRequest, dict[str, Any]]]
                ) -> list[tuple[ReferRequest, dict[str, Any]]]:
     from refcli.refer import create_referrer
@@ -236,7 +278,8 @@ def _prefilter(store: Store, query: str, built: list[tuple[ReferRequest, dict[st
     if not (parsed.positions or parsed.colours or parsed.names or parsed.size or parsed.next_to or parsed.count):
         return built  # nothing the cheap referrer can check: every frame goes to the model
     results = embedded.refer([request for request, _ in built])
-    return [item for item, result in zip(built, results) if result.indexes]
+    # a frame it cannot judge (a cue whose features were not loaded) goes to the model
+    return [item for item, result in zip(built, results) if result.indexes or result.unsupported]
 
 
 def _with_image(store: Store, request: ReferRequest, frame: dict[str, Any]) -> ReferRequest:

@@ -21,10 +21,14 @@ import numpy.typing as npt
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detections import NO_TRACK, Detections
 from refcli.features.colors import average, clothing_colours
+from refcli.features.motion import velocities
 from refcli.keyframes import MIN_SAMPLES_FOR_KEYFRAMES, KeyframePicker, encode_keyframe, person_quality
 
 LOST_SECONDS = 2.0
 """A track survives this long without a matching box (occlusion, detector miss)."""
+POSE_EVERY_SECONDS = 1.0
+"""With body pose on, a video track's pose is estimated at most this often (and on its keyframes):
+postures change over seconds, and each estimate costs ~16 ms per person on a CPU core."""
 
 
 
@@ -156,6 +160,8 @@ class _Track:
     scores: list[float] = field(default_factory=list)
     last: int = 0
     raw: int = NO_TRACK  # the tracker's own id
+    poses: dict[int, Any] = field(default_factory=dict)  # sample -> Pose | None (nobody found in the crop)
+    last_pose: float | None = None
 
 
 @dataclass
@@ -166,15 +172,16 @@ class Rows:
     tracks: list[dict[str, Any]] = field(default_factory=list)
     keyframes: list[dict[str, Any]] = field(default_factory=list)
     faces: list[dict[str, Any]] = field(default_factory=list)
+    poses: list[dict[str, Any]] = field(default_factory=list)
+
+    TABLES = ("frames", "tracks", "keyframes", "faces", "poses")
 
     def extend(self, other: Rows) -> None:
-        self.frames.extend(other.frames)
-        self.tracks.extend(other.tracks)
-        self.keyframes.extend(other.keyframes)
-        self.faces.extend(other.faces)
+        for name in self.TABLES:
+            getattr(self, name).extend(getattr(other, name))
 
     def __len__(self) -> int:
-        return len(self.frames) + len(self.tracks) + len(self.keyframes) + len(self.faces)
+        return sum(len(getattr(self, name)) for name in self.TABLES)
 
 
 @dataclass
@@ -198,8 +205,9 @@ class TrackBuilder:
 
     def __init__(self, content_id: str, generation: int, tracker: Tracker | None,
                  min_score: float = PEOPLE_MIN_SCORE, store_keyframes: bool = True,
-                 face_encoder: Any = None) -> None:
+                 face_encoder: Any = None, pose_estimator: Any = None) -> None:
         self.face_encoder = face_encoder
+        self.pose_estimator = pose_estimator
         self.content_id = content_id
         self.generation = generation
         self.tracker = tracker
@@ -269,6 +277,10 @@ class TrackBuilder:
             state.last = pending.sample
             quality = person_quality(self._images[pending.sample], box, score)
             state.picker.offer(pending.time or 0.0, pending.sample, quality)
+            if self.pose_estimator is not None and (
+                    state.last_pose is None or (pending.time or 0.0) - state.last_pose >= POSE_EVERY_SECONDS - 1e-6):
+                state.poses[pending.sample] = self.pose_estimator.estimate(self._images[pending.sample], box)
+                state.last_pose = pending.time or 0.0
         if candidates:
             width, height = pending.size
             rows.frames.append({"content_id": self.content_id, "generation": self.generation,
@@ -301,6 +313,7 @@ class TrackBuilder:
                         "time": time, "width": encoded.width, "height": encoded.height,
                         "scale": encoded.scale, "jpeg": encoded.jpeg})
             rows.faces.extend(self._faces(state, chosen))
+            rows.poses.extend(self._poses(state, chosen))
             row = self._track_row(state, [sample for sample, _ in chosen] if stored else [])
             row.update(self._colours(state, chosen))
             rows.tracks.append(row)
@@ -311,12 +324,22 @@ class TrackBuilder:
         return state.boxes[4 * k:4 * k + 4]
 
     def _colours(self, state: _Track, chosen: list[tuple[int, float]]) -> dict[str, Any]:
-        """Clothing colours averaged over the track's best frames (null when grayscale)."""
-        measured = average([clothing_colours(self._images[s], self._box_at(state, s))
-                            for s, _ in chosen if s in self._images])
-        if measured is None:
+        """Clothing colours averaged over the track's best frames (null when grayscale); the body
+        regions come from the pose where one was estimated."""
+        from refcli.features.pose import body_regions_from_pose
+
+        measured: list[dict[str, dict[str, float]] | None] = []
+        for s, _ in chosen:
+            if s not in self._images:
+                continue
+            box = self._box_at(state, s)
+            pose = state.poses.get(s)
+            regions = body_regions_from_pose(pose, box) if pose is not None else None
+            measured.append(clothing_colours(self._images[s], box, regions))
+        averaged = average(measured)
+        if averaged is None:
             return {"upper_colours": None, "lower_colours": None}
-        return {f"{part}_colours": [{"name": n, "share": v} for n, v in measured[part].items()]
+        return {f"{part}_colours": [{"name": n, "share": v} for n, v in averaged[part].items()]
                 for part in ("upper", "lower")}
 
     def _faces(self, state: _Track, chosen: list[tuple[int, float]]) -> list[dict[str, Any]]:
@@ -331,6 +354,27 @@ class TrackBuilder:
                              "sample": sample, "box": list(face.box), "embedding": face.embedding.tolist()})
         return rows
 
+    def _poses(self, state: _Track, chosen: list[tuple[int, float]]) -> list[dict[str, Any]]:
+        """Pose rows of the track: the samples estimated as it went, plus its keyframes."""
+        if self.pose_estimator is None:
+            return []
+        from refcli.features.pose import cues
+
+        for sample, _ in chosen:
+            if sample not in state.poses and sample in self._images:
+                state.poses[sample] = self.pose_estimator.estimate(self._images[sample], self._box_at(state, sample))
+        rows = []
+        for sample in sorted(state.poses):
+            pose = state.poses[sample]
+            if pose is None:
+                continue
+            rows.append({"content_id": self.content_id, "generation": self.generation, "track": state.track,
+                         "sample": sample, "time": state.times[state.samples.index(sample)],
+                         "landmarks": pose.flat(),
+                         "cues": [{"name": name, "value": value, "confidence": round(confidence, 3)}
+                                  for name, (value, confidence) in cues(pose).items()]})
+        return rows
+
     def _track_row(self, state: _Track, keyframes: list[int]) -> dict[str, Any]:
         best = int(np.argmax(state.scores))
         known = [t for t in state.times if t is not None]
@@ -341,7 +385,7 @@ class TrackBuilder:
             "start": min(known) if known else None, "end": max(known) if known else None,
             "time": state.times[best], "box": state.boxes[4 * best:4 * best + 4], "score": state.scores[best],
             "samples": state.samples, "times": state.times, "boxes": state.boxes, "scores": state.scores,
-            "keyframes": keyframes,
+            "keyframes": keyframes, "motion": velocities(state.times, state.boxes),
         }
 
     def _release_images(self) -> None:

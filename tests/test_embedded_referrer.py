@@ -148,3 +148,39 @@ def test_unknown_referrer() -> None:
     assert "embedded" in referrers.names()
     with pytest.raises(BackendError, match="unknown referrer"):
         create_referrer("nope")
+
+
+def test_pose_and_motion_cues_filter_then_position_ranks() -> None:
+    """Cues narrow who is meant, positions rank among them; unknown never matches, negated or not."""
+    boxes = np.array(ROW, np.float32)
+    pose = [{"posture": ("sitting", 0.9)}, {"posture": ("standing", 0.9)}, {"posture": ("sitting", 0.8)},
+            {"posture": ("unknown", 0.2)}, None]
+    motion = [{"horizontal": ("left", 1.0)}, {"horizontal": ("right", 1.0)}, {"horizontal": ("none", 1.0)},
+              {"horizontal": ("left", 0.5)}, {"horizontal": ("unknown", 0.0)}]
+    features = [{"colours": None, "pose": p, "motion": m} for p, m in zip(pose, motion)]
+    referrer = create_referrer("embedded")
+
+    def chosen(expression: str) -> list[int]:
+        result = referrer.refer([ReferRequest(expression, boxes, np.ones(5, np.float32), (W, H),
+                                              features=features)])[0]
+        assert not result.unsupported, result.unsupported
+        return list(result.indexes)
+
+    assert chosen("people sitting") == [0, 2]
+    assert chosen("the person on the right who is sitting") == [2]
+    assert chosen("people who are not sitting") == [1]  # 3 and 4: pose unknown, not "not sitting"
+    assert chosen("people walking to the left") == [0, 3]
+    assert chosen("the person sitting and walking to the left") == [0]
+    assert referrer.wants("people sitting") >= {"pose"} and "motion" not in referrer.wants("people sitting")
+
+
+def test_cues_without_features_are_unsupported_not_guessed() -> None:
+    boxes = np.array(ROW, np.float32)
+    referrer = create_referrer("embedded")
+    stored = [{"colours": None} for _ in ROW]  # indexed without --pose, motion not measured
+    result = referrer.refer([ReferRequest("people kneeling", boxes, np.ones(5, np.float32), (W, H),
+                                          features=stored)])[0]
+    assert result.indexes == () and "refcli index --pose" in result.unsupported[0]
+    result = referrer.refer([ReferRequest("people walking away", boxes, np.ones(5, np.float32), (W, H),
+                                          features=stored)])[0]
+    assert result.indexes == () and "motion" in result.unsupported[0]

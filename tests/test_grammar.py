@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from refcli.refer.grammar import ColourClause, Position, parse
+from refcli.refer.grammar import ColourClause, Cue, Position, parse
 
 L, R, M, T, B = "left", "right", "middle", "top", "bottom"
 GALLERY = ("Barack Obama", "Ada Lovelace", "Seán O'Brien")
@@ -146,7 +146,43 @@ CASES: list[tuple[str, dict]] = [
     ("the person riding a bicycle", {"unsupported": ("riding a bicycle",)}),
     ("the child", {"unsupported": ("child",)}),
     ("the person who is smiling", {"unsupported": ("smiling",)}),
-    ("the person sitting on the bench", {"unsupported": ("sitting on the bench",)}),
+    ("the person sitting on the bench", {"cues": (Cue("posture", "sitting"),), "unsupported": ("on the bench",)}),
+    # --- pose and motion ----------------------------------------------------------------------
+    ("the man kneeling", {"cues": (Cue("posture", "kneeling"),), "unsupported": ("man",)}),
+    ("people sitting", {"plural": True, "cues": (Cue("posture", "sitting"),)}),
+    ("the seated person", {"cues": (Cue("posture", "sitting"),)}),
+    ("a person lying on the ground", {"cues": (Cue("posture", "lying"),)}),
+    ("people standing on the left in red", {"cues": (Cue("posture", "standing"),), "positions": (Position(L),),
+                                            "colours": (C("any", "red"),)}),
+    ("people who are not sitting", {"cues": (Cue("posture", "sitting", negated=True),)}),
+    ("the person with both arms raised", {"cues": (Cue("arms_raised", "both"),)}),
+    ("the person raising both hands", {"cues": (Cue("arms_raised", "both"),)}),
+    ("the person with arms up", {"cues": (Cue("arms_raised", "both"),)}),
+    ("the person raising one hand", {"cues": (Cue("arms_raised", "one"),)}),
+    ("the person with one arm up", {"cues": (Cue("arms_raised", "one"),)}),
+    ("the girl raising her hand", {"cues": (Cue("arms_raised", "any"),), "unsupported": ("girl",)}),
+    ("a man with a raised hand", {"cues": (Cue("arms_raised", "any"),), "unsupported": ("man",)}),
+    ("people with their hands in the air", {"plural": True, "cues": (Cue("arms_raised", "both"),)}),
+    ("the person with her hand over her mouth", {"cues": (Cue("hand_at_face", "yes"),)}),
+    ("someone touching his face", {"cues": (Cue("hand_at_face", "yes"),)}),
+    ("the person with arms crossed", {"cues": (Cue("arms_crossed", "yes"),)}),
+    ("people with folded arms", {"plural": True, "cues": (Cue("arms_crossed", "yes"),)}),
+    ("people whose arms are not crossed", {"plural": True, "cues": (Cue("arms_crossed", "no"),)}),
+    ("the person without crossed arms", {"cues": (Cue("arms_crossed", "yes", negated=True),)}),
+    ("the person facing the camera", {"cues": (Cue("facing", "camera"),)}),
+    ("the person looking at the camera", {"cues": (Cue("facing", "camera"),)}),
+    ("the person facing away from the camera", {"cues": (Cue("facing", "away"),)}),
+    ("the person with his back to the camera", {"cues": (Cue("facing", "away"),)}),
+    ("the person facing left", {"cues": (Cue("facing", "left"),)}),
+    ("people walking to the right", {"cues": (Cue("horizontal", "right"),)}),
+    ("people walking from left to right", {"cues": (Cue("horizontal", "right"),)}),
+    ("the person moving to the left", {"cues": (Cue("horizontal", "left"),)}),
+    ("the person walking towards the camera", {"cues": (Cue("depth", "towards"),)}),
+    ("people walking away", {"cues": (Cue("depth", "away"),)}),
+    ("the person standing still", {"cues": (Cue("moving", "still"),)}),
+    ("the person not moving", {"cues": (Cue("moving", "still"),)}),
+    ("the woman on the left who is sitting", {"cues": (Cue("posture", "sitting"),), "positions": (Position(L),),
+                                              "unsupported": ("woman",)}),
 ]
 
 

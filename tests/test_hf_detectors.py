@@ -52,6 +52,7 @@ def rt_detr(folder: Path) -> Path:
 
 
 def grounding_dino(folder: Path) -> Path:
+    import torch
     from transformers import (
         BertConfig,
         BertTokenizerFast,
@@ -63,8 +64,6 @@ def grounding_dino(folder: Path) -> Path:
         GroundingDinoImageProcessorPil,
     )
     from transformers.models.grounding_dino.processing_grounding_dino import GroundingDinoProcessor
-
-    import torch
 
     torch.manual_seed(0)
     folder.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from test_cli import run_refcli
 from typer.testing import CliRunner
 
 from refcli.cli.app import app
-from refcli.store import Store
+from refcli.store import Store, schema
 
 runner = CliRunner()
 
@@ -200,7 +200,8 @@ def test_status_and_errors(media: Path, tmp_path: Path) -> None:
     (media / "broken.jpg").write_bytes(b"not a jpeg")
     cli("index", str(media), "--db", db)
     status = json.loads(cli("status", "--db", db, "--json").stdout)
-    assert status["schema_version"] == 5 and status["size_bytes"] > 100_000 and status["tracks"] >= 5
+    assert status["schema_version"] == schema.SCHEMA_VERSION
+    assert status["size_bytes"] > 100_000 and status["tracks"] >= 5
     assert status["failed"] == 1 and status["last_scan"] is None
     assert "broken.jpg: not a readable image" in cli("errors", "--db", db).stdout
     assert json.loads(cli("errors", "--db", db, "--json").stdout)[0]["path"].endswith("broken.jpg")

@@ -132,3 +132,22 @@ def test_version_1_database_is_migrated(db_path: Path) -> None:
     assert store._schema_version() == schema.SCHEMA_VERSION
     assert store._table("tracks").schema.equals(schema.TRACKS)
     assert "keyframes" in store._table_names()
+
+
+def test_version_5_database_gains_motion_and_poses(db_path: Path) -> None:
+    """v6 added tracks.motion and the poses table; a v5 database keeps its rows."""
+    import lancedb
+
+    store = Store.open(str(db_path), create=True)
+    db = lancedb.connect(str(db_path))
+    db.drop_table("poses")
+    db.drop_table("tracks")
+    v5_tracks = pa.schema([f for f in schema.TRACKS if f.name != "motion"])
+    db.create_table("tracks", data=pa.Table.from_pylist([{"content_id": "c" * 16, "generation": 1, "track": 0}],
+                                                        schema=v5_tracks))
+    store._table("meta").update(where="key = 'schema_version'", values={"value": "5"})
+    migrated = Store.open(str(db_path), create=True)
+    assert migrated._schema_version() == schema.SCHEMA_VERSION
+    assert migrated._table("tracks").count_rows() == 1
+    assert "motion" in migrated._table("tracks").schema.names and "poses" in migrated._table_names()
+    assert migrated.track_motion()[("c" * 16, 1, 0)][1] is None  # not measured: a re-index measures it

@@ -75,6 +75,7 @@ def scan(
                                         metavar="SECONDS")] = 600,
     faces: Annotated[bool, typer.Option("--faces", envvar="REFCLI_FACES", help="Also store face embeddings.")]
     = False,
+    pose: Annotated[bool, typer.Option("--pose", envvar="REFCLI_POSE", help="Also store body poses.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
 ) -> None:
     """Index new and changed media, then report hits of the standing queries that are new.
@@ -94,7 +95,7 @@ def scan(
         if not os.path.exists(path):
             raise RefcliError(f"no such file or folder: {path}")
     store = Store.open(str(db) if db else None, create=True)
-    options = IndexOptions(fps=fps, settle_seconds=settle, faces=faces)
+    options = IndexOptions(fps=fps, settle_seconds=settle, faces=faces, pose=pose)
     with store.writer(wait=wait):
         report = run_scan([str(p) for p in paths], store, options, progress=None if as_json else stderr_progress)
     if as_json:

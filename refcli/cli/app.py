@@ -99,6 +99,9 @@ def index(
     hidden: Annotated[bool, typer.Option("--hidden", help="Also index hidden files and folders.")] = False,
     faces: Annotated[bool, typer.Option("--faces", envvar="REFCLI_FACES",
                                         help="Also store face embeddings, for named people (opt-in).")] = False,
+    pose: Annotated[bool, typer.Option("--pose", envvar="REFCLI_POSE",
+                                       help="Also store body poses, for sitting/kneeling/arms raised/facing "
+                                            "(opt-in, refcli[pose]).")] = False,
     settle: Annotated[float, typer.Option(min=0, help="Leave files modified in the last SECONDS for the next run.",
                                           metavar="SECONDS")] = 0,
     wait: Annotated[float, typer.Option(help="Wait up to SECONDS for another index to finish (-1: forever).",
@@ -122,7 +125,7 @@ def index(
         if not os.path.exists(path):
             raise RefcliError(f"no such file or folder: {path}")
     options = IndexOptions(fps=fps, decoder=decoder.value, batch_size=batch_size, include_hidden=hidden,
-                           detector_threads=threads, faces=faces, settle_seconds=settle, detector=detector,
+                           detector_threads=threads, faces=faces, pose=pose, settle_seconds=settle, detector=detector,
                            detector_model=detector_model, device=device)
     store = Store.open(str(db) if db else None, create=True)
     with store.writer(wait=wait):

@@ -86,7 +86,8 @@ def is_grayscale(image: npt.NDArray[np.uint8]) -> bool:
 
 def body_regions(box: npt.ArrayLike) -> dict[str, tuple[int, int, int, int]]:
     """Upper body (below the head, to the hips) and lower body (hips to above the feet), central
-    60% of the width so that background at the sides counts less. Pose keypoints will refine it."""
+    60% of the width so that background at the sides counts less. Used when no body pose is known
+    (see ``refcli.features.pose.body_regions_from_pose``)."""
     x1, y1, x2, y2 = (float(v) for v in np.asarray(box).tolist())
     w, h = x2 - x1, y2 - y1
     left, right = x1 + 0.2 * w, x2 - 0.2 * w
@@ -102,8 +103,12 @@ def _shares(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
     return np.bincount(name_pixels(srgb_to_lab(pixels)), minlength=len(COLOURS) + 1) / len(pixels)
 
 
-def clothing_colours(image: npt.NDArray[np.uint8], box: npt.ArrayLike) -> dict[str, dict[str, float]] | None:
+def clothing_colours(image: npt.NDArray[np.uint8], box: npt.ArrayLike,
+                     regions: dict[str, tuple[int, int, int, int]] | None = None) -> dict[str, dict[str, float]] | None:
     """Share of each colour name on the upper and lower body; None for grayscale pictures.
+
+    ``regions`` (upper/lower boxes, e.g. from body pose keypoints) replace the fixed fractions of
+    the person box when given.
 
     What shows between legs and arms is background: colours the strips beside the person
     share are discounted by half their share there (grass between the legs of a woman in a
@@ -114,7 +119,7 @@ def clothing_colours(image: npt.NDArray[np.uint8], box: npt.ArrayLike) -> dict[s
     h, w = image.shape[:2]
     bw = int((float(np.asarray(box)[2]) - float(np.asarray(box)[0])) * 0.5)
     out: dict[str, dict[str, float]] = {}
-    for part, (x1, y1, x2, y2) in body_regions(box).items():
+    for part, (x1, y1, x2, y2) in (regions or body_regions(box)).items():
         x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
         if x2 - x1 < 2 or y2 - y1 < 2:
             out[part] = {}

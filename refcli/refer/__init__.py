@@ -32,7 +32,9 @@ class ReferRequest:
         image: (H, W, 3) uint8 RGB; always given to backends with ``needs_image``, given to the
             others when at hand (a benchmark run) so they can measure what was not stored.
         features: per candidate, what indexing measured on its track ({"colours": {"upper":
-            {name: share}, "lower": {...}} or None for grayscale, "faces": [128 floats, ...]});
+            {name: share}, "lower": {...}} or None for grayscale, "faces": [128 floats, ...]}) and,
+            at this frame, "pose" and "motion" ({cue: (value, confidence)}, or None where nothing
+            was estimated near this moment); a key is absent when that feature was not indexed;
             None when nothing was stored.
     """
 
@@ -72,6 +74,13 @@ class Referrer(ABC):
     def unsupported(self, expression: str) -> tuple[str, ...]:
         """Parts of ``expression`` this backend cannot judge, known before looking at any image."""
         return ()
+
+    def wants(self, expression: str) -> frozenset[str]:
+        """Stored features this backend reads for ``expression`` (colours, faces, pose, motion).
+
+        Pose and motion cost a table read each, so they are loaded only for backends that ask.
+        """
+        return frozenset({"colours", "faces"})
 
     def ignored(self, expression: str) -> tuple[str, ...]:
         """Parts of ``expression`` dropped because the caller asked to ignore what it cannot judge."""

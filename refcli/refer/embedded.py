@@ -2,14 +2,18 @@
 
 Understood: subject and number, counts, positions (regions, extremes, ordinals), nearness by
 box size, clothing colours on the upper and lower body (with negation and conjunction), people
-named in the user's face gallery, and "next to" another described person. Features come from
-the index (per track) or, in a benchmark run, are measured on the image. Anything else is
-reported as unsupported and nobody is chosen, unless the caller asks to ignore it.
+named in the user's face gallery, "next to" another described person, body pose cues (posture,
+arms raised, hand at face, arms crossed, facing) and, in video, motion (still, walking left or
+right, towards or away). Features come from the index (per track, pose and motion per moment)
+or, in a benchmark run, are measured on the image. Anything else is reported as unsupported and
+nobody is chosen, unless the caller asks to ignore it. A cue that could not be seen ("unknown":
+legs out of the picture, too few samples) never matches, negated or not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,8 +21,10 @@ import numpy.typing as npt
 
 from refcli.features.colors import MIN_SHARE
 from refcli.features.faces import SAME_PERSON_DISTANCE
+from refcli.features.motion import CUE_NAMES as MOTION_CUES
+from refcli.features.pose import CUE_NAMES as POSE_CUES
 from refcli.refer import ReferRequest, Referrer, ReferResult
-from refcli.refer.grammar import ColourClause, ParsedExpression, Position, parse
+from refcli.refer.grammar import ColourClause, Cue, ParsedExpression, Position, parse
 
 _AXIS = {"left": (0, False), "right": (0, True), "top": (1, False), "bottom": (1, True)}
 
@@ -39,7 +45,6 @@ class EmbeddedReferrer(Referrer):
                  ignore_unsupported: bool = False) -> None:
         self.gallery = {k.lower(): [np.asarray(e, np.float32) for e in v] for k, v in (gallery or {}).items()}
         self.ignore_unsupported = ignore_unsupported
-        self._encoder: Any = None
 
     def parse(self, expression: str) -> ParsedExpression:
         parsed = parse(expression, tuple(self.gallery))
@@ -50,6 +55,10 @@ class EmbeddedReferrer(Referrer):
 
     def ignored(self, expression: str) -> tuple[str, ...]:
         return self.parse(expression).ignored
+
+    def wants(self, expression: str) -> frozenset[str]:
+        parsed = self.parse(expression)
+        return frozenset({"colours", "faces"} | {w for w in ("pose", "motion") if _needs(parsed, w)})
 
     def refer(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
         return [self._refer_one(r) for r in requests]
@@ -67,32 +76,53 @@ class EmbeddedReferrer(Referrer):
                            scores=tuple(float(request.scores[i]) for i in chosen))
 
     def _features(self, request: ReferRequest, parsed: ParsedExpression) -> list[Mapping[str, Any]]:
-        """Stored features, or measured on the image when it is at hand and they are needed."""
-        if request.features is not None:
-            return list(request.features)
-        wants_colours = _needs(parsed, "colours")
-        wants_faces = _needs(parsed, "names")
-        if request.image is None or not (wants_colours or wants_faces):
-            return [{} for _ in range(len(request.boxes))]
-        from refcli.features.colors import clothing_colours
+        """Stored features, plus what is needed, not stored, and can be measured on the image at
+        hand (a benchmark run): colours, faces, pose. Motion needs a track: never measured here."""
+        stored = list(request.features) if request.features is not None else [{} for _ in range(len(request.boxes))]
+        if request.image is None:
+            return stored
+        from refcli.features import pose as body
 
+        measurable = ("colours", "faces", "pose") if body.available() else ("colours", "faces")
+        missing = [w for w in measurable if _needs(parsed, w) and not any(w in f for f in stored)]
+        if not missing:
+            return stored
         out: list[Mapping[str, Any]] = []
-        for box in request.boxes:
-            item: dict[str, Any] = {}
-            if wants_colours:
-                item["colours"] = clothing_colours(request.image, box)
-            if wants_faces:
-                if self._encoder is None:
-                    from refcli.features.faces import FaceEncoder
+        for box, known in zip(request.boxes, stored):
+            item: dict[str, Any] = dict(known)
+            if "colours" in missing:
+                from refcli.features.colors import clothing_colours
 
-                    self._encoder = FaceEncoder()
-                item["faces"] = [f.embedding for f in self._encoder.person_faces(request.image, box)]
+                item["colours"] = clothing_colours(request.image, box)
+            if "faces" in missing:
+                item["faces"] = [f.embedding for f in self._faces.person_faces(request.image, box)]
+            if "pose" in missing:
+                found = self._pose.estimate(request.image, box)
+                item["pose"] = None if found is None else body.cues(found)
             out.append(item)
         return out
 
+    @cached_property
+    def _faces(self) -> Any:
+        from refcli.features.faces import FaceEncoder
+
+        return FaceEncoder()
+
+    @cached_property
+    def _pose(self) -> Any:
+        from refcli.features.pose import PoseEstimator
+
+        return PoseEstimator()
+
 
 def _needs(parsed: ParsedExpression, what: str) -> bool:
-    here = bool(parsed.colours) if what == "colours" else bool(parsed.names)
+    if what == "colours":
+        here = bool(parsed.colours)
+    elif what == "names" or what == "faces":
+        here = bool(parsed.names)
+    else:
+        names = POSE_CUES if what == "pose" else MOTION_CUES
+        here = any(c.name in names for c in parsed.cues)
     return here or (parsed.next_to is not None and _needs(parsed.next_to, what))
 
 
@@ -105,6 +135,13 @@ def _unmeasured(parsed: ParsedExpression, features: list[Mapping[str, Any]]) -> 
         missing.append("clothing colours (not measured for this file: re-index it)")
     if _needs(parsed, "names") and not any("faces" in f for f in features):
         missing.append("faces (not indexed: run `refcli index --faces`)")
+    if _needs(parsed, "pose") and not any("pose" in f for f in features):
+        from refcli.features.pose import available
+
+        missing.append("body pose (not indexed: run `refcli index --pose`)" if available() else
+                       "body pose (needs the pose extra: pip install 'refcli[pose]', then refcli index --pose)")
+    if _needs(parsed, "motion") and not any("motion" in f for f in features):
+        missing.append("motion (measured on video tracks: index the video, or re-index it)")
     return tuple(missing)
 
 
@@ -124,6 +161,8 @@ def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple
                           np.int64)
     for clause in parsed.colours:
         chosen = np.array([i for i in chosen if _wears(features[int(i)], clause)], np.int64)
+    for cue in parsed.cues:
+        chosen = np.array([i for i in chosen if _shows(features[int(i)], cue)], np.int64)
     if parsed.next_to is not None:
         anchors = set(select(parsed.next_to, boxes, size, features, gallery))
         chosen = _next_to(chosen, anchors, boxes, centers, parsed.plural)
@@ -160,6 +199,16 @@ def _wears(feature: Mapping[str, Any], clause: ColourClause) -> bool:
 
     found = any(present(c) for c in clause.colours) if clause.any_of else all(present(c) for c in clause.colours)
     return found != clause.negated
+
+
+def _shows(feature: Mapping[str, Any], cue: Cue) -> bool:
+    """Whether a person shows a pose or motion cue; an unknown cue never matches, negated or not."""
+    cues = feature.get("pose" if cue.name in POSE_CUES else "motion")
+    value, _confidence = (cues or {}).get(cue.name, ("unknown", 0.0))
+    if value == "unknown":
+        return False
+    holds = value == cue.value or (cue.value == "any" and value in ("one", "both"))
+    return holds != cue.negated
 
 
 def _next_to(chosen: np.ndarray, anchors: set[int], boxes: npt.NDArray[np.float32], centers: np.ndarray,

@@ -81,6 +81,49 @@ _CLAUSE = re.compile(
     rf"has|having|wears|wear)\s+)?(?:(?:a|an|the)\s+)?"
     rf"(?P<cols>(?:{_COLOUR})(?:(?:\s*,\s*|\s+and\s+|\s+or\s+|\s+)(?:{_COLOUR}))*)"
     rf"(?:\s+(?P<garment>{_GARMENT}))?\b")
+_NOT = r"(?P<neg>\bnot\s+|\bwithout\s+|\bisn't\s+|\baren't\s+|\bwho\s+is\s+not\s+|\bwho\s+are\s+not\s+)?"
+_PRONOUN = r"(?:his|her|their|the|a|an)"
+# (pattern, cue name, value); each may be negated by a "not" right before it.
+_CUE_PATTERNS: list[tuple[str, str, str]] = [
+    # motion first: "walking to the right" must not become a position
+    (r"(?:walking|moving|going|heading|running)\s+(?:to\s+the\s+|towards\s+the\s+|toward\s+the\s+)?right"
+     r"(?:\s+side)?|(?:walking|moving|going)\s+from\s+(?:the\s+)?left\s+to\s+(?:the\s+)?right", "horizontal", "right"),
+    (r"(?:walking|moving|going|heading|running)\s+(?:to\s+the\s+|towards\s+the\s+|toward\s+the\s+)?left"
+     r"(?:\s+side)?|(?:walking|moving|going)\s+from\s+(?:the\s+)?right\s+to\s+(?:the\s+)?left", "horizontal", "left"),
+    (r"(?:walking|moving|coming|heading)\s+(?:towards|toward)\s+(?:the\s+)?(?:camera|viewer|us)", "depth", "towards"),
+    (r"(?:walking|moving|going|heading)\s+away(?:\s+from\s+(?:the\s+)?(?:camera|viewer|us))?", "depth", "away"),
+    (r"(?:standing|staying)\s+still|not\s+moving|motionless|stationary", "moving", "still"),
+    (r"(?:walking|moving|running)", "moving", "moving"),
+    (r"(?:is\s+|are\s+)?(?:sitting|seated|sits|sit)(?:\s+down)?", "posture", "sitting"),
+    (r"(?:is\s+|are\s+)?(?:standing|stands|stand)(?:\s+up)?", "posture", "standing"),
+    (rf"(?:is\s+|are\s+)?(?:kneeling|kneels|kneel|on\s+{_PRONOUN}\s+knees)", "posture", "kneeling"),
+    (r"(?:is\s+|are\s+)?(?:lying|laying|lies|lie)(?:\s+down)?(?:\s+on\s+the\s+(?:ground|floor))?", "posture",
+     "lying"),
+    (rf"(?:with\s+)?(?:a\s+|{_PRONOUN}\s+)?hands?\s+(?:over|on|at|near|to|covering)\s+{_PRONOUN}\s+"
+     r"(?:mouth|face|chin|cheek|ear)|touching\s+(?:his|her|their)\s+face|covering\s+(?:his|her|their)\s+"
+     r"(?:mouth|face)", "hand_at_face", "yes"),
+    (r"(?:whose\s+|with\s+(?:his|her|their)\s+)?arms\s+(?:are\s+|is\s+)?not\s+(?:crossed|folded)", "arms_crossed",
+     "no"),
+    (rf"(?:with\s+)?(?:{_PRONOUN}\s+)?(?:arms|hands)\s+(?:crossed|folded)|(?:crossing|folding)\s+{_PRONOUN}?\s*arms"
+     r"|(?:with\s+)?(?:crossed|folded)\s+arms", "arms_crossed", "yes"),
+    (rf"(?:raising|raises|holding\s+up)\s+both\s+(?:{_PRONOUN}\s+)?(?:arms|hands)|with\s+both\s+"
+     rf"(?:{_PRONOUN}\s+)?(?:arms|hands)\s+(?:raised|up|in\s+the\s+air)", "arms_raised", "both"),
+    (rf"(?:with\s+)?(?:{_PRONOUN}\s+)?(?:arms|hands)\s+(?:raised|up|in\s+the\s+air)|(?:raising|raises)\s+"
+     rf"(?:{_PRONOUN}\s+)?(?:arms|hands)", "arms_raised", "both"),
+    (r"(?:raising|raises|holding\s+up)\s+(?:only\s+)?one\s+(?:arm|hand)|(?:with\s+)?(?:only\s+)?one\s+"
+     r"(?:arm|hand)\s+(?:raised|up|in\s+the\s+air)", "arms_raised", "one"),
+    # "raising a hand": one or both
+    (rf"(?:raising|raises|holding\s+up)\s+(?:a\s+|{_PRONOUN}\s+)?(?:arm|hand)|(?:with\s+)?(?:a\s+|{_PRONOUN}\s+)?"
+     r"(?:arm|hand)\s+(?:raised|up|in\s+the\s+air)|with\s+a\s+raised\s+(?:arm|hand)", "arms_raised", "any"),
+    (r"(?:facing|looking\s+at|looking\s+into|turned\s+towards?)\s+(?:the\s+)?(?:camera|viewer|us|lens)",
+     "facing", "camera"),
+    (r"facing\s+away(?:\s+from\s+(?:the\s+)?(?:camera|viewer|us))?|with\s+(?:his|her|their)\s+backs?\s+to\s+"
+     r"(?:the\s+)?(?:camera|viewer|us)|(?:seen\s+)?from\s+behind", "facing", "away"),
+    (r"facing\s+(?:to\s+the\s+)?left", "facing", "left"),
+    (r"facing\s+(?:to\s+the\s+)?right", "facing", "right"),
+]
+_CUES = [(re.compile(rf"{_NOT}\b(?:{pattern})\b"), name, value) for pattern, name, value in _CUE_PATTERNS]
+
 _GENDER = re.compile(r"\b(?:man|men|woman|women|boy|boys|girl|girls|lady|ladies|guy|guys|gentleman|gentlemen|"
                      r"male|males|female|females|child|children|kid|kids|baby|babies|adult|adults|teenager|"
                      r"teenagers|player|players|worker|workers|officer|officers|soldier|soldiers)\b")
@@ -113,6 +156,16 @@ class ColourClause:
 
 
 @dataclass(frozen=True)
+class Cue:
+    """A pose or motion cue: ``name`` (posture, arms_raised, ..., direction) must have ``value``
+    (or must not, when ``negated``)."""
+
+    name: str
+    value: str
+    negated: bool = False
+
+
+@dataclass(frozen=True)
 class ParsedExpression:
     text: str
     plural: bool
@@ -124,6 +177,7 @@ class ParsedExpression:
     names: tuple[str, ...] = ()
     next_to: ParsedExpression | None = None
     ignored: tuple[str, ...] = field(default=())
+    cues: tuple[Cue, ...] = ()
 
     @property
     def understood(self) -> bool:
@@ -184,6 +238,14 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
             kept = match.groupdict().get(keep) if keep else None
             text = f"{text[:match.start()]} {kept or ''} {text[match.end():]}"
 
+    cues: list[Cue] = []
+    for pattern, cue_name, value in _CUES:
+        def add_cue(m: re.Match[str], cue_name: str = cue_name, value: str = value) -> None:
+            negated = bool(m.group("neg"))
+            if cue_name == "moving" and value == "still" and "not moving" in m.group(0):
+                negated = False  # "not moving" is itself the "still" cue
+            cues.append(Cue(cue_name, value, negated))
+        take(pattern, add_cue)
     take(_ORDINAL_FROM, lambda m: positions.append(Position(m.group("side"), ORDINALS[m.group("ord")])), "noun")
     take(_EXTREME, lambda m: positions.append(Position(m.group("side1") or m.group("side2") or m.group("side3"), 1)))
     take(_REGION, lambda m: positions.append(Position(SIDES[m.group("side")])))
@@ -229,7 +291,8 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
     if any(g.endswith(("men", "s", "ren", "ies")) and g not in ("boss",) for g in genders):
         plural = True
     return ParsedExpression(original, plural, tuple(positions), tuple(unsupported), state.get("count"),  # type: ignore[arg-type]
-                            state.get("size"), tuple(clauses), tuple(found_names), anchor)  # type: ignore[arg-type]
+                            state.get("size"), tuple(clauses), tuple(found_names), anchor,  # type: ignore[arg-type]
+                            cues=tuple(cues))
 
 
 def _clause(m: re.Match[str]) -> ColourClause:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 BOX = pa.list_(pa.float32())  # not fixed-size: LanceDB would treat it as a vector column
 
@@ -85,6 +85,9 @@ TRACKS = pa.schema([
     ("keyframes", pa.list_(pa.int32())),  # sample indexes whose frame is in `keyframes`
     ("upper_colours", COLOUR_SHARES),  # null: grayscale picture, colours unknown
     ("lower_colours", COLOUR_SHARES),
+    # 3 floats per sample: sideways and towards-the-camera speed in box heights per second, and a
+    # confidence; NaN where unknown (photos, too few samples). See refcli/features/motion.py.
+    ("motion", pa.list_(pa.float32())),
 ])
 
 # Frames chosen as keyframes, shared by every track that chose them. Photos store none:
@@ -108,6 +111,20 @@ FACES = pa.schema([
     ("sample", pa.int32()),
     ("box", BOX),
     ("embedding", pa.list_(pa.float32())),
+])
+
+CUE = pa.struct([("name", pa.string()), ("value", pa.string()), ("confidence", pa.float32())])
+
+# Body poses of tracks (only when indexing with --pose): one row per estimated sample, with the
+# 33 BlazePose landmarks (x, y in displayed pixels and visibility) and the cues read from them.
+POSES = pa.schema([
+    ("content_id", pa.string()),
+    ("generation", pa.int64()),
+    ("track", pa.int32()),
+    ("sample", pa.int32()),
+    ("time", pa.float64()),
+    ("landmarks", pa.list_(pa.float32())),
+    ("cues", pa.list_(CUE)),
 ])
 
 # The user's own named people: one row per enrolled photo.
@@ -146,11 +163,12 @@ VERIFIED = pa.schema([
 
 TABLES: dict[str, pa.Schema] = {
     "meta": META, "files": FILES, "media": MEDIA, "frames": FRAMES, "tracks": TRACKS, "keyframes": KEYFRAMES,
-    "faces": FACES, "gallery": GALLERY, "watches": WATCHES, "seen_hits": SEEN_HITS, "verified": VERIFIED,
+    "faces": FACES, "poses": POSES, "gallery": GALLERY, "watches": WATCHES, "seen_hits": SEEN_HITS,
+    "verified": VERIFIED,
 }
 
 # Content tables: rows of a generation; swept when their generation is no longer current.
-CONTENT_TABLES = ("frames", "tracks", "keyframes", "faces")
+CONTENT_TABLES = ("frames", "tracks", "keyframes", "faces", "poses")
 
 
 def _v1_to_v2(db: Any) -> None:
@@ -187,5 +205,15 @@ def _v4_to_v5(db: Any) -> None:
     db.create_table("verified", schema=VERIFIED, exist_ok=True)
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
+def _v5_to_v6(db: Any) -> None:
+    """v6 added track motion and body poses. Old tracks keep a null motion until re-indexed (the
+    pipeline revision changed too, so the next `refcli index` does that)."""
+    tracks = db.open_table("tracks")
+    if "motion" not in tracks.schema.names:
+        tracks.add_columns(pa.field("motion", pa.list_(pa.float32())))
+    db.create_table("poses", schema=POSES, exist_ok=True)
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5,
+                                                5: _v5_to_v6}
 """from_version -> function(db) that upgrades a database to from_version + 1."""

@@ -37,7 +37,7 @@ _LOCK_NAME = "writer.lock"
 _HOLDER_NAME = "writer.json"
 _COMPACT_AFTER_FRAGMENTS = 16
 _INDEX_AFTER_ROWS = 10_000
-_INDEXED = {"tracks": "content_id", "frames": "content_id", "faces": "content_id"}
+_INDEXED = {"tracks": "content_id", "frames": "content_id", "faces": "content_id", "poses": "content_id"}
 
 
 def default_db_path() -> str:
@@ -238,8 +238,8 @@ class Store:
         self._require_writer()
         media, files = list(media), list(files)
         if rows is not None:
-            for name, data in (("frames", rows.frames), ("tracks", rows.tracks), ("keyframes", rows.keyframes),
-                               ("faces", rows.faces)):
+            for name in rows.TABLES:
+                data = getattr(rows, name)
                 if data:
                     self._table(name).add(pa.Table.from_pylist(data, schema=schema.TABLES[name]))
                     faults.point("between-writes")
@@ -287,7 +287,7 @@ class Store:
         self._require_writer()
         # Not `keyframes`: its fragments are already ~8 MB of JPEGs each, and compacting them
         # held as much memory as the table is big (85 MB for 10 min of video).
-        for name in ("files", "media", "frames", "tracks", "faces", "seen_hits"):
+        for name in ("files", "media", "frames", "tracks", "faces", "poses", "seen_hits"):
             if name not in self._table_names():
                 continue
             table = self._table(name)
@@ -368,6 +368,24 @@ class Store:
             key = (row["content_id"], row["generation"], row["track"])
             if key in out:
                 out[key]["faces"].append(row["embedding"])
+        return out
+
+    def track_motion(self) -> dict[tuple[str, int, int], tuple[list[int], list[float] | None]]:
+        """Per track: its samples and their motion (3 floats each, see refcli/features/motion.py;
+        None for tracks indexed before motion was measured)."""
+        table = self._read("tracks", ["content_id", "generation", "track", "samples", "motion"])
+        return {(c, g, t): (samples, motion) for c, g, t, samples, motion in zip(
+            *(table.column(n).to_pylist() for n in ("content_id", "generation", "track", "samples", "motion")))}
+
+    def track_poses(self) -> dict[tuple[str, int, int], list[tuple[float | None, dict[str, tuple[str, float]]]]]:
+        """Per track: (time, {cue: (value, confidence)}) of each sample whose pose was estimated, in time order."""
+        out: dict[tuple[str, int, int], list[tuple[float | None, dict[str, tuple[str, float]]]]] = {}
+        if "poses" not in self._table_names():
+            return out
+        table = self._read("poses", ["content_id", "generation", "track", "sample", "time", "cues"])
+        for row in sorted(table.to_pylist(), key=lambda r: r["sample"]):
+            cues = {c["name"]: (c["value"], c["confidence"]) for c in row["cues"]}
+            out.setdefault((row["content_id"], row["generation"], row["track"]), []).append((row["time"], cues))
         return out
 
     def faces_indexed(self) -> bool:

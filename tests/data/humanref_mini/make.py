@@ -40,6 +40,61 @@ PORTRAITS = {  # image: (person box, what is seen)
 }
 
 
+# How each vtest person moves around the labelled frames, judged by eye on strips of crops at
+# t-1, t-0.5, t, t+0.5, t+1 s (index into people.json's list for that frame): L/R sideways,
+# A = away from the camera (up the plaza), S = standing still. "?" marks a judgement call.
+MOTION = {
+    "0.0": ["R", "L", "A", "L", "L", "L"],  # 2 walks slowly away, his back to us
+    "2.0": ["L?", "R", "R", "RA", "L", "L", "L"],  # 0 arrives from the right and stops by 3.0
+    "3.5": ["S", "R", "L", "R", "L", "R", "L", "L?"],  # 6 enters at the right edge; 7 slows down
+}
+VIDEO = "../../examples/footage/plaza.mp4"  # frames 500-799 of vtest.avi; vtest_4s.mp4 is 660-699
+VIDEO_OFFSET = 16.0
+
+
+def pose_and_motion(add, people: dict) -> None:  # type: ignore[no-untyped-def]
+    """Pose cues on the photos (labelled by eye) and walking directions on the vtest frames."""
+    messi, obama, biden, astro, camera = (PORTRAITS[k][0] for k in PORTRAITS)
+    add("obama3.jpg", "interaction", "gesture", "the person with arms crossed", [obama], [obama])
+    add("biden.jpg", "interaction", "gesture", "the person with his arms folded", [biden], [biden])
+    add("camera.png", "interaction", "gesture", "the person with a hand at his face", [camera], [camera])
+    add("messi5.jpg", "interaction", "gesture", "the person with one arm raised", [messi], [messi])
+    add("obama3.jpg", "interaction", "facing", "the person facing the camera", [obama], [obama])
+    add("astronaut.jpg", "interaction", "facing", "the person looking at the camera", [astro], [astro])
+    add("messi5.jpg", "rejection", "gesture", "the person with both arms raised", [], [messi])
+    add("biden.jpg", "rejection", "facing", "the person facing away from the camera", [], [biden])
+    add("obama3.jpg", "rejection", "posture", "the person kneeling", [], [obama])
+    add("camera.png", "rejection", "posture", "the person sitting", [], [camera])
+    add("camera.png", "rejection", "gesture", "the person with arms crossed", [], [camera])
+    add("biden.jpg", "rejection", "gesture", "the person raising a hand", [], [biden])
+    for time, boxes in people.items():
+        image = f"humanref_mini/vtest_{time}.jpg"
+        video = {"video": VIDEO, "time": float(time) + VIDEO_OFFSET}
+        moves = [m.rstrip("?") for m in MOTION[time]]
+        cx = [(b[0] + b[2]) / 2 for b in boxes]
+        pick = lambda test, boxes=boxes, moves=moves: [b for b, m in zip(boxes, moves) if test(m)]  # noqa: E731
+        add(image, "interaction", "motion", "people walking to the left", pick(lambda m: "L" in m), boxes, **video)
+        add(image, "interaction", "motion", "people walking to the right", pick(lambda m: "R" in m), boxes, **video)
+        add(image, "rejection", "motion", "people walking towards the camera", [], boxes, **video)
+        add(image, "rejection", "posture", "the person lying on the ground", [], boxes)
+        if time == "0.0":
+            add(image, "interaction", "motion", "the person walking away from the camera", pick(lambda m: "A" in m),
+                boxes, **video)
+            add(image, "interaction", "posture", "people standing", boxes, boxes)
+            left_walkers = [i for i, m in enumerate(moves) if "L" in m]
+            add(image, "reasoning", "motion and position", "the rightmost person walking to the left",
+                [boxes[max(left_walkers, key=lambda i: cx[i])]], boxes, **video)
+        if time == "2.0":
+            add(image, "reasoning", "motion and colours", "the person in red walking to the right",
+                [boxes[2]], boxes, **video)  # the woman in the red top; the red-navy jacket (4) walks left
+            add(image, "reasoning", "motion and position", "people on the left walking to the right",
+                [b for b, m, x in zip(boxes, moves, cx) if "R" in m and x < 384], boxes, **video)
+        if time == "3.5":
+            add(image, "interaction", "motion", "the person standing still", pick(lambda m: m == "S"), boxes,
+                **video)
+            add(image, "rejection", "posture", "people sitting", [], boxes)
+
+
 def main() -> None:
     from refcli.io.video import sample_video
 
@@ -47,9 +102,9 @@ def main() -> None:
     frames = {s.time: s.image for s in sample_video(str(DATA / "vtest_4s.mp4"), 2.0)}
     rows: list[dict] = []
 
-    def add(image: str, domain: str, sub: str, text: str, answer: list, candidates: list) -> None:
+    def add(image: str, domain: str, sub: str, text: str, answer: list, candidates: list, **video: object) -> None:
         rows.append({"id": len(rows), "image_name": image, "domain": domain, "sub_domain": sub,
-                     "referring": text, "answer_boxes": answer, "candidate_boxes": candidates})
+                     "referring": text, "answer_boxes": answer, "candidate_boxes": candidates, **video})
 
     for time, boxes in people.items():
         image = f"humanref_mini/vtest_{time}.jpg"
@@ -106,6 +161,7 @@ def main() -> None:
     add("camera.png", "attribute", "grayscale", "the person in a black coat", [camera], [camera])
     add("camera.png", "position", "regions", "the person on the left", [camera], [camera])
     add("camera.png", "rejection", "grayscale", "the person in a red coat", [], [camera])
+    pose_and_motion(add, people)
     (HERE / "annotations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     print(f"{len(rows)} expressions")
 

@@ -1,0 +1,83 @@
+"""Walking direction and speed of a video track, from its boxes over time.
+
+Measured at index time per sample as a velocity in box heights per second (so a walker far away
+and one close by move at comparable speeds): ``vx`` sideways (+ to the right of the picture) and
+``vz`` towards the camera: the box height's growth plus the feet's downward movement (a camera
+above the ground sees the feet of someone coming closer move down the picture; an eye-level
+camera sees the box grow). Each is the slope of a straight
+line fitted to the samples within ``WINDOW_SECONDS`` either side, which averages out the
+detector's jitter. The names (still, left, towards...) are read from the stored velocities at
+query time by ``motion_cues``, so their thresholds can change without re-indexing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+WINDOW_SECONDS = 1.0
+"""Samples this close (either side) take part in a sample's velocity."""
+MIN_SPAN_SECONDS = 0.5
+"""A velocity needs samples spanning at least this long (two samples at the default 2 fps);
+shorter: unknown."""
+STILL_BELOW = 0.12
+"""Box heights per second below which a person is standing still (walkers measure 0.3-1.0)."""
+DIRECTION_ABOVE = 0.12
+"""A direction (left/right, towards/away) is named only above this many box heights per second."""
+
+Cue = tuple[str, float]
+CUE_NAMES = ("moving", "horizontal", "depth")
+"""The cues this module reads; the grammar's Cue names use the same words."""
+
+
+def velocities(times: Sequence[float | None], boxes: Sequence[float]) -> list[float]:
+    """Per sample: vx, vz, confidence (3 floats each, NaN when unknown), for a track's samples.
+
+    ``boxes`` holds 4 floats (xyxy) per sample, as stored on a track row.
+    """
+    n = len(times)
+    out = [math.nan] * (3 * n)
+    if n < 2 or any(t is None for t in times):
+        return out
+    t = np.asarray(times, np.float64)
+    b = np.asarray(boxes, np.float64).reshape(n, 4)
+    cx, h, feet = (b[:, 0] + b[:, 2]) / 2, b[:, 3] - b[:, 1], b[:, 3]
+    for k in range(n):
+        near = np.flatnonzero(np.abs(t - t[k]) <= WINDOW_SECONDS + 1e-6)
+        span = float(t[near].max() - t[near].min())
+        if len(near) < 2 or span < MIN_SPAN_SECONDS:
+            continue
+        height = float(np.median(h[near]))
+        if height <= 0:
+            continue
+        vx = _slope(t[near], cx[near]) / height
+        vz = (_slope(t[near], h[near]) + _slope(t[near], feet[near])) / height
+        confidence = min(1.0, span / (2 * WINDOW_SECONDS))
+        out[3 * k:3 * k + 3] = [round(vx, 4), round(vz, 4), round(confidence, 3)]
+    return out
+
+
+def _slope(times: np.ndarray, values: np.ndarray) -> float:
+    """Least-squares slope of values over times (per second)."""
+    dt = times - times.mean()
+    return float((dt * (values - values.mean())).sum() / (dt * dt).sum())
+
+
+def motion_cues(vx: float, vz: float, confidence: float) -> dict[str, Cue]:
+    """moving (still / moving), horizontal (left / right / none), depth (towards / away / none).
+
+    A direction is named when it is fast enough and at least half the other one: a walker going
+    diagonally away and to the right is both; one going mostly away is only "away".
+    """
+    if any(math.isnan(v) for v in (vx, vz, confidence)):
+        return {name: ("unknown", 0.0) for name in CUE_NAMES}
+    speed = math.hypot(vx, vz)
+    sideways = abs(vx) >= DIRECTION_ABOVE and abs(vx) >= abs(vz) / 2
+    depthwise = abs(vz) >= DIRECTION_ABOVE and abs(vz) >= abs(vx) / 2
+    return {
+        "moving": ("still" if speed < STILL_BELOW else "moving", confidence),
+        "horizontal": (("right" if vx > 0 else "left") if sideways else "none", confidence),
+        "depth": (("towards" if vz > 0 else "away") if depthwise else "none", confidence),
+    }

