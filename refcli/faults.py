@@ -3,7 +3,13 @@
 Set ``REFCLI_FAULT=POINT`` (or ``POINT:N`` for the N-th time the point is reached). Points:
 ``after-decode`` (a frame decoded, nothing detected), ``mid-batch`` (a batch detected, its rows
 not built), ``between-writes`` (a file's frames written, its tracks not), ``before-switch`` (all
-content rows written, the media rows not switched). Unset, it costs one dict lookup.
+content rows written, the media rows not switched); on Ray, ``ray-file`` (a file's worker, a
+sample decoded), ``ray-detector`` (a detector actor, a batch received) and ``ray-driver`` (the
+driver, a file's rows received).
+
+``REFCLI_FAULT_SIGNAL=INT`` sends SIGINT (a Ctrl-C) instead of SIGKILL. ``REFCLI_FAULT_ONCE=PATH``
+fires only in the first process to create PATH, so a restarted worker or actor runs on. Unset, a
+point costs one dict lookup.
 """
 
 from __future__ import annotations
@@ -22,5 +28,13 @@ def point(name: str) -> None:
     if target != name:
         return
     _hits[name] = _hits.get(name, 0) + 1
-    if _hits[name] >= int(nth or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
+    if _hits[name] < int(nth or 1):
+        return
+    once = os.environ.get("REFCLI_FAULT_ONCE")
+    if once:
+        try:
+            os.close(os.open(once, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
+    sent = signal.SIGINT if os.environ.get("REFCLI_FAULT_SIGNAL") == "INT" else signal.SIGKILL
+    os.kill(os.getpid(), sent)

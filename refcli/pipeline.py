@@ -24,6 +24,7 @@ from refcli import __version__, faults
 from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
 from refcli.detect import DEFAULT_DETECTOR, Detector, create_detector
 from refcli.errors import MediaError
+from refcli.executors import IndexExecutor, RayOptions
 from refcli.io.discover import walk
 from refcli.io.image import load_image
 from refcli.io.video import Sample, VideoReport, sample_video
@@ -51,6 +52,7 @@ class IndexOptions:
     settle_seconds: float = 0.0  # files modified more recently are left for the next run
     detector_model: str | None = None  # for model detectors (hf): folder or known name
     device: str = "auto"
+    ray: RayOptions | None = None  # run on Ray (refcli.executors.ray_cluster); None: in this process
 
 
 @dataclass
@@ -149,7 +151,16 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
         store.commit(files=pending_files)
     if plan.jobs:
         changed = True
-        _Indexer(store, detector, options, signatures, summary, progress, face_encoder, pose_estimator).run(plan.jobs)
+        executor: IndexExecutor
+        if options.ray is not None:
+            from refcli.executors.ray_cluster import RayIndexer
+
+            executor = RayIndexer(store, detector, options, signatures, summary, progress, face_encoder,
+                                  pose_estimator)
+        else:
+            executor = _Indexer(store, detector, options, signatures, summary, progress, face_encoder,
+                                pose_estimator)
+        executor.run(plan.jobs)
     if changed and not summary.interrupted:
         store.sweep()
         store.optimize()
@@ -249,11 +260,8 @@ class _Indexer:
                 continue
             if state.builder is None:
                 state.generation = self.store.new_generation()
-                tracker = (ByteTrackTracker(self.options.fps)
-                           if state.job.kind == "video" and self.options.tracking else None)
-                state.builder = TrackBuilder(state.job.content_id, state.generation, tracker,
-                                             store_keyframes=self.options.keyframes and state.job.kind == "video",
-                                             face_encoder=self.face_encoder, pose_estimator=self.pose_estimator)
+                state.builder = new_builder(state.job, state.generation, self.options, self.face_encoder,
+                                            self.pose_estimator)
                 state.size = (sample.image.shape[1], sample.image.shape[0])
             try:
                 self.rows.extend(state.builder.add(sample.index, sample.time, detections, sample.image))
@@ -288,39 +296,68 @@ class _Indexer:
         self.last_commit = time.monotonic()
 
     def _media_row(self, state: _Running) -> dict[str, Any]:
-        job, report, summary = state.job, state.report, self.summary
-        shown = job.file_rows[0]["path"]
-        media: dict[str, Any] = {
-            "content_id": job.content_id, "kind": job.kind, "signature": self.signatures[job.kind],
-            "indexed_at": time.time(), "refcli_version": __version__, "warnings": [],
-            "decoder": report.decoder if report else "pillow",
-            "duration": report.duration if report else None,
-        }
         if state.error is None and state.builder is not None:
             self.rows.extend(state.builder.finish())
         elif state.error is None:
             state.error = "no frame could be decoded"
-        if state.error is not None:
-            summary.failed += 1
-            summary.failures.append(Problem(shown, state.error))
-            # A fresh generation: rows written for this file so far become unreachable and are swept.
-            media.update(status="failed", error=state.error, generation=self.store.new_generation(),
-                         width=None, height=None, samples=0, people=0)
-            return media
-        assert state.builder is not None
-        warnings = list(report.warnings) if report else []
-        summary.warnings.extend(Problem(shown, w) for w in warnings)
-        width, height = state.size or (0, 0)
-        media.update(status="ok", error=None, warnings=warnings, generation=state.generation, width=width,
-                     height=height, samples=state.samples, people=state.builder.people)
-        summary.content_ids.append(job.content_id)
-        summary.new += job.reason == "new"
-        summary.updated += job.reason == "updated"
-        summary.linked += len(job.file_rows) - 1
-        summary.frames += state.samples
-        summary.people += state.builder.people
-        summary.detections += state.builder.detections
+        builder = state.builder
+        return record_file(self.summary, self.store, state.job, self.signatures[state.job.kind], FileOutcome(
+            error=state.error, report=state.report, generation=state.generation, size=state.size,
+            samples=state.samples, people=builder.people if builder else 0,
+            detections=builder.detections if builder else 0))
+
+
+def new_builder(job: Job, generation: int, options: IndexOptions, face_encoder: Any = None,
+                pose_estimator: Any = None) -> TrackBuilder:
+    """The TrackBuilder for one file, the same in local and Ray runs (so they store the same)."""
+    tracker = ByteTrackTracker(options.fps) if job.kind == "video" and options.tracking else None
+    return TrackBuilder(job.content_id, generation, tracker, store_keyframes=options.keyframes and job.kind == "video",
+                        face_encoder=face_encoder, pose_estimator=pose_estimator)
+
+
+@dataclass
+class FileOutcome:
+    """How indexing one file ended: an error, or what it stored under ``generation``."""
+
+    error: str | None
+    report: VideoReport | None = None
+    generation: int = 0
+    size: tuple[int, int] | None = None
+    samples: int = 0
+    people: int = 0
+    detections: int = 0
+
+
+def record_file(summary: IndexSummary, store: Store, job: Job, signature: str, outcome: FileOutcome) -> dict[str, Any]:
+    """The file's media row (ok: its generation becomes current; failed: a fresh, empty generation,
+    so rows written for it so far become unreachable and are swept), counted into ``summary``."""
+    report = outcome.report
+    shown = job.file_rows[0]["path"]
+    media: dict[str, Any] = {
+        "content_id": job.content_id, "kind": job.kind, "signature": signature,
+        "indexed_at": time.time(), "refcli_version": __version__, "warnings": [],
+        "decoder": report.decoder if report else "pillow",
+        "duration": report.duration if report else None,
+    }
+    if outcome.error is not None:
+        summary.failed += 1
+        summary.failures.append(Problem(shown, outcome.error))
+        media.update(status="failed", error=outcome.error, generation=store.new_generation(),
+                     width=None, height=None, samples=0, people=0)
         return media
+    warnings = list(report.warnings) if report else []
+    summary.warnings.extend(Problem(shown, w) for w in warnings)
+    width, height = outcome.size or (0, 0)
+    media.update(status="ok", error=None, warnings=warnings, generation=outcome.generation, width=width,
+                 height=height, samples=outcome.samples, people=outcome.people)
+    summary.content_ids.append(job.content_id)
+    summary.new += job.reason == "new"
+    summary.updated += job.reason == "updated"
+    summary.linked += len(job.file_rows) - 1
+    summary.frames += outcome.samples
+    summary.people += outcome.people
+    summary.detections += outcome.detections
+    return media
 
 
 def _produce(jobs: list[Job], options: IndexOptions, items: queue.Queue[Any], stop: threading.Event) -> None:

@@ -151,3 +151,8 @@ def test_version_5_database_gains_motion_and_poses(db_path: Path) -> None:
     assert migrated._table("tracks").count_rows() == 1
     assert "motion" in migrated._table("tracks").schema.names and "poses" in migrated._table_names()
     assert migrated.track_motion()[("c" * 16, 1, 0)][1] is None  # not measured: a re-index measures it
+
+
+def test_object_storage_uris_are_refused_plainly() -> None:
+    with pytest.raises(StoreError, match="object storage has no lock"):
+        Store.open("s3://bucket/refcli", create=True)

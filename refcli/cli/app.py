@@ -68,6 +68,25 @@ ModelOpt = Annotated[str | None, typer.Option("--model", envvar="REFCLI_VLM_MODE
 PromptOpt = Annotated[str, typer.Option("--vlm-prompt", help="How the vlm backend is shown the candidates: "
                                         "rex-thinker (boxes as text) or marks (numbered boxes drawn).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="Where models run: auto, cpu, cuda, cuda:N, mps.")]
+RayOpt = Annotated[bool, typer.Option("--ray", help="Run on Ray: a local instance, or the cluster of --ray-address.")]
+RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", envvar="RAY_ADDRESS",
+                                                   help="Ray cluster to join (implies --ray).", show_default=False)]
+ActorsOpt = Annotated[str, typer.Option(help="Model actors on Ray: N, or MIN-MAX to grow while work waits.")]
+GpusPerActorOpt = Annotated[float, typer.Option(min=0, max=64, help="GPUs per model actor on Ray "
+                                                                    "(0.5 packs two on a GPU).")]
+
+
+def _ray_options(use_ray: bool, address: str | None, actors: str, gpus_per_actor: float) -> Any:
+    """RayOptions when the command runs on Ray, else None (Ray is never started for local work)."""
+    if not (use_ray or address):
+        return None
+    from refcli.executors import RayOptions
+
+    try:
+        low, high = RayOptions.parse_actors(actors)
+    except ValueError as err:
+        raise RefcliError(str(err)) from None
+    return RayOptions(address=address, min_actors=low, max_actors=high, gpus_per_actor=gpus_per_actor)
 
 
 def _version(value: bool) -> None:
@@ -112,6 +131,10 @@ def index(
                                                        help="Model folder or name for --detector hf.",
                                                        show_default=False)] = None,
     device: DeviceOpt = "auto",
+    use_ray: RayOpt = False,
+    ray_address: RayAddressOpt = None,
+    actors: ActorsOpt = "1",
+    gpus_per_actor: GpusPerActorOpt = 0.0,
 ) -> None:
     """Detect every person in the photos and videos under PATHS and store them.
 
@@ -124,9 +147,10 @@ def index(
     for path in paths:
         if not os.path.exists(path):
             raise RefcliError(f"no such file or folder: {path}")
+    ray_options = _ray_options(use_ray, ray_address, actors, gpus_per_actor)
     options = IndexOptions(fps=fps, decoder=decoder.value, batch_size=batch_size, include_hidden=hidden,
-                           detector_threads=threads, faces=faces, pose=pose, settle_seconds=settle, detector=detector,
-                           detector_model=detector_model, device=device)
+                           ray=ray_options, detector_threads=threads, faces=faces, pose=pose, settle_seconds=settle,
+                           detector=detector, detector_model=detector_model, device=device)
     store = Store.open(str(db) if db else None, create=True)
     with store.writer(wait=wait):
         summary = run_index([str(p) for p in paths], store, options,
@@ -162,6 +186,10 @@ def find(
     model: ModelOpt = None,
     vlm_prompt: PromptOpt = "rex-thinker",
     device: DeviceOpt = "auto",
+    use_ray: RayOpt = False,
+    ray_address: RayAddressOpt = None,
+    actors: ActorsOpt = "1",
+    gpus_per_actor: GpusPerActorOpt = 0.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Find every indexed person who matches QUERY, or nobody.
@@ -174,9 +202,17 @@ def find(
     from refcli.store import Store
 
     store = Store.open(str(db) if db else None)
-    referrer = create_referrer(backend, gallery=store.gallery(), ignore_unsupported=ignore_unsupported,
-                               model=model, prompt=vlm_prompt, device=device)
-    result = run_find(store, query, referrer, min_score=min_score, limit=limit or None)
+    context = {"gallery": store.gallery(), "ignore_unsupported": ignore_unsupported, "model": model,
+               "prompt": vlm_prompt, "device": device}
+    ray_options = _ray_options(use_ray, ray_address, actors, gpus_per_actor)
+    if ray_options is not None:
+        from refcli.executors.ray_cluster import RayReferrer
+
+        with RayReferrer(backend, context, ray_options) as remote:
+            result = run_find(store, query, remote, min_score=min_score, limit=limit or None)
+    else:
+        result = run_find(store, query, create_referrer(backend, **context), min_score=min_score,
+                          limit=limit or None)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if thumbnails is not None:

@@ -97,6 +97,9 @@ class Store:
         With ``create`` a missing database is created; otherwise a missing one is an error
         that says how to make one.
         """
+        if path and "://" in path:
+            raise StoreError(f"{path}: refcli keeps its database on a filesystem (local disk or a shared one); "
+                             "object storage has no lock for its single writer (see the README, 'Ray')")
         path = os.path.abspath(os.path.expanduser(path or default_db_path()))
         if not os.path.isdir(path):
             if not create:

@@ -1,0 +1,412 @@
+"""`refcli index --ray`: the local pipeline's stages spread over a Ray cluster, one writer.
+
+Each file is one Ray task (a streaming generator, 1 CPU) that decodes it where it runs, sends
+its frames in batches to a pool of detector actors (each loads its model once; fractional GPUs),
+tracks the answers in frame order with the same TrackBuilder as a local run, and yields compact
+rows (frames, tracks, keyframe JPEGs, faces, poses) back to the driver as they become final. The
+driver is the only writer: it commits them under the generation it gave that attempt, exactly as
+the local indexer does, and switches the file's media row when the file is whole. Raw frames
+cross the object store once (task -> actor); only boxes come back.
+
+Why tasks per file and an actor pool, not Ray Data: tracking needs one file's frames in order
+in one place, so a file is the natural unit of work; the writer needs to know when a file is
+whole; and a retried piece of work must write under a new generation. Ray Data re-runs failed
+blocks on its own and mixes files in blocks, which would hide both. Here a worker that dies
+mid-file raises on the driver, which tries the file again (on any node) under a fresh
+generation; the rows of the lost attempt are never made current and the end-of-run sweep
+deletes them, so nothing is duplicated or lost.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import queue
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import ray
+import ray.exceptions
+
+from refcli import faults
+from refcli.errors import BackendError, MediaError
+from refcli.executors import RayOptions
+from refcli.pipeline import (
+    _COMMIT_EVERY_BYTES,
+    _COMMIT_EVERY_ROWS,
+    _COMMIT_EVERY_SECONDS,
+    FileOutcome,
+    IndexOptions,
+    IndexSummary,
+    ProgressFactory,
+    _decode,
+    new_builder,
+    record_file,
+)
+from refcli.plan import Job
+from refcli.refer import ReferRequest, Referrer, ReferResult
+from refcli.store import Store
+from refcli.track import Rows
+
+_YIELD_EVERY_ROWS = 500
+"""A file task hands rows back at least this often (and at 8 MB of keyframe JPEG)."""
+
+
+def connect(options: RayOptions) -> bool:
+    """Join the cluster at ``options.address`` or start a local instance; True if this call
+    connected (then the caller disconnects, which also stops a local instance).
+
+    REFCLI_* settings go to the workers through the job's runtime environment.
+    """
+    if ray.is_initialized():
+        return False
+    env = {k: v for k, v in os.environ.items() if k.startswith("REFCLI_")}
+    env.setdefault("RAY_AUTH_MODE", os.environ.get("RAY_AUTH_MODE", "disabled"))
+    try:
+        with warnings.catch_warnings():
+            # Ray starts its processes with fork+exec; LanceDB's at-fork hook warns about forks that
+            # keep running Python, which these do not.
+            warnings.filterwarnings("ignore", message="lancedb fork support", category=RuntimeWarning)
+            ray.init(address=options.address, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False, runtime_env={"env_vars": env} if env else None)
+    except (ConnectionError, ValueError, RuntimeError) as err:
+        where = options.address or "a local instance"
+        raise BackendError(f"cannot start Ray ({where}): {str(err).splitlines()[0]}") from None
+    return True
+
+
+class _DetectorActor:
+    """Loads the detector once; detects batches of frames sent by file tasks."""
+
+    def __init__(self, name: str, kwargs: dict[str, Any], version: str) -> None:
+        from refcli.detect import create_detector
+
+        self.detector = create_detector(name, **kwargs)
+        if self.detector.version != version:
+            raise BackendError(f"detector on {os.uname().nodename} is {self.detector.version}, the driver's is "
+                               f"{version}: install the same refcli on every node")
+
+    def ready(self) -> int:
+        return os.getpid()
+
+    def detect(self, images: list[Any]) -> list[Any]:
+        faults.point("ray-detector")
+        return self.detector.detect(images)
+
+
+_models: dict[str, Any] = {}  # per worker process: face and pose models load once, not per file
+
+
+def _model(kind: str) -> Any:
+    if kind not in _models:
+        if kind == "faces":
+            from refcli.features.faces import FaceEncoder
+
+            _models[kind] = FaceEncoder()
+        else:
+            from refcli.features.pose import PoseEstimator
+
+            _models[kind] = PoseEstimator()
+    return _models[kind]
+
+
+def _index_file(job: Job, options: IndexOptions, generation: int, detectors: list[Any], faces: bool,
+                pose: bool) -> Iterator[tuple[str, Any]]:
+    """Decode, detect (on the actors), track one file; yields ("rows", Rows) ... then ("done",
+    FileOutcome) or ("failed", reason). A dead actor or worker is raised, for the driver to retry."""
+    from refcli.io.video import VideoReport
+
+    report = VideoReport() if job.kind == "video" else None
+    builder = None
+    rows = Rows()
+    samples, size = 0, None
+    start = int(job.content_id[:8], 16)
+    pending: tuple[list[Any], Any] | None = None  # a batch on its way to an actor
+    sent = 0
+
+    def take(batch: list[Any], ref: Any) -> None:
+        nonlocal builder, samples, size
+        for sample, detections in zip(batch, ray.get(ref)):
+            if builder is None:
+                builder = new_builder(job, generation, options, _model("faces") if faces else None,
+                                      _model("pose") if pose else None)
+                size = (sample.image.shape[1], sample.image.shape[0])
+            rows.extend(builder.add(sample.index, sample.time, detections, sample.image))
+            samples += 1
+
+    try:
+        batch: list[Any] = []
+        for sample, _ in _decode(job, options, report):
+            faults.point("ray-file")
+            batch.append(sample)
+            if len(batch) >= options.batch_size:
+                actor = detectors[(start + sent) % len(detectors)]
+                sent += 1
+                ref = actor.detect.remote([s.image for s in batch])
+                if pending is not None:  # decode the next batch while this one is detected
+                    take(*pending)
+                pending, batch = (batch, ref), []
+                if len(rows) >= _YIELD_EVERY_ROWS or sum(len(k["jpeg"]) for k in rows.keyframes) >= (8 << 20):
+                    yield "rows", rows
+                    rows = Rows()
+        if pending is not None:
+            take(*pending)
+        if batch:
+            take(batch, detectors[(start + sent) % len(detectors)].detect.remote([s.image for s in batch]))
+    except MediaError as err:
+        yield "failed", str(err)
+        return
+    except ray.exceptions.RayTaskError as err:  # the detector raised (a dead actor is a RayActorError)
+        yield "failed", f"detector failed: {err.cause}"
+        return
+    except ray.exceptions.RayError:
+        raise
+    except Exception as err:  # never let one strange file end the run
+        yield "failed", f"unexpected {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        return
+    if builder is None:
+        yield "failed", "no frame could be decoded"
+        return
+    rows.extend(builder.finish())
+    yield "rows", rows
+    yield "done", FileOutcome(None, report, generation, size, samples, builder.people, builder.detections)
+
+
+class _DetectorPool:
+    """Detector actors: ``min_actors`` at start, one more while files wait and the cluster has room."""
+
+    def __init__(self, options: IndexOptions, version: str) -> None:
+        self.options, self.version = options, version
+        self.ray_options: RayOptions = options.ray  # type: ignore[assignment]
+        self.actors: list[Any] = []
+        self._cls = ray.remote(_DetectorActor)
+        for _ in range(self.ray_options.min_actors):
+            self._add()
+        ray.get([actor.ready.remote() for actor in self.actors])  # a model that cannot load fails here, once
+
+    def _add(self) -> None:
+        gpus = self.ray_options.gpus_per_actor
+        device = "cuda" if gpus > 0 else self.options.device
+        kwargs = {"threads": self.options.detector_threads or 1, "model": self.options.detector_model,
+                  "device": device}
+        self.actors.append(self._cls.options(num_cpus=self.ray_options.cpus_per_actor, num_gpus=gpus,
+                                             max_restarts=-1, max_task_retries=0)
+                           .remote(self.options.detector, kwargs, self.version))
+
+    def grow(self, waiting: int) -> None:
+        if len(self.actors) >= self.ray_options.max_actors or waiting <= len(self.actors):
+            return
+        free = ray.available_resources()
+        if (free.get("CPU", 0) >= self.ray_options.cpus_per_actor + 1
+                and free.get("GPU", 0) >= self.ray_options.gpus_per_actor):
+            self._add()
+
+    def close(self) -> None:
+        for actor in self.actors:
+            ray.kill(actor)
+        self.actors = []
+
+
+class RayIndexer:
+    """The driver: plans nothing (run_index did), fans files out, writes everything itself."""
+
+    def __init__(self, store: Store, detector: Any, options: IndexOptions, signatures: dict[str, str],
+                 summary: IndexSummary, progress: ProgressFactory | None, face_encoder: Any = None,
+                 pose_estimator: Any = None) -> None:
+        self.store, self.options, self.signatures, self.summary = store, options, signatures, summary
+        self.version = detector.version
+        self.progress = progress
+        self.faces, self.pose = face_encoder is not None, pose_estimator is not None
+        self.ray_options: RayOptions = options.ray or RayOptions()
+        self.rows = Rows()
+        self.media: list[dict[str, Any]] = []
+        self.files: list[dict[str, Any]] = []
+        self.last_commit = time.monotonic()
+
+    def run(self, jobs: list[Job]) -> None:
+        # Ray's driver prints cluster events ("a worker died...") on stdout; stdout is for results
+        # (--json), so they go to stderr while Ray is connected.
+        with contextlib.redirect_stdout(sys.stderr):
+            self._run(jobs)
+
+    def _run(self, jobs: list[Job]) -> None:
+        started = connect(self.ray_options)
+        pool = None
+        running: dict[int, tuple[Job, int, int, Any]] = {}  # id(job) -> job, generation, attempt, generator
+        bar = self.progress(total=sum(j.file_rows[0]["size"] for j in jobs), unit="B", unit_scale=True,
+                            desc="indexing on ray") if self.progress else None
+        try:
+            pool = _DetectorPool(self.options, self.version)
+            task = ray.remote(_index_file).options(num_cpus=1, max_retries=0, num_returns="streaming")
+            cpus = int(ray.cluster_resources().get("CPU", 1))
+            events: queue.Queue[tuple[Job, int, str, Any]] = queue.Queue()
+            waiting = collections.deque((job, 1) for job in jobs)
+
+            def consume(job: Job, generation: int, stream: Any) -> None:
+                try:
+                    for ref in stream:
+                        kind, payload = ray.get(ref)
+                        events.put((job, generation, kind, payload))
+                except ray.exceptions.RayError as err:
+                    events.put((job, generation, "lost", f"{type(err).__name__}: {str(err).splitlines()[0]}"))
+                except Exception as err:  # the driver loop must hear of every file
+                    events.put((job, generation, "lost", f"{type(err).__name__}: {err}"))
+
+            while waiting or running:
+                pool.grow(len(waiting) + len(running))
+                slots = max(1, cpus - int(len(pool.actors) * self.ray_options.cpus_per_actor))
+                while waiting and len(running) < slots:
+                    job, attempt = waiting.popleft()
+                    generation = self.store.new_generation()
+                    stream = task.remote(job, self.options, generation, list(pool.actors), self.faces, self.pose)
+                    running[id(job)] = (job, generation, attempt, stream)
+                    threading.Thread(target=consume, args=(job, generation, stream), daemon=True,
+                                     name="refcli-ray-file").start()
+                try:
+                    job, generation, kind, payload = events.get(timeout=0.5)
+                except queue.Empty:
+                    self._flush_if_due()
+                    continue
+                current = running.get(id(job))
+                if current is None or current[1] != generation:
+                    continue  # a late word from an abandoned attempt
+                if kind == "rows":
+                    faults.point("ray-driver")
+                    self.rows.extend(payload)
+                    self._flush_if_due()
+                    continue
+                del running[id(job)]
+                attempt = current[2]
+                if kind == "lost" and attempt < self.ray_options.max_attempts:
+                    waiting.append((job, attempt + 1))  # its rows so far stay unreachable: swept at the end
+                    continue
+                if kind == "lost":
+                    payload = FileOutcome(f"worker lost {attempt} times ({payload})")
+                elif kind == "failed":
+                    payload = FileOutcome(payload)
+                self.media.append(record_file(self.summary, self.store, job, self.signatures[job.kind], payload))
+                self.files.extend(job.file_rows)
+                if bar is not None:
+                    bar.update(job.file_rows[0]["size"])
+                self._flush()  # a finished file is committed at once, as locally
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+            for _, _, _, stream in running.values():
+                ray.cancel(stream, force=True)
+            self._flush()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            if pool is not None:
+                pool.close()
+            if started:
+                ray.shutdown()
+
+    def _flush_if_due(self) -> None:
+        if (len(self.rows) >= _COMMIT_EVERY_ROWS
+                or sum(len(k["jpeg"]) for k in self.rows.keyframes) >= _COMMIT_EVERY_BYTES
+                or time.monotonic() - self.last_commit > _COMMIT_EVERY_SECONDS):
+            self._flush()
+
+    def _flush(self) -> None:
+        if len(self.rows) or self.media or self.files:
+            self.store.commit(self.rows, self.media, self.files)
+            self.rows, self.media, self.files = Rows(), [], []
+        self.last_commit = time.monotonic()
+
+
+class _ReferrerActor:
+    """Holds one referrer (a model loads once per actor) and answers batches of requests."""
+
+    def __init__(self, backend: str, context: dict[str, Any]) -> None:
+        from refcli.refer import create_referrer
+
+        self.referrer = create_referrer(backend, **context)
+
+    def ready(self) -> int:
+        return os.getpid()
+
+    def refer(self, requests: list[Any]) -> list[Any]:
+        faults.point("ray-referrer")
+        return self.referrer.refer(requests)
+
+
+class RayReferrer(Referrer):
+    """A referrer whose batches run on Ray actors; parsing and caching stay on the driver.
+
+    Ray starts (and the actors load their model) only when there is something to judge. Use it
+    as a context manager: leaving stops the actors and disconnects.
+    """
+
+    def __init__(self, backend: str, context: dict[str, Any], options: RayOptions) -> None:
+        from refcli.refer import create_referrer
+
+        self.local = create_referrer(backend, **context)  # no model loads until it refers
+        self.name = self.local.name  # type: ignore[misc]
+        self.needs_image = self.local.needs_image  # type: ignore[misc]
+        self.backend, self.options = backend, options
+        device = "cuda" if options.gpus_per_actor > 0 else context.get("device", "auto")
+        self.context = {**context, "device": device}
+        self._actors: list[Any] = []
+        self._connected = False
+        self._stack = contextlib.ExitStack()
+
+    @property
+    def cache_id(self) -> str | None:
+        return self.local.cache_id
+
+    def unsupported(self, expression: str) -> tuple[str, ...]:
+        return self.local.unsupported(expression)
+
+    def ignored(self, expression: str) -> tuple[str, ...]:
+        return self.local.ignored(expression)
+
+    def wants(self, expression: str) -> frozenset[str]:
+        return self.local.wants(expression)
+
+    def __enter__(self) -> RayReferrer:
+        self._stack.enter_context(contextlib.redirect_stdout(sys.stderr))  # Ray's notices are not results
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            for actor in self._actors:
+                ray.kill(actor)
+            if self._connected:
+                ray.shutdown()
+        finally:
+            self._stack.close()
+
+    def _start(self) -> None:
+        if self._actors:
+            return
+        self._connected = connect(self.options)
+        cls = ray.remote(_ReferrerActor).options(num_cpus=self.options.cpus_per_actor,
+                                                 num_gpus=self.options.gpus_per_actor, max_restarts=-1,
+                                                 max_task_retries=0)
+        self._actors = [cls.remote(self.backend, self.context) for _ in range(self.options.max_actors)]
+        ray.get([actor.ready.remote() for actor in self._actors])
+
+    def refer(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
+        if not requests:
+            return []
+        self._start()
+        size = -(-len(requests) // len(self._actors))
+        chunks = [list(requests[i:i + size]) for i in range(0, len(requests), size)]
+        for attempt in range(1, self.options.max_attempts + 1):
+            try:
+                answers = ray.get([actor.refer.remote(chunk) for actor, chunk in zip(self._actors, chunks)])
+                return [result for answer in answers for result in answer]
+            except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as err:
+                if attempt == self.options.max_attempts:
+                    raise BackendError(f"referrer actors lost {attempt} times: {str(err).splitlines()[0]}") from None
+                time.sleep(1.0)  # the actor restarts (max_restarts=-1); the same batch is asked again
+            except ray.exceptions.RayTaskError as err:
+                raise BackendError(f"referrer failed on Ray: {err.cause}") from None
+        raise AssertionError("unreachable")
