@@ -37,12 +37,10 @@ from refcli import faults
 from refcli.errors import BackendError, MediaError
 from refcli.executors import RayOptions
 from refcli.pipeline import (
-    _COMMIT_EVERY_BYTES,
-    _COMMIT_EVERY_ROWS,
-    _COMMIT_EVERY_SECONDS,
     FileOutcome,
     IndexOptions,
     IndexSummary,
+    PendingWrites,
     ProgressFactory,
     _decode,
     new_builder,
@@ -223,10 +221,7 @@ class RayIndexer:
         self.progress = progress
         self.faces, self.pose = face_encoder is not None, pose_estimator is not None
         self.ray_options: RayOptions = options.ray or RayOptions()
-        self.rows = Rows()
-        self.media: list[dict[str, Any]] = []
-        self.files: list[dict[str, Any]] = []
-        self.last_commit = time.monotonic()
+        self.writes = PendingWrites(store)
 
     def run(self, jobs: list[Job]) -> None:
         # Ray's driver prints cluster events ("a worker died...") on stdout; stdout is for results
@@ -270,15 +265,15 @@ class RayIndexer:
                 try:
                     job, generation, kind, payload = events.get(timeout=0.5)
                 except queue.Empty:
-                    self._flush_if_due()
+                    self.writes.flush_if_due()
                     continue
                 current = running.get(id(job))
                 if current is None or current[1] != generation:
                     continue  # a late word from an abandoned attempt
                 if kind == "rows":
                     faults.point("ray-driver")
-                    self.rows.extend(payload)
-                    self._flush_if_due()
+                    self.writes.rows.extend(payload)
+                    self.writes.flush_if_due()
                     continue
                 del running[id(job)]
                 attempt = current[2]
@@ -289,16 +284,16 @@ class RayIndexer:
                     payload = FileOutcome(f"worker lost {attempt} times ({payload})")
                 elif kind == "failed":
                     payload = FileOutcome(payload)
-                self.media.append(record_file(self.summary, self.store, job, self.signatures[job.kind], payload))
-                self.files.extend(job.file_rows)
+                self.writes.media.append(record_file(self.summary, self.store, job, self.signatures[job.kind], payload))
+                self.writes.files.extend(job.file_rows)
                 if bar is not None:
                     bar.update(job.file_rows[0]["size"])
-                self._flush()  # a finished file is committed at once, as locally
+                self.writes.flush()  # a finished file is committed at once, as locally
         except KeyboardInterrupt:
             self.summary.interrupted = True
             for _, _, _, stream in running.values():
                 ray.cancel(stream, force=True)
-            self._flush()
+            self.writes.flush()
             raise
         finally:
             if bar is not None:
@@ -307,18 +302,6 @@ class RayIndexer:
                 pool.close()
             if started:
                 ray.shutdown()
-
-    def _flush_if_due(self) -> None:
-        if (len(self.rows) >= _COMMIT_EVERY_ROWS
-                or sum(len(k["jpeg"]) for k in self.rows.keyframes) >= _COMMIT_EVERY_BYTES
-                or time.monotonic() - self.last_commit > _COMMIT_EVERY_SECONDS):
-            self._flush()
-
-    def _flush(self) -> None:
-        if len(self.rows) or self.media or self.files:
-            self.store.commit(self.rows, self.media, self.files)
-            self.rows, self.media, self.files = Rows(), [], []
-        self.last_commit = time.monotonic()
 
 
 class _ReferrerActor:
