@@ -128,3 +128,9 @@ def test_actor_bounds_parse() -> None:
     for bad in ("0", "x", "3-1", "-2"):
         with pytest.raises(ValueError, match="MIN-MAX|N or"):
             RayOptions.parse_actors(bad)
+
+
+def test_asking_for_gpus_on_a_cluster_without_any_fails_fast(media: Path, tmp_path: Path) -> None:
+    result = run_refcli("index", str(media / "messi5.jpg"), "--db", str(tmp_path / "db"), "--ray",
+                        "--gpus-per-actor", "0.5", env=ENV)
+    assert result.returncode != 0 and "has no GPU" in result.stderr and "Traceback" not in result.stderr

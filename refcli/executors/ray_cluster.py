@@ -75,6 +75,10 @@ def connect(options: RayOptions) -> bool:
     except (ConnectionError, ValueError, RuntimeError) as err:
         where = options.address or "a local instance"
         raise BackendError(f"cannot start Ray ({where}): {str(err).splitlines()[0]}") from None
+    if options.gpus_per_actor > 0 and not ray.cluster_resources().get("GPU"):
+        ray.shutdown()
+        raise BackendError(f"--gpus-per-actor {options.gpus_per_actor:g}: the Ray cluster has no GPU "
+                           "(actors would wait for one forever); use --gpus-per-actor 0")
     return True
 
 
