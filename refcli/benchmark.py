@@ -45,7 +45,7 @@ def done_ids(path: str) -> set[Any]:
 
 def run_humanref(annotations: list[Annotation], images: str, referrer: Referrer, out_path: str, *,
                  detector: Detector | None = None, min_score: float = PEOPLE_MIN_SCORE, batch_size: int = 16,
-                 progress: Callable[..., Any] | None = None) -> dict[str, int]:
+                 progress: Callable[..., Any] | None = None, grounder: Any = None) -> dict[str, int]:
     """Predict every annotation not yet in ``out_path``; candidates come from the annotation
     (``detector`` None) or from the detector. Requests go to the referrer in batches.
     Returns counts: done, skipped (already in the file), unreadable images."""
@@ -99,8 +99,12 @@ def run_humanref(annotations: list[Annotation], images: str, referrer: Referrer,
                 features = None
                 if ann.video is not None and "motion" in referrer.wants(ann.referring):
                     features = videos.motion(ann.video, ann.time, boxes)
+                objects = None
+                phrases = referrer.object_phrases(ann.referring) if grounder is not None else ()
+                if phrases:
+                    objects = {phrase: grounder.ground([image], phrase)[0] for phrase in phrases}
                 request = ReferRequest(ann.referring, boxes, scores, (image.shape[1], image.shape[0]), image,
-                                       features)
+                                       features, objects)
                 pending.append((ann, request, boxes, None))
             if len(pending) >= batch_size:
                 flush(out)

@@ -39,8 +39,9 @@ def report() -> dict[str, Any]:
         path = installed(name)
         models[name] = {"repo": known.repo, "kind": known.kind, "installed": path is not None,
                         "path": path, "bytes": folder_size(path) if path else 0}
-    referrer_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].kind == "referrer"]
-    detector_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].kind == "detector"]
+    referrer_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].serves("referrer")]
+    detector_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].serves("detector")]
+    grounder_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].serves("grounder")]
     faces = importlib.util.find_spec("dlib") is not None
     from refcli.features.pose import MODEL_VERSION
     from refcli.features.pose import available as pose_available
@@ -56,6 +57,10 @@ def report() -> dict[str, Any]:
         "referrer vlm": ("ready: " + ", ".join(referrer_models)) if referrer_models or os.environ.get(
             "REFCLI_VLM_MODEL") else "needs a model: refcli models pull rex-thinker-7b (or --model FOLDER)",
         "referrer rexseek": "ready" if not rexseek_missing else "missing: " + "; ".join(rexseek_missing),
+        "grounders (owlv2, grounding-dino, florence-2)": ("ready: " + ", ".join(grounder_models))
+        if grounder_models or os.environ.get("REFCLI_GROUNDER_MODEL") else
+        "need a model: refcli models pull owlv2-base | grounding-dino-tiny | mm-grounding-dino-tiny | "
+        "florence-2-base (or --grounder-model FOLDER); queries about things need one",
     }
     return {"refcli": __version__, "python": platform.python_version(), "platform": platform.platform(),
             "packages": {p: _version(p) for p in PACKAGES}, "devices": devices, "models_dir": models_dir(),

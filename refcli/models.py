@@ -16,8 +16,11 @@ from refcli.errors import BackendError
 class KnownModel:
     name: str
     repo: str
-    kind: str  # "referrer" | "detector"
+    kind: str  # "referrer" | "detector" | "grounder" | "detector/grounder"
     note: str
+
+    def serves(self, role: str) -> bool:
+        return role in self.kind.split("/")
 
 
 KNOWN = {m.name: m for m in [
@@ -27,8 +30,16 @@ KNOWN = {m.name: m for m in [
     KnownModel("qwen2.5-vl-7b", "Qwen/Qwen2.5-VL-7B-Instruct", "referrer", "general VLM, ~16 GB"),
     KnownModel("rexseek-3b", "IDEA-Research/RexSeek-3B", "referrer",
                "RexSeek (needs its own environment, see README)"),
-    KnownModel("grounding-dino-tiny", "IDEA-Research/grounding-dino-tiny", "detector", "open-set detector, 'person'"),
-    KnownModel("owlv2-base", "google/owlv2-base-patch16-ensemble", "detector", "open-vocabulary detector"),
+    KnownModel("grounding-dino-tiny", "IDEA-Research/grounding-dino-tiny", "detector/grounder",
+               "open-set detector: people, or things for --grounder grounding-dino"),
+    KnownModel("mm-grounding-dino-tiny", "openmmlab-community/mm_grounding_dino_tiny_o365v1_goldg_v3det",
+               "detector/grounder", "MM-Grounding-DINO (--grounder grounding-dino)"),
+    KnownModel("owlv2-base", "google/owlv2-base-patch16-ensemble", "detector/grounder",
+               "open-vocabulary detector (--grounder owlv2)"),
+    KnownModel("florence-2-base", "florence-community/Florence-2-base", "grounder",
+               "phrase grounding by generation (--grounder florence-2), ~0.5 GB"),
+    KnownModel("florence-2-large", "florence-community/Florence-2-large", "grounder",
+               "phrase grounding by generation (--grounder florence-2), ~1.5 GB"),
     KnownModel("rt-detr-r50", "PekingU/rtdetr_r50vd", "detector", "COCO detector (class person)"),
     KnownModel("detr-resnet-50", "facebook/detr-resnet-50", "detector", "COCO detector (class person)"),
 ]}

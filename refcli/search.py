@@ -54,11 +54,13 @@ class FindResult:
     ignored: list[str] = field(default_factory=list)  # unsupported phrases dropped on request
     warnings: list[str] = field(default_factory=list)  # e.g. model answers that could not be parsed
     frames_judged: int = 0
+    frames_grounded: int = 0  # (frame, object phrase) pairs that ran the grounder (not from its cache)
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "backend": self.backend, "total": self.total,
                 "hits": [h.to_dict() for h in self.hits], "unsupported": self.unsupported, "ignored": self.ignored,
-                "warnings": self.warnings, "frames_judged": self.frames_judged}
+                "warnings": self.warnings, "frames_judged": self.frames_judged,
+                "frames_grounded": self.frames_grounded}
 
 
 @dataclass
@@ -70,26 +72,30 @@ class _Chosen:
 
 
 def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEOPLE_MIN_SCORE,
-         limit: int | None = None, content_ids: set[str] | None = None) -> FindResult:
+         limit: int | None = None, content_ids: set[str] | None = None, grounder: Any = None) -> FindResult:
     """Every moment of every person in the index that ``referrer`` says matches ``query``, best first.
 
     ``total`` counts all matches; ``hits`` holds the first ``limit`` of them (all if None).
-    ``content_ids`` restricts the search to those files (what a scan just added).
+    ``content_ids`` restricts the search to those files (what a scan just added). ``grounder``
+    (refcli.ground) finds the things of "holding a microphone" on the frames that need them.
     """
     unsupported = list(referrer.unsupported(query))
     chosen: dict[tuple[str, int, int], list[_Chosen]] = {}
     frames_of: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []
+    dropped: list[str] = []
     judged = 0
     cache = _Cache(store, referrer, query, min_score)
+    grounding = _Grounding(store, referrer, query, grounder)
     if not unsupported:
-        for chunk in _requests(store, query, min_score, content_ids, referrer):
+        for chunk in _requests(store, query, min_score, content_ids, referrer, grounding):
             judged += len(chunk)
             results = cache.refer(chunk)
             for (_, meta), result in zip(chunk, results):
                 for phrase in result.unsupported:
                     if phrase not in unsupported:
                         unsupported.append(phrase)
+                dropped += [phrase for phrase in result.ignored if phrase not in dropped]
                 warnings += [w for w in result.warnings if w not in warnings][:20 - len(warnings)]
                 frame = meta["frame"]
                 frames_of[frame["content_id"]] = frame
@@ -100,11 +106,11 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
                         frame["sample"], frame["time"], [round(float(v), 1) for v in candidate["box"]], float(score)))
     hits = [] if unsupported else _moments(store, chosen, frames_of)
     hits.sort(key=lambda h: (-h.score, h.path, h.start if h.start is not None else -1.0))
-    ignored = list(referrer.ignored(query))
+    ignored = list(referrer.ignored(query)) + [p for p in dropped if p not in referrer.ignored(query)]
     cache.save()
     return FindResult(query=query, backend=referrer.name, total=len(hits),
                       hits=hits if limit is None else hits[:limit], unsupported=unsupported, ignored=ignored,
-                      warnings=warnings, frames_judged=judged)
+                      warnings=warnings, frames_judged=judged, frames_grounded=grounding.ran)
 
 
 class _Cache:
@@ -184,7 +190,8 @@ someone for the parts of the query it understands (colours, positions, names...)
 
 
 def _requests(store: Store, query: str, min_score: float, content_ids: set[str] | None,
-              referrer: Referrer) -> Iterator[list[tuple[ReferRequest, dict[str, Any]]]]:
+              referrer: Referrer, grounding: _Grounding | None = None
+              ) -> Iterator[list[tuple[ReferRequest, dict[str, Any]]]]:
     frames, paths = store.current_frames()
     if content_ids is not None:
         import pyarrow as pa
@@ -220,6 +227,8 @@ def _requests(store: Store, query: str, min_score: float, content_ids: set[str] 
         built.append((request, {"frame": frame, "people": people}))
     if referrer.needs_image and len(built) > PREFILTER_FRAMES:
         built = _prefilter(store, query, built)
+    if grounding is not None and grounding.active:
+        built = grounding.apply(built)
     size = 8 if referrer.needs_image else _REFER_BATCH
     for start in range(0, len(built), size):
         chunk = built[start:start + size]
@@ -227,6 +236,38 @@ def _requests(store: Store, query: str, min_score: float, content_ids: set[str] 
             chunk = [(_with_image(store, request, meta["frame"]), meta) for request, meta in chunk]
             chunk = [(request, meta) for request, meta in chunk if request.image is not None]
         yield chunk
+
+
+class _Grounding:
+    """Object boxes for queries about things ("holding a microphone"): frames where nobody meets
+    the cheaper constraints are dropped first; the rest are grounded (cached) and carry the boxes
+    in their requests. Without a grounder the referrer reports the objects as unsupported."""
+
+    def __init__(self, store: Store, referrer: Referrer, query: str, grounder: Any) -> None:
+        self.store, self.grounder, self.query = store, grounder, query
+        self.ran = 0
+        self.active = "objects" in referrer.wants(query)
+
+    def apply(self, built: list[tuple[ReferRequest, dict[str, Any]]]) -> list[tuple[ReferRequest, dict[str, Any]]]:
+        import dataclasses
+
+        from refcli.refer.embedded import EmbeddedReferrer, select
+
+        embedded = EmbeddedReferrer(self.store.gallery(), ignore_unsupported=True)
+        parsed = embedded.parse(self.query)
+        cheap = dataclasses.replace(parsed, objects=())
+        kept = [(request, meta) for request, meta in built
+                if select(cheap, request.boxes, request.size, request.features, embedded.gallery)]
+        if self.grounder is None or not kept:
+            return kept
+        from refcli.ground.stage import ground_frames
+
+        phrases = list(embedded.object_phrases(self.query))
+
+        found, self.ran = ground_frames(self.store, self.grounder, phrases, [meta["frame"] for _, meta in kept],
+                                        lambda frame: frame_pixels(self.store, frame))
+        return [(dataclasses.replace(request, objects=objects), meta)
+                for (request, meta), objects in zip(kept, found) if objects is not None]
 
 
 POSE_REACH_SECONDS = 0.75
@@ -237,7 +278,8 @@ class _Moments:
     """Pose and motion cues of a track at one frame, loaded only when the query asks for them."""
 
     def __init__(self, store: Store, wants: frozenset[str]) -> None:
-        self.poses = store.track_poses() if "pose" in wants else None
+        self.wants = wants
+        self.poses = store.track_poses() if wants & {"pose", "keypoints"} else None
         self.posed: set[str] = set()
         if self.poses is not None:
             import json
@@ -249,7 +291,11 @@ class _Moments:
         out: dict[str, Any] = {}
         key = (frame["content_id"], frame["generation"], track)
         if self.poses is not None and frame["content_id"] in self.posed:
-            out["pose"] = _nearest(self.poses.get(key, []), frame["time"])
+            pose = _nearest(self.poses.get(key, []), frame["time"])
+            if "pose" in self.wants:
+                out["pose"] = pose["cues"] if pose else None
+            if "keypoints" in self.wants:
+                out["keypoints"] = pose["keypoints"] if pose else {}
         if self.motion is not None:
             samples, values = self.motion.get(key, ([], []))
             if values is not None:  # None: indexed before motion was measured; the key stays absent
@@ -286,19 +332,30 @@ def _with_image(store: Store, request: ReferRequest, frame: dict[str, Any]) -> R
     """The request with the frame's pixels: the photo itself, or the stored keyframe."""
     import dataclasses
 
+    return dataclasses.replace(request, image=frame_pixels(store, frame))
+
+
+def frame_pixels(store: Store, frame: dict[str, Any]) -> Any:
+    """A frame's pixels in displayed size (the boxes' coordinates): the photo, or the stored
+    keyframe scaled back from its stored size; None when neither can be had."""
     from refcli.errors import MediaError
     from refcli.io.image import load_image
     from refcli.keyframes import decode_keyframe
 
-    image = None
     if frame["kind"] == "image":
         for path in frame["paths"]:
             try:
-                image = load_image(path)
-                break
+                return load_image(path)
             except (MediaError, OSError):
                 continue
-    else:
-        row = store.keyframe(frame["content_id"], frame["generation"], frame["sample"])
-        image = decode_keyframe(row["jpeg"]) if row else None
-    return dataclasses.replace(request, image=image)
+        return None
+    row = store.keyframe(frame["content_id"], frame["generation"], frame["sample"])
+    if row is None:
+        return None
+    image = decode_keyframe(row["jpeg"])
+    size = (int(frame["width"]), int(frame["height"]))
+    if (image.shape[1], image.shape[0]) != size:
+        from PIL import Image
+
+        image = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
+    return image

@@ -64,9 +64,11 @@ def test_middle_needs_someone_near_the_centre() -> None:
 
 
 def test_unsupported_expression_chooses_nobody() -> None:
-    result = ask("the person holding a bag on the left")
+    result = ask("the person singing on the left")
     assert result.indexes == () and result.scores == ()
-    assert result.unsupported == ("holding a bag",)
+    assert result.unsupported == ("singing",)
+    ungrounded = ask("the person holding a bag on the left")  # a thing, but no grounder found it
+    assert ungrounded.indexes == () and ungrounded.unsupported[0].startswith("holding a bag (")
 
 
 def test_ignoring_unsupported_answers_the_rest() -> None:
@@ -74,8 +76,8 @@ def test_ignoring_unsupported_answers_the_rest() -> None:
     referrer = create_referrer("embedded", ignore_unsupported=True)
     result = referrer.refer([ReferRequest("the man holding a bag on the left", boxes, np.ones(5, np.float32),
                                           (W, H))])[0]
-    assert result.indexes == (0,) and result.unsupported == ()
-    assert referrer.ignored("the man holding a bag on the left") == ("man", "holding a bag")
+    assert result.indexes == (0,) and result.unsupported == () and result.ignored == ("holding a bag",)
+    assert referrer.ignored("the man holding a bag on the left") == ("man",)
 
 
 # measured features for the five people of ROW

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from refcli.refer.grammar import ColourClause, Cue, Position, parse
+from refcli.refer.grammar import ColourClause, Cue, ObjectRelation, Position, parse
 
 L, R, M, T, B = "left", "right", "middle", "top", "bottom"
 GALLERY = ("Barack Obama", "Ada Lovelace", "Seán O'Brien")
@@ -134,19 +134,45 @@ CASES: list[tuple[str, dict]] = [
     ("the person next to the person in red", {"next_to": {"colours": (C("any", "red"),)}}),
     ("the person standing beside Barack Obama", {"next_to": {"names": ("barack obama",)}}),
     ("people near the leftmost person", {"plural": True, "next_to": {"positions": (Position(L, 1),)}}),
-    ("the person next to the red car", {"next_to": {"unsupported": ("car",)}}),
+    ("the person next to the red car", {"objects": (ObjectRelation("near", "red car"),)}),
     # --- unsupported parts are reported, never dropped ----------------------------------------
     ("the man on the left", {"positions": (Position(L),), "unsupported": ("man",)}),
     ("the women in red", {"plural": True, "colours": (C("any", "red"),), "unsupported": ("women",)}),
     ("red car", {"colours": (C("any", "red"),), "unsupported": ("car",)}),
-    ("the person holding a microphone", {"unsupported": ("holding a microphone",)}),
+    ("the person holding a microphone", {"objects": (ObjectRelation("holding", "microphone"),)}),
     ("the person at the top of the stairs", {"positions": (Position(T),), "unsupported": ("of the stairs",)}),
-    ("people wearing hats on the right", {"positions": (Position(R),), "unsupported": ("wearing hats",)}),
+    ("people wearing hats on the right", {"positions": (Position(R),),
+                                          "objects": (ObjectRelation("wearing", "hats"),)}),
     ("the tallest person", {"unsupported": ("tallest",)}),
-    ("the person riding a bicycle", {"unsupported": ("riding a bicycle",)}),
+    ("the person riding a bicycle", {"objects": (ObjectRelation("riding", "bicycle"),)}),
     ("the child", {"unsupported": ("child",)}),
     ("the person who is smiling", {"unsupported": ("smiling",)}),
-    ("the person sitting on the bench", {"cues": (Cue("posture", "sitting"),), "unsupported": ("on the bench",)}),
+    ("the person sitting on the bench", {"objects": (ObjectRelation("sitting_on", "bench"),)}),
+    # --- people with things -------------------------------------------------------------------
+    ("person holding a microphone", {"objects": (ObjectRelation("holding", "microphone"),)}),
+    ("the person carrying a red umbrella", {"objects": (ObjectRelation("holding", "red umbrella"),)}),
+    ("the person holding a cup of coffee", {"objects": (ObjectRelation("holding", "cup of coffee"),)}),
+    ("people using their phones", {"plural": True, "objects": (ObjectRelation("holding", "phones"),)}),
+    ("the person wearing a hat", {"objects": (ObjectRelation("wearing", "hat"),)}),
+    ("the person wearing sunglasses on the left", {"objects": (ObjectRelation("wearing", "sunglasses"),),
+                                                   "positions": (Position(L),)}),
+    ("the person wearing a red jacket", {"colours": (C("upper", "red"),)}),  # a garment: colours, not objects
+    ("the person with a backpack", {"objects": (ObjectRelation("with", "backpack"),)}),
+    ("people without a bag", {"plural": True, "objects": (ObjectRelation("with", "bag", negated=True),)}),
+    ("the person holding something", {"unsupported": ("holding something",)}),  # no object phrase to ground
+    ("the person sitting on a chair", {"objects": (ObjectRelation("sitting_on", "chair"),)}),
+    ("people sitting at the table", {"plural": True, "cues": (Cue("posture", "sitting"),),
+                                     "objects": (ObjectRelation("near", "table"),)}),
+    ("the person standing on a box", {"objects": (ObjectRelation("standing_on", "box"),)}),
+    ("the person lying on the bed", {"objects": (ObjectRelation("lying_on", "bed"),)}),
+    ("the person next to a bicycle", {"objects": (ObjectRelation("near", "bicycle"),)}),
+    ("the person standing behind the car", {"objects": (ObjectRelation("behind", "car"),)}),
+    ("the person in front of the bus", {"objects": (ObjectRelation("in_front_of", "bus"),)}),
+    ("the person looking at the painting", {"objects": (ObjectRelation("looking_at", "painting"),)}),
+    ("the person in red holding a bag", {"colours": (C("any", "red"),),
+                                         "objects": (ObjectRelation("holding", "bag"),)}),
+    ("the person holding hands", {"unsupported": ("holding hands",)}),  # people with people: not an object
+    ("the person next to the woman in red", {"next_to": {"colours": (C("any", "red"),), "unsupported": ("woman",)}}),
     # --- pose and motion ----------------------------------------------------------------------
     ("the man kneeling", {"cues": (Cue("posture", "kneeling"),), "unsupported": ("man",)}),
     ("people sitting", {"plural": True, "cues": (Cue("posture", "sitting"),)}),
@@ -208,5 +234,6 @@ def test_parse(text: str, expected: dict) -> None:
 
 def test_ignoring_unsupported_keeps_the_rest() -> None:
     parsed = parse("the man in red on the left holding a bag").without_unsupported()
-    assert parsed.understood and parsed.ignored == ("man", "holding a bag")
+    assert parsed.understood and parsed.ignored == ("man",)
+    assert parsed.objects == (ObjectRelation("holding", "bag"),)
     assert parsed.colours == (C("any", "red"),) and parsed.positions == (Position(L),)

@@ -42,6 +42,12 @@ def humanref(
     db: Annotated[Path | None, typer.Option("--db", envvar="REFCLI_DB",
                                             help="Database whose face gallery names people (optional).",
                                             show_default=False)] = None,
+    grounder: Annotated[str | None, typer.Option("--grounder", envvar="REFCLI_GROUNDER",
+                                                 help="Object grounder for expressions about things.",
+                                                 show_default=False)] = None,
+    grounder_model: Annotated[str | None, typer.Option("--grounder-model", envvar="REFCLI_GROUNDER_MODEL",
+                                                       help="Model folder or name for --grounder.",
+                                                       show_default=False)] = None,
     as_json: JsonOpt = False,
     csv_path: CsvOpt = None,
 ) -> None:
@@ -66,8 +72,13 @@ def humanref(
         gallery = Store.open(str(db)).gallery()
     referrer = create_referrer(backend, gallery=gallery, model=model, prompt=vlm_prompt, device=device)
     found = None if use_candidates else create_detector(detector or "ssdlite", device=device)
+    found_by = None
+    if grounder:
+        from refcli.ground import create_grounder
+
+        found_by = create_grounder(grounder, model=grounder_model, device=device)
     counts = run_humanref(items, str(images), referrer, str(target), detector=found, min_score=min_score,
-                          progress=None if as_json else stderr_progress)
+                          progress=None if as_json else stderr_progress, grounder=found_by)
     typer.echo(f"predictions: {target} ({counts['done']} new, {counts['skipped']} already there, "
                f"{counts['unreadable_images']} unreadable images)", err=True)
     report = evaluate(items, load_predictions(str(target)), name=f"{backend}+{source}")

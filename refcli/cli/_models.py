@@ -24,7 +24,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
     for name, m in models.items():
         state = f"installed, {m['bytes'] / 2**30:.1f} GiB" if m["installed"] else "not installed"
-        typer.echo(f"{name:22} {m['kind']:9} {state:24} {m['repo']}  ({KNOWN[name].note})")
+        typer.echo(f"{name:22} {m['kind']:17} {state:24} {m['repo']}  ({KNOWN[name].note})")
 
 
 @app.command()

@@ -29,7 +29,10 @@ def add(
     from refcli.store import Store
 
     store = Store.open(str(db) if db else None, create=True)
-    unsupported = create_referrer(backend, gallery=store.gallery()).unsupported(query)
+    referrer = create_referrer(backend, gallery=store.gallery())
+    unsupported = referrer.unsupported(query)
+    unsupported += tuple(f"{thing} (standing queries do not run an object grounder yet)"
+                         for thing in referrer.object_phrases(query))
     if unsupported:
         raise RefcliError(f"the {backend} backend cannot judge {', '.join(repr(p) for p in unsupported)}: "
                           "this watch would never find anyone")

@@ -72,6 +72,13 @@ RayOpt = Annotated[bool, typer.Option("--ray", help="Run on Ray: a local instanc
 RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", envvar="RAY_ADDRESS",
                                                    help="Ray cluster to join (implies --ray).", show_default=False)]
 ActorsOpt = Annotated[str, typer.Option(help="Model actors on Ray: N, or MIN-MAX to grow while work waits.")]
+GrounderOpt = Annotated[str | None, typer.Option("--grounder", envvar="REFCLI_GROUNDER",
+                                                 help="Object grounder for queries about things (holding a "
+                                                      "microphone): owlv2, grounding-dino, florence-2.",
+                                                 show_default=False)]
+GrounderModelOpt = Annotated[str | None, typer.Option("--grounder-model", envvar="REFCLI_GROUNDER_MODEL",
+                                                      help="Model folder or name for --grounder.",
+                                                      show_default=False)]
 GpusPerActorOpt = Annotated[float, typer.Option(min=0, max=64, help="GPUs per model actor on Ray "
                                                                     "(0.5 packs two on a GPU).")]
 
@@ -186,6 +193,8 @@ def find(
     model: ModelOpt = None,
     vlm_prompt: PromptOpt = "rex-thinker",
     device: DeviceOpt = "auto",
+    grounder: GrounderOpt = None,
+    grounder_model: GrounderModelOpt = None,
     use_ray: RayOpt = False,
     ray_address: RayAddressOpt = None,
     actors: ActorsOpt = "1",
@@ -204,15 +213,20 @@ def find(
     store = Store.open(str(db) if db else None)
     context = {"gallery": store.gallery(), "ignore_unsupported": ignore_unsupported, "model": model,
                "prompt": vlm_prompt, "device": device}
+    found_by = None
+    if grounder:
+        from refcli.ground import create_grounder
+
+        found_by = create_grounder(grounder, model=grounder_model, device=device)
     ray_options = _ray_options(use_ray, ray_address, actors, gpus_per_actor)
     if ray_options is not None:
         from refcli.executors.ray_cluster import RayReferrer
 
         with RayReferrer(backend, context, ray_options) as remote:
-            result = run_find(store, query, remote, min_score=min_score, limit=limit or None)
+            result = run_find(store, query, remote, min_score=min_score, limit=limit or None, grounder=found_by)
     else:
         result = run_find(store, query, create_referrer(backend, **context), min_score=min_score,
-                          limit=limit or None)
+                          limit=limit or None, grounder=found_by)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if thumbnails is not None:

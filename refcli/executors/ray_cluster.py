@@ -357,6 +357,9 @@ class RayReferrer(Referrer):
     def wants(self, expression: str) -> frozenset[str]:
         return self.local.wants(expression)
 
+    def object_phrases(self, expression: str) -> tuple[str, ...]:
+        return self.local.object_phrases(expression)
+
     def __enter__(self) -> RayReferrer:
         self._stack.enter_context(contextlib.redirect_stdout(sys.stderr))  # Ray's notices are not results
         return self

@@ -244,6 +244,19 @@ def cues(pose: Pose) -> dict[str, Cue]:
             "arms_crossed": arms_crossed(pose), "facing": facing(pose)}
 
 
+KEYPOINTS = {"nose": NOSE, "left_eye": LEFT_EYE, "right_eye": RIGHT_EYE, "left_ear": LEFT_EAR, "right_ear": RIGHT_EAR,
+             "left_shoulder": L_SHOULDER, "right_shoulder": R_SHOULDER, "left_elbow": L_ELBOW,
+             "right_elbow": R_ELBOW, "left_wrist": L_WRIST, "right_wrist": R_WRIST, "left_hip": L_HIP,
+             "right_hip": R_HIP, "left_knee": L_KNEE, "right_knee": R_KNEE, "left_ankle": L_ANKLE,
+             "right_ankle": R_ANKLE}
+
+
+def keypoints(pose: Pose) -> dict[str, tuple[float, float]]:
+    """The body parts that were seen (visibility >= MIN_VISIBILITY), by name, in image pixels."""
+    return {name: (round(float(pose.xy[i][0]), 1), round(float(pose.xy[i][1]), 1)) for name, i in KEYPOINTS.items()
+            if pose.visibility[i] >= MIN_VISIBILITY}
+
+
 def body_regions_from_pose(pose: Pose, box: npt.ArrayLike) -> dict[str, tuple[int, int, int, int]] | None:
     """Upper body from the shoulders to the hips, lower body from the hips to the ankles (or the box
     bottom), as boxes; None when the torso is not seen."""

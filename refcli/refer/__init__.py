@@ -34,8 +34,10 @@ class ReferRequest:
         features: per candidate, what indexing measured on its track ({"colours": {"upper":
             {name: share}, "lower": {...}} or None for grayscale, "faces": [128 floats, ...]}) and,
             at this frame, "pose" and "motion" ({cue: (value, confidence)}, or None where nothing
-            was estimated near this moment); a key is absent when that feature was not indexed;
-            None when nothing was stored.
+            was estimated near this moment), "keypoints" ({name: (x, y)} of the body parts pose saw);
+            a key is absent when that feature was not indexed; None when nothing was stored.
+        objects: per object phrase of the expression, the boxes an object grounder found in this
+            image with calibrated scores ([(xyxy, score), ...]); None when nothing was grounded.
     """
 
     expression: str
@@ -44,6 +46,7 @@ class ReferRequest:
     size: tuple[int, int]
     image: npt.NDArray[np.uint8] | None = None
     features: Sequence[Mapping[str, Any]] | None = None
+    objects: Mapping[str, Sequence[tuple[Sequence[float], float]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class ReferResult:
     scores: tuple[float, ...] = ()
     unsupported: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())  # e.g. a model's answer that could not be parsed
+    ignored: tuple[str, ...] = field(default=())  # dropped on request (--ignore-unsupported) for this image
 
 
 class Referrer(ABC):
@@ -76,11 +80,16 @@ class Referrer(ABC):
         return ()
 
     def wants(self, expression: str) -> frozenset[str]:
-        """Stored features this backend reads for ``expression`` (colours, faces, pose, motion).
+        """Stored features this backend reads for ``expression`` (colours, faces, pose, motion,
+        keypoints, and "objects" when it needs phrases grounded).
 
         Pose and motion cost a table read each, so they are loaded only for backends that ask.
         """
         return frozenset({"colours", "faces"})
+
+    def object_phrases(self, expression: str) -> tuple[str, ...]:
+        """The things of ``expression`` an object grounder must find ("microphone"), if it asks for them."""
+        return ()
 
     def ignored(self, expression: str) -> tuple[str, ...]:
         """Parts of ``expression`` dropped because the caller asked to ignore what it cannot judge."""

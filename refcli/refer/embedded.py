@@ -13,6 +13,7 @@ legs out of the picture, too few samples) never matches, negated or not.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -24,11 +25,12 @@ from refcli.features.faces import SAME_PERSON_DISTANCE
 from refcli.features.motion import CUE_NAMES as MOTION_CUES
 from refcli.features.pose import CUE_NAMES as POSE_CUES
 from refcli.refer import ReferRequest, Referrer, ReferResult
-from refcli.refer.grammar import ColourClause, Cue, ParsedExpression, Position, parse
+from refcli.refer.grammar import ColourClause, Cue, ObjectRelation, ParsedExpression, Position, parse
+from refcli.refer.relations import Body, relates
 
 _AXIS = {"left": (0, False), "right": (0, True), "top": (1, False), "bottom": (1, True)}
 
-MODEL_BACKEND_HINT = "a model backend (vlm: Qwen2.5-VL / Rex-Thinker, planned) could judge it"
+MODEL_BACKEND_HINT = "a model backend (--backend vlm: Qwen2.5-VL / Rex-Thinker) could judge it"
 
 
 class EmbeddedReferrer(Referrer):
@@ -56,9 +58,15 @@ class EmbeddedReferrer(Referrer):
     def ignored(self, expression: str) -> tuple[str, ...]:
         return self.parse(expression).ignored
 
+    def object_phrases(self, expression: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.object for r in self.parse(expression).objects))
+
     def wants(self, expression: str) -> frozenset[str]:
         parsed = self.parse(expression)
-        return frozenset({"colours", "faces"} | {w for w in ("pose", "motion") if _needs(parsed, w)})
+        extra = {w for w in ("pose", "motion") if _needs(parsed, w)}
+        if parsed.objects:
+            extra |= {"objects", "keypoints"}
+        return frozenset({"colours", "faces"} | extra)
 
     def refer(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
         return [self._refer_one(r) for r in requests]
@@ -69,11 +77,19 @@ class EmbeddedReferrer(Referrer):
             return ReferResult(unsupported=parsed.all_unsupported())
         features = self._features(request, parsed)
         missing = _unmeasured(parsed, features)
+        ungrounded = [r for r in parsed.objects if request.objects is None or r.object not in request.objects]
+        dropped: tuple[str, ...] = ()
+        if ungrounded and self.ignore_unsupported:
+            parsed = replace(parsed, objects=tuple(r for r in parsed.objects if r not in ungrounded))
+            dropped = tuple(r.text or r.object for r in ungrounded)
+        else:
+            missing += tuple(f"{r.text or r.object} (finding the {r.object} needs an object grounder: --grounder "
+                             "owlv2 --grounder-model FOLDER, see `refcli models list`)" for r in ungrounded)
         if missing:
             return ReferResult(unsupported=missing)
-        chosen = select(parsed, request.boxes, request.size, features, self.gallery)
+        chosen = select(parsed, request.boxes, request.size, features, self.gallery, request.objects)
         return ReferResult(indexes=tuple(int(i) for i in chosen),
-                           scores=tuple(float(request.scores[i]) for i in chosen))
+                           scores=tuple(float(request.scores[i]) for i in chosen), ignored=dropped)
 
     def _features(self, request: ReferRequest, parsed: ParsedExpression) -> list[Mapping[str, Any]]:
         """Stored features, plus what is needed, not stored, and can be measured on the image at
@@ -83,7 +99,7 @@ class EmbeddedReferrer(Referrer):
             return stored
         from refcli.features import pose as body
 
-        measurable = ("colours", "faces", "pose") if body.available() else ("colours", "faces")
+        measurable = ("colours", "faces", "pose", "keypoints") if body.available() else ("colours", "faces")
         missing = [w for w in measurable if _needs(parsed, w) and not any(w in f for f in stored)]
         if not missing:
             return stored
@@ -96,9 +112,12 @@ class EmbeddedReferrer(Referrer):
                 item["colours"] = clothing_colours(request.image, box)
             if "faces" in missing:
                 item["faces"] = [f.embedding for f in self._faces.person_faces(request.image, box)]
-            if "pose" in missing:
+            if "pose" in missing or "keypoints" in missing:
                 found = self._pose.estimate(request.image, box)
-                item["pose"] = None if found is None else body.cues(found)
+                if "pose" in missing:
+                    item["pose"] = None if found is None else body.cues(found)
+                if "keypoints" in missing:
+                    item["keypoints"] = {} if found is None else body.keypoints(found)
             out.append(item)
         return out
 
@@ -120,6 +139,8 @@ def _needs(parsed: ParsedExpression, what: str) -> bool:
         here = bool(parsed.colours)
     elif what == "names" or what == "faces":
         here = bool(parsed.names)
+    elif what == "keypoints":
+        here = bool(parsed.objects)
     else:
         names = POSE_CUES if what == "pose" else MOTION_CUES
         here = any(c.name in names for c in parsed.cues)
@@ -147,7 +168,8 @@ def _unmeasured(parsed: ParsedExpression, features: list[Mapping[str, Any]]) -> 
 
 def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple[int, int],
            features: Sequence[Mapping[str, Any]] | None = None,
-           gallery: Mapping[str, list[npt.NDArray[np.float32]]] | None = None) -> list[int]:
+           gallery: Mapping[str, list[npt.NDArray[np.float32]]] | None = None,
+           objects: Mapping[str, Sequence[tuple[Sequence[float], float]]] | None = None) -> list[int]:
     """Indexes of the boxes that satisfy every constraint, in candidate order."""
     if len(boxes) == 0:
         return []
@@ -163,6 +185,10 @@ def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple
         chosen = np.array([i for i in chosen if _wears(features[int(i)], clause)], np.int64)
     for cue in parsed.cues:
         chosen = np.array([i for i in chosen if _shows(features[int(i)], cue)], np.int64)
+    for relation in parsed.objects:
+        things = [box for box, score in (objects or {}).get(relation.object, ()) if score >= 0.5]
+        chosen = np.array([i for i in chosen if _relates(relation, boxes[int(i)], features[int(i)], things)],
+                          np.int64)
     if parsed.next_to is not None:
         anchors = set(select(parsed.next_to, boxes, size, features, gallery))
         chosen = _next_to(chosen, anchors, boxes, centers, parsed.plural)
@@ -199,6 +225,16 @@ def _wears(feature: Mapping[str, Any], clause: ColourClause) -> bool:
 
     found = any(present(c) for c in clause.colours) if clause.any_of else all(present(c) for c in clause.colours)
     return found != clause.negated
+
+
+def _relates(relation: ObjectRelation, box: npt.NDArray[np.float32], feature: Mapping[str, Any],
+             things: Sequence[Sequence[float]]) -> bool:
+    """Whether the person stands in the relation to one of the things; unknown never matches."""
+    body = Body(tuple(float(v) for v in box), feature.get("keypoints") or {})  # type: ignore[arg-type]
+    answer = relates(relation.relation, body, things, relation.object)
+    if answer is None:
+        return False
+    return answer != relation.negated
 
 
 def _shows(feature: Mapping[str, Any], cue: Cue) -> bool:

@@ -40,6 +40,8 @@ WHOLE_GARMENTS = {"dress", "dresses", "suit", "suits", "uniform", "uniforms", "c
 SHADES = {"dark": "black", "light": "white"}
 
 _COLOUR_WORDS = sorted(set(COLOURS) | set(SYNONYMS) | set(SHADES), key=len, reverse=True)
+_COLOUR_WORD_SET = set(_COLOUR_WORDS)
+_GARMENT_WORDS = UPPER_GARMENTS | LOWER_GARMENTS | WHOLE_GARMENTS
 _GARMENTS = sorted(UPPER_GARMENTS | LOWER_GARMENTS | WHOLE_GARMENTS, key=len, reverse=True)
 _ORD = "|".join(sorted(ORDINALS, key=len, reverse=True))
 _NUM = "|".join(sorted(NUMBERS, key=len, reverse=True)) + r"|\d+"
@@ -124,6 +126,34 @@ _CUE_PATTERNS: list[tuple[str, str, str]] = [
 ]
 _CUES = [(re.compile(rf"{_NOT}\b(?:{pattern})\b"), name, value) for pattern, name, value in _CUE_PATTERNS]
 
+# People with things: a relation verb and an object phrase to ground ("holding a microphone").
+_NOT_OBJECT = (r"(?:left|right|top|bottom|middle|center|camera|viewer|us|lens|side|far|front|back|backs|background|"
+               r"foreground|ground|floor|distance|arm|arms|hand|hands|head|face|eyes|leg|legs|feet|foot|knee|knees|"
+               r"mouth|hair|chin|cheek|ear|ears|lap|own|each|other|one|person|people|man|woman|men|women|"
+               r"someone|everyone|the|a|an|his|her|their|its|some|away|raised|folded|crossed|both|anything|something|nothing|things|stuff)\b")
+_OBJECT_STOP = (r"(?:and|or|but|who|that|which|while|on|in|at|with|without|next|near|beside|behind|holding|"
+                r"wearing|sitting|standing|walking|lying|is|are|to|from|by|not)\b")
+_DETERMINER = r"(?:(?:a|an|the|his|her|their|its|some|one|two|a\s+pair\s+of|pair\s+of)\s+)?"
+_OBJECT = (rf"{_DETERMINER}(?P<obj>(?!{_NOT_OBJECT})[a-z][a-z'-]*"
+           rf"(?:\s+(?!{_OBJECT_STOP})(?!{_NOT_OBJECT})[a-z][a-z'-]*){{0,2}})(?!\s+{_NOT_OBJECT})")
+_RELATION_VERBS: list[tuple[str, str]] = [
+    (r"(?:holding(?:\s+up)?|holds|carrying|carries|using|uses|playing|plays|grabbing|gripping|pushing|pulling)",
+     "holding"),
+    (r"(?:wearing|wears|has\s+on|have\s+on)", "wearing"),
+    (r"(?:sitting|seated|sits|sit)\s+(?:on|in|upon)", "sitting_on"),
+    (r"(?:sitting|seated|sits|sit)\s+at", "sitting_at"),
+    (r"(?:standing|stands|stand)\s+(?:on|upon)", "standing_on"),
+    (r"(?:lying|laying|lies|lie)\s+(?:on|in|upon)", "lying_on"),
+    (r"(?:riding|rides|ride)", "riding"),
+    (r"(?:(?:standing|walking|sitting|hiding)\s+)?behind", "behind"),
+    (r"(?:(?:standing|walking|sitting)\s+)?in\s+front\s+of", "in_front_of"),
+    (r"(?:looking|staring|gazing|glancing|pointing)\s+at|watching|facing", "looking_at"),
+    (r"(?P<without>without)|with", "with"),
+]
+_RELATIONS = [(re.compile(rf"{_NOT}\b(?:is\s+|are\s+)?(?:{verb})\s+{_OBJECT}\b"), name)
+              for verb, name in _RELATION_VERBS]
+_WHOLE_OBJECT = re.compile(rf"^\s*{_OBJECT}\s*$")
+
 _GENDER = re.compile(r"\b(?:man|men|woman|women|boy|boys|girl|girls|lady|ladies|guy|guys|gentleman|gentlemen|"
                      r"male|males|female|females|child|children|kid|kids|baby|babies|adult|adults|teenager|"
                      r"teenagers|player|players|worker|workers|officer|officers|soldier|soldiers)\b")
@@ -166,6 +196,17 @@ class Cue:
 
 
 @dataclass(frozen=True)
+class ObjectRelation:
+    """The person stands in ``relation`` (refcli.refer.relations.RELATIONS) to a thing an object
+    grounder finds for ``object`` ("microphone", "red umbrella"), or must not, when ``negated``."""
+
+    relation: str
+    object: str
+    negated: bool = False
+    text: str = field(default="", compare=False)  # as the user wrote it: "holding a microphone"
+
+
+@dataclass(frozen=True)
 class ParsedExpression:
     text: str
     plural: bool
@@ -178,6 +219,7 @@ class ParsedExpression:
     next_to: ParsedExpression | None = None
     ignored: tuple[str, ...] = field(default=())
     cues: tuple[Cue, ...] = ()
+    objects: tuple[ObjectRelation, ...] = ()
 
     @property
     def understood(self) -> bool:
@@ -218,9 +260,15 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
     text = _SCENE_PHRASE.sub(" ", text)
     text = _SCENE_SIDE_OF.sub(" ", text)
     anchor = None
+    objects: list[ObjectRelation] = []
     relation = _NEXT_TO.search(text)
     if relation is not None:
-        anchor = _parse(relation.group("anchor"), relation.group("anchor"), names)
+        thing = _WHOLE_OBJECT.match(relation.group("anchor"))
+        if thing is not None and not any(n in relation.group("anchor") for n in names) \
+                and not _GENDER.search(relation.group("anchor")):
+            objects.append(ObjectRelation("near", thing.group("obj"), text=relation.group(0).strip()))
+        else:
+            anchor = _parse(relation.group("anchor"), relation.group("anchor"), names)
         text = text[:relation.start()]
     found_names = []
     for name in names:
@@ -238,7 +286,30 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
             kept = match.groupdict().get(keep) if keep else None
             text = f"{text[:match.start()]} {kept or ''} {text[match.end():]}"
 
+    def take_objects(pattern: re.Pattern[str], make: Callable[[re.Match[str]], None]) -> None:
+        """Like take, but a garment ("wearing a red jacket") is left for the colour clauses."""
+        nonlocal text
+        start = 0
+        while (match := pattern.search(text, start)) is not None:
+            last = match.group("obj").split()[-1]
+            if last in _GARMENT_WORDS or (match.group("obj").split()[0] in _COLOUR_WORD_SET
+                                          and "wear" in match.group(0)):
+                start = match.end()
+                continue
+            make(match)
+            text = f"{text[:match.start()]} {text[match.end():]}"
+
     cues: list[Cue] = []
+    for pattern, rel in _RELATIONS:
+        def add_relation(m: re.Match[str], rel: str = rel) -> None:
+            negated = bool(m.group("neg")) or bool(m.groupdict().get("without"))
+            said = m.group(0).strip()
+            if rel == "sitting_at":  # "sitting at the table": seated, beside it
+                cues.append(Cue("posture", "sitting"))
+                objects.append(ObjectRelation("near", m.group("obj"), negated, said))
+            else:
+                objects.append(ObjectRelation(rel, m.group("obj"), negated, said))
+        take_objects(pattern, add_relation)
     for pattern, cue_name, value in _CUES:
         def add_cue(m: re.Match[str], cue_name: str = cue_name, value: str = value) -> None:
             negated = bool(m.group("neg"))
@@ -292,7 +363,7 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
         plural = True
     return ParsedExpression(original, plural, tuple(positions), tuple(unsupported), state.get("count"),  # type: ignore[arg-type]
                             state.get("size"), tuple(clauses), tuple(found_names), anchor,  # type: ignore[arg-type]
-                            cues=tuple(cues))
+                            cues=tuple(cues), objects=tuple(objects))
 
 
 def _clause(m: re.Match[str]) -> ColourClause:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 BOX = pa.list_(pa.float32())  # not fixed-size: LanceDB would treat it as a vector column
 
@@ -161,10 +161,20 @@ VERIFIED = pa.schema([
     ("created", pa.float64()),
 ])
 
+# Object grounding results (find with --grounder), so a second query about the same thing in the
+# same frames does not run the grounder again. Keyed by grounder version, phrase and frame
+# (content, generation, sample); 4 floats per box, calibrated scores.
+GROUNDED = pa.schema([
+    ("key", pa.string()),
+    ("boxes", pa.list_(pa.float32())),
+    ("scores", pa.list_(pa.float32())),
+    ("created", pa.float64()),
+])
+
 TABLES: dict[str, pa.Schema] = {
     "meta": META, "files": FILES, "media": MEDIA, "frames": FRAMES, "tracks": TRACKS, "keyframes": KEYFRAMES,
     "faces": FACES, "poses": POSES, "gallery": GALLERY, "watches": WATCHES, "seen_hits": SEEN_HITS,
-    "verified": VERIFIED,
+    "verified": VERIFIED, "grounded": GROUNDED,
 }
 
 # Content tables: rows of a generation; swept when their generation is no longer current.
@@ -214,6 +224,11 @@ def _v5_to_v6(db: Any) -> None:
     db.create_table("poses", schema=POSES, exist_ok=True)
 
 
+def _v6_to_v7(db: Any) -> None:
+    """v7 caches object grounding results."""
+    db.create_table("grounded", schema=GROUNDED, exist_ok=True)
+
+
 MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5,
-                                                5: _v5_to_v6}
+                                                5: _v5_to_v6, 6: _v6_to_v7}
 """from_version -> function(db) that upgrades a database to from_version + 1."""

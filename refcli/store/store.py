@@ -37,7 +37,8 @@ _LOCK_NAME = "writer.lock"
 _HOLDER_NAME = "writer.json"
 _COMPACT_AFTER_FRAGMENTS = 16
 _INDEX_AFTER_ROWS = 10_000
-_INDEXED = {"tracks": "content_id", "frames": "content_id", "faces": "content_id", "poses": "content_id"}
+_INDEXED = {"tracks": "content_id", "frames": "content_id", "faces": "content_id", "poses": "content_id",
+            "grounded": "key"}
 
 
 def default_db_path() -> str:
@@ -290,7 +291,7 @@ class Store:
         self._require_writer()
         # Not `keyframes`: its fragments are already ~8 MB of JPEGs each, and compacting them
         # held as much memory as the table is big (85 MB for 10 min of video).
-        for name in ("files", "media", "frames", "tracks", "faces", "poses", "seen_hits"):
+        for name in ("files", "media", "frames", "tracks", "faces", "poses", "seen_hits", "grounded"):
             if name not in self._table_names():
                 continue
             table = self._table(name)
@@ -380,15 +381,19 @@ class Store:
         return {(c, g, t): (samples, motion) for c, g, t, samples, motion in zip(
             *(table.column(n).to_pylist() for n in ("content_id", "generation", "track", "samples", "motion")))}
 
-    def track_poses(self) -> dict[tuple[str, int, int], list[tuple[float | None, dict[str, tuple[str, float]]]]]:
-        """Per track: (time, {cue: (value, confidence)}) of each sample whose pose was estimated, in time order."""
-        out: dict[tuple[str, int, int], list[tuple[float | None, dict[str, tuple[str, float]]]]] = {}
+    def track_poses(self) -> dict[tuple[str, int, int], list[tuple[float | None, dict[str, Any]]]]:
+        """Per track, in time order: (time, {"cues": {cue: (value, confidence)}, "keypoints": {part: (x, y)}})
+        of each sample whose pose was estimated."""
+        from refcli.features.pose import Pose, keypoints
+
+        out: dict[tuple[str, int, int], list[tuple[float | None, dict[str, Any]]]] = {}
         if "poses" not in self._table_names():
             return out
-        table = self._read("poses", ["content_id", "generation", "track", "sample", "time", "cues"])
+        table = self._read("poses", ["content_id", "generation", "track", "sample", "time", "landmarks", "cues"])
         for row in sorted(table.to_pylist(), key=lambda r: r["sample"]):
-            cues = {c["name"]: (c["value"], c["confidence"]) for c in row["cues"]}
-            out.setdefault((row["content_id"], row["generation"], row["track"]), []).append((row["time"], cues))
+            pose = {"cues": {c["name"]: (c["value"], c["confidence"]) for c in row["cues"]},
+                    "keypoints": keypoints(Pose.from_flat(row["landmarks"]))}
+            out.setdefault((row["content_id"], row["generation"], row["track"]), []).append((row["time"], pose))
         return out
 
     def faces_indexed(self) -> bool:
@@ -522,6 +527,23 @@ class Store:
         commit, and caching must not wait for a nightly index to finish."""
         if rows and "verified" in self._table_names():
             self._table("verified").add(pa.Table.from_pylist(rows, schema=schema.VERIFIED))
+
+    def grounded(self, keys: list[str]) -> dict[str, list[tuple[list[float], float]]]:
+        """Cached grounding results by key (see refcli/ground/stage.py)."""
+        if not keys or "grounded" not in self._table_names():
+            return {}
+        out: dict[str, list[tuple[list[float], float]]] = {}
+        for chunk in _chunks(sorted(set(keys)), 500):
+            table = self._read("grounded", ["key", "boxes", "scores"], where=f"key IN ({_sql_list(chunk)})")
+            for row in table.to_pylist():
+                boxes = row["boxes"] or []
+                out[row["key"]] = [(boxes[4 * i:4 * i + 4], score) for i, score in enumerate(row["scores"] or [])]
+        return out
+
+    def cache_grounded(self, rows: list[dict[str, Any]]) -> None:
+        """Append grounding results; like the answer cache, not under the writer lock."""
+        if rows and "grounded" in self._table_names():
+            self._table("grounded").add(pa.Table.from_pylist(rows, schema=schema.GROUNDED))
 
     def keyframe(self, content_id: str, generation: int, sample: int) -> dict[str, Any] | None:
         where = (f"content_id = '{_checked_id(content_id)}' AND generation = {int(generation)} "

@@ -1,0 +1,58 @@
+"""The grounding stage of `find`: object boxes for the frames that need them, cached.
+
+Grounding is the expensive part of "the person holding a microphone", so it runs last and on
+little: only on frames where someone already satisfies the cheaper constraints of the query
+(positions, colours, pose cues...), and each (grounder, phrase, frame) is computed once per
+database: a second query about microphones reads the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from refcli.ground import Found, Grounder, Image
+from refcli.store import Store
+
+CHUNK_FRAMES = 32
+"""Frames whose pixels are held at once while grounding."""
+
+
+def cache_key(grounder: Grounder, phrase: str, frame: dict[str, Any]) -> str:
+    text = f"{grounder.version}|{phrase}|{frame['content_id']}|{frame['generation']}|{frame['sample']}"
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def ground_frames(store: Store, grounder: Grounder, phrases: Sequence[str], frames: Sequence[dict[str, Any]],
+                  pixels: Callable[[dict[str, Any]], Image | None]) -> tuple[list[dict[str, Found] | None], int]:
+    """Per frame, {phrase: boxes} (None when its pixels could not be had), and how many
+    (frame, phrase) pairs ran the grounder (the rest came from the cache)."""
+    keys = [[cache_key(grounder, phrase, frame) for phrase in phrases] for frame in frames]
+    known = store.grounded([k for row in keys for k in row])
+    out: list[dict[str, Found] | None] = [{} for _ in frames]
+    ran = 0
+    new_rows: list[dict[str, Any]] = []
+    missing = [i for i, row in enumerate(keys) if any(k not in known for k in row)]
+    for start in range(0, len(missing), CHUNK_FRAMES):
+        chunk = missing[start:start + CHUNK_FRAMES]
+        images = {i: pixels(frames[i]) for i in chunk}
+        for j, phrase in enumerate(phrases):
+            todo = [i for i in chunk if keys[i][j] not in known and images[i] is not None]
+            if not todo:
+                continue
+            found = grounder.ground([images[i] for i in todo], phrase)  # type: ignore[misc]
+            ran += len(todo)
+            for i, boxes in zip(todo, found):
+                known[keys[i][j]] = boxes
+                new_rows.append({"key": keys[i][j], "boxes": [v for box, _ in boxes for v in box],
+                                 "scores": [score for _, score in boxes], "created": time.time()})
+        for i in chunk:
+            if images[i] is None:
+                out[i] = None
+    for i, row in enumerate(keys):
+        if out[i] is not None:
+            out[i] = {phrase: known[key] for phrase, key in zip(phrases, row) if key in known}
+    store.cache_grounded(new_rows)
+    return out, ran

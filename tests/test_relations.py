@@ -1,0 +1,94 @@
+"""Person-object relations on hand-made scenes: a person box, keypoints when "pose" saw them,
+object boxes, and the answer a person looking at the scene would give (None: cannot tell)."""
+
+from __future__ import annotations
+
+import pytest
+
+from refcli.refer.relations import Body, relates
+
+P = (100.0, 100.0, 200.0, 400.0)  # standing, 100 px wide, 300 px tall, feet at y=400
+ARMS_DOWN = {"nose": (150, 125), "left_ear": (162, 122), "right_ear": (138, 122), "left_shoulder": (175, 160),
+             "right_shoulder": (125, 160), "left_hip": (170, 265), "right_hip": (130, 265),
+             "left_wrist": (182, 262), "right_wrist": (118, 262), "left_ankle": (165, 395), "right_ankle": (135, 395)}
+HAND_UP = {**ARMS_DOWN, "right_wrist": (95, 120)}  # right hand raised beside the head
+HEAD_LEFT = {**ARMS_DOWN, "nose": (132, 125)}  # head turned to the picture's left
+HEAD_RIGHT = {**ARMS_DOWN, "nose": (168, 125)}
+SITTING = (300.0, 150.0, 400.0, 350.0)  # a sitting person: hips at ~y 275
+SITTING_KP = {"left_hip": (370, 275), "right_hip": (330, 275), "left_shoulder": (375, 190),
+              "right_shoulder": (325, 190)}
+LYING = (100.0, 300.0, 400.0, 380.0)
+
+CASES = [
+    # --- holding -------------------------------------------------------------------------------
+    ("holding", P, ARMS_DOWN, [(170, 240, 200, 290)], "microphone", True),  # in the left hand
+    ("holding", P, ARMS_DOWN, [(105, 250, 125, 300)], "cup", True),  # in the right hand
+    ("holding", P, HAND_UP, [(80, 100, 110, 135)], "phone", True),  # a raised hand holds it up
+    ("holding", P, ARMS_DOWN, [(140, 110, 160, 140)], "microphone", False),  # at the mouth, hands down
+    ("holding", P, ARMS_DOWN, [(400, 250, 430, 290)], "bag", False),  # far away
+    ("holding", P, ARMS_DOWN, [(120, 380, 180, 420)], "ball", False),  # at the feet
+    ("holding", P, {}, [(140, 200, 170, 240)], "book", True),  # wrists unseen: on the upper body
+    ("holding", P, {}, [(140, 350, 170, 390)], "ball", False),  # wrists unseen: down at the legs
+    ("holding", P, {}, [(0, 0, 600, 500)], "car", False),  # bigger than the person: not held
+    ("holding", P, ARMS_DOWN, [(400, 250, 430, 290), (175, 250, 195, 280)], "bottle", True),  # one of two
+    ("holding", P, ARMS_DOWN, [], "umbrella", False),  # nothing found
+    # --- wearing -------------------------------------------------------------------------------
+    ("wearing", P, ARMS_DOWN, [(120, 95, 180, 125)], "hat", True),
+    ("wearing", P, ARMS_DOWN, [(130, 115, 170, 130)], "sunglasses", True),
+    ("wearing", P, ARMS_DOWN, [(120, 330, 180, 400)], "hat", False),  # a hat at the feet is not worn
+    ("wearing", P, ARMS_DOWN, [(125, 160, 175, 260)], "backpack", True),
+    ("wearing", P, ARMS_DOWN, [(120, 380, 185, 405)], "boots", True),
+    ("wearing", P, ARMS_DOWN, [(250, 95, 300, 125)], "hat", False),  # beside the person
+    ("wearing", P, ARMS_DOWN, [(170, 250, 195, 275)], "watch", True),  # at a wrist
+    ("wearing", P, {}, [(130, 95, 170, 150)], "helmet", True),  # no pose: top of the box
+    # --- with ----------------------------------------------------------------------------------
+    ("with", P, ARMS_DOWN, [(175, 250, 200, 300)], "bag", True),  # carried
+    ("with", P, ARMS_DOWN, [(125, 160, 175, 260)], "backpack", True),  # worn
+    ("with", P, ARMS_DOWN, [(400, 300, 450, 400)], "dog", False),
+    # --- sitting on / riding -------------------------------------------------------------------
+    ("sitting_on", SITTING, SITTING_KP, [(290, 260, 410, 360)], "chair", True),
+    ("sitting_on", SITTING, SITTING_KP, [(200, 260, 500, 340)], "sofa", True),
+    ("sitting_on", SITTING, SITTING_KP, [(450, 260, 550, 360)], "chair", False),  # the empty chair beside
+    ("sitting_on", SITTING, SITTING_KP, [(300, 100, 400, 200)], "shelf", False),  # above the head
+    ("sitting_on", P, ARMS_DOWN, [(100, 380, 200, 420)], "bench", False),  # standing in front of it
+    ("riding", (100, 80, 200, 330), {}, [(80, 200, 230, 360)], "bicycle", True),
+    ("riding", P, ARMS_DOWN, [(260, 250, 420, 400)], "bicycle", False),  # walking beside it
+    # --- standing on ---------------------------------------------------------------------------
+    ("standing_on", P, ARMS_DOWN, [(80, 390, 220, 430)], "box", True),
+    ("standing_on", P, ARMS_DOWN, [(80, 250, 220, 430)], "table", False),  # rises above the hips: in front
+    ("standing_on", P, ARMS_DOWN, [(300, 390, 400, 430)], "box", False),  # beside
+    # --- lying on ------------------------------------------------------------------------------
+    ("lying_on", LYING, {}, [(80, 320, 420, 400)], "bed", True),
+    ("lying_on", LYING, {}, [(500, 320, 700, 400)], "bed", False),
+    ("lying_on", P, ARMS_DOWN, [(80, 100, 220, 420)], "bed", False),  # standing in front of a bed
+    # --- near / next to ------------------------------------------------------------------------
+    ("near", P, ARMS_DOWN, [(210, 250, 380, 400)], "bicycle", True),
+    ("near", P, ARMS_DOWN, [(700, 250, 870, 400)], "bicycle", False),  # far along the street
+    ("near", P, ARMS_DOWN, [(230, 40, 330, 120)], "car", False),  # up the picture: far behind
+    ("near", P, ARMS_DOWN, [(175, 250, 195, 280)], "phone", False),  # held, not next to
+    ("near", P, ARMS_DOWN, [(0, 200, 95, 400)], "dog", True),  # on the other side
+    # --- behind / in front of ------------------------------------------------------------------
+    ("behind", P, ARMS_DOWN, [(50, 250, 260, 450)], "car", True),  # the car's bottom is nearer us
+    ("behind", P, ARMS_DOWN, [(50, 200, 260, 380)], "fence", False),  # the person is nearer
+    ("behind", P, ARMS_DOWN, [(400, 250, 600, 450)], "car", False),  # not overlapping
+    ("in_front_of", P, ARMS_DOWN, [(50, 50, 260, 350)], "car", True),
+    ("in_front_of", P, ARMS_DOWN, [(50, 250, 260, 450)], "car", False),
+    # --- looking at ----------------------------------------------------------------------------
+    ("looking_at", P, HEAD_LEFT, [(0, 150, 60, 250)], "painting", True),
+    ("looking_at", P, HEAD_LEFT, [(300, 150, 360, 250)], "painting", False),
+    ("looking_at", P, HEAD_RIGHT, [(300, 150, 360, 250)], "painting", True),
+    ("looking_at", P, ARMS_DOWN, [(300, 150, 360, 250)], "painting", None),  # facing the camera
+    ("looking_at", P, {}, [(300, 150, 360, 250)], "painting", None),  # no head keypoints
+]
+
+
+@pytest.mark.parametrize(("relation", "person", "keypoints", "things", "phrase", "expected"), CASES,
+                         ids=[f"{c[0]}-{c[4]}-{i}" for i, c in enumerate(CASES)])
+def test_relation(relation: str, person: tuple, keypoints: dict, things: list, phrase: str,
+                  expected: bool | None) -> None:
+    assert relates(relation, Body(person, keypoints), things, phrase) is expected
+
+
+def test_enough_cases() -> None:
+    assert len(CASES) >= 40
+    assert sum(1 for c in CASES if c[-1] is False) >= 15  # rejections
