@@ -6,8 +6,10 @@ NAME` is the only network access, for users who have a network.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 from refcli.errors import BackendError
 
@@ -71,6 +73,31 @@ def resolve(name_or_path: str) -> str:
         raise BackendError(f"model {name_or_path!r} is not installed: run `refcli models pull {name_or_path}` "
                            f"(downloads {KNOWN[name_or_path].repo}) or pass a local folder")
     raise BackendError(f"no model folder or known model named {name_or_path!r} (see `refcli models list`)")
+
+
+class LocalModel:
+    """What the backends that load a model folder share (detector, grounders, VLM): the folder,
+    a digest of its config for pipeline signatures and cache keys (a different model must never
+    read another's cache), and the device, resolved once."""
+
+    model_name: str | None
+    device_name: str
+
+    @cached_property
+    def path(self) -> str:
+        return resolve(self.model_name or "")
+
+    def folder_id(self, digits: int = 12, sep: str = "-") -> str:
+        """The folder's name and its config's digest, e.g. ``owlv2-base-0123456789ab``."""
+        with open(os.path.join(self.path, "config.json"), "rb") as f:
+            digest = hashlib.sha1(f.read()).hexdigest()[:digits]
+        return f"{os.path.basename(os.path.normpath(self.path))}{sep}{digest}"
+
+    @cached_property
+    def device(self) -> str:
+        from refcli.devices import pick_device
+
+        return pick_device(self.device_name)
 
 
 def pull(name: str) -> str:

@@ -171,6 +171,11 @@ CASES: list[tuple[str, dict]] = [
     ("the person looking at the painting", {"objects": (ObjectRelation("looking_at", "painting"),)}),
     ("the person in red holding a bag", {"colours": (C("any", "red"),),
                                          "objects": (ObjectRelation("holding", "bag"),)}),
+    # "camera": a thing when held, whoever took the picture when looked at or stood in front of
+    ("the person holding a camera", {"objects": (ObjectRelation("holding", "camera"),)}),
+    ("the person using a camera", {"objects": (ObjectRelation("holding", "camera"),)}),
+    ("the person looking at the camera", {"cues": (Cue("facing", "camera"),)}),
+    ("the person in front of the camera", {"unsupported": ("in front of the camera",)}),
     ("the person holding hands", {"unsupported": ("holding hands",)}),  # people with people: not an object
     ("the person next to the woman in red", {"next_to": {"colours": (C("any", "red"),), "unsupported": ("woman",)}}),
     # --- pose and motion ----------------------------------------------------------------------

@@ -92,3 +92,13 @@ def test_relation(relation: str, person: tuple, keypoints: dict, things: list, p
 def test_enough_cases() -> None:
     assert len(CASES) >= 40
     assert sum(1 for c in CASES if c[-1] is False) >= 15  # rejections
+
+
+def test_a_small_thing_between_two_people_belongs_to_the_one_it_overlaps_more() -> None:
+    from refcli.refer.relations import owned_by
+
+    left, right = Body((100, 100, 130, 200), {}), Body((128, 100, 160, 200), {})
+    ball = (118, 140, 134, 156)  # 12 px over the left box, 6 over the right one
+    assert owned_by([ball], [left, right], 0) == [ball] and owned_by([ball], [left, right], 1) == []
+    banner = (90, 110, 170, 150)  # bigger than half a person: both may hold it
+    assert owned_by([banner], [left, right], 0) == [banner] == owned_by([banner], [left, right], 1)

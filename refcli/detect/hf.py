@@ -8,7 +8,6 @@ torchvision in refcli's core install).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from collections.abc import Sequence
@@ -19,13 +18,14 @@ import numpy as np
 
 from refcli.detect import Detector, Image
 from refcli.detections import Detections
-from refcli.devices import default_batch_size, pick_device, run_in_batches
+from refcli.devices import default_batch_size, run_in_batches
 from refcli.errors import BackendError
+from refcli.models import LocalModel
 
 ZERO_SHOT = {"grounding-dino", "mm-grounding-dino", "owlv2", "owlvit"}
 
 
-class HFDetector(Detector):
+class HFDetector(LocalModel, Detector):
     """A transformers object detector.
 
     Args:
@@ -48,21 +48,9 @@ class HFDetector(Detector):
             raise BackendError("the hf detector needs a model: --detector-model FOLDER or a name from "
                                "`refcli models list`")
 
-    @cached_property
-    def path(self) -> str:
-        from refcli.models import resolve
-
-        return resolve(self.model_name or "")
-
     @property
     def version(self) -> str:
-        with open(os.path.join(self.path, "config.json"), "rb") as f:
-            digest = hashlib.sha1(f.read()).hexdigest()[:12]
-        return f"hf-{os.path.basename(os.path.normpath(self.path))}-{digest}-min{self.threshold:g}"
-
-    @cached_property
-    def device(self) -> str:
-        return pick_device(self.device_name)
+        return f"hf-{self.folder_id()}-min{self.threshold:g}"
 
     @cached_property
     def _parts(self) -> tuple[Any, Any, str, int | None]:

@@ -11,7 +11,6 @@ known ones there), batched, on the device asked for; out of memory halves the ba
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from collections.abc import Sequence
@@ -20,12 +19,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from refcli.devices import default_batch_size, pick_device, run_in_batches
+from refcli.devices import default_batch_size, run_in_batches
 from refcli.errors import BackendError
 from refcli.ground import Found, Grounder, Image, calibrate
+from refcli.models import LocalModel
 
 
-class _HFGrounder(Grounder):
+class _HFGrounder(LocalModel, Grounder):
     """What the transformers grounders share: a model folder, a device, batches."""
 
     threshold: ClassVar[float] = 0.3
@@ -41,21 +41,9 @@ class _HFGrounder(Grounder):
                                "`refcli models list`")
         self.device_name, self.batch_size, self.threads = device, batch_size, threads
 
-    @cached_property
-    def path(self) -> str:
-        from refcli.models import resolve
-
-        return resolve(self.model_name or "")
-
     @property
     def version(self) -> str:
-        with open(os.path.join(self.path, "config.json"), "rb") as f:
-            digest = hashlib.sha1(f.read()).hexdigest()[:12]
-        return f"{self.name}-{os.path.basename(os.path.normpath(self.path))}-{digest}-t{self.threshold:g}"
-
-    @cached_property
-    def device(self) -> str:
-        return pick_device(self.device_name)
+        return f"{self.name}-{self.folder_id()}-t{self.threshold:g}"
 
     @cached_property
     def parts(self) -> tuple[Any, Any]:
@@ -78,7 +66,10 @@ class _HFGrounder(Grounder):
         return processor, model
 
     def _load(self) -> tuple[Any, Any]:
-        raise NotImplementedError
+        """Processor and model; the zero-shot detectors (OWLv2, Grounding DINO) load alike."""
+        from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
+
+        return AutoProcessor.from_pretrained(self.path), AutoModelForZeroShotObjectDetection.from_pretrained(self.path)
 
     def ground(self, images: Sequence[Image], phrase: str) -> list[Found]:
         if not images:
@@ -112,11 +103,6 @@ class OWLv2Grounder(_HFGrounder):
     threshold: ClassVar[float] = 0.1
     model_types = ("owlv2", "owlvit")
 
-    def _load(self) -> tuple[Any, Any]:
-        from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
-
-        return AutoProcessor.from_pretrained(self.path), AutoModelForZeroShotObjectDetection.from_pretrained(self.path)
-
     def _ground_batch(self, images: Sequence[Image], phrase: str) -> list[Found]:
         import torch
 
@@ -137,11 +123,6 @@ class GroundingDinoGrounder(_HFGrounder):
     threshold: ClassVar[float] = 0.35
     text_threshold: ClassVar[float] = 0.25
     model_types = ("grounding-dino", "mm-grounding-dino")
-
-    def _load(self) -> tuple[Any, Any]:
-        from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
-
-        return AutoProcessor.from_pretrained(self.path), AutoModelForZeroShotObjectDetection.from_pretrained(self.path)
 
     def _ground_batch(self, images: Sequence[Image], phrase: str) -> list[Found]:
         import torch

@@ -26,7 +26,7 @@ from refcli.features.motion import CUE_NAMES as MOTION_CUES
 from refcli.features.pose import CUE_NAMES as POSE_CUES
 from refcli.refer import ReferRequest, Referrer, ReferResult
 from refcli.refer.grammar import ColourClause, Cue, ObjectRelation, ParsedExpression, Position, parse
-from refcli.refer.relations import Body, relates
+from refcli.refer.relations import CARRIED, Body, owned_by, relates
 
 _AXIS = {"left": (0, False), "right": (0, True), "top": (1, False), "bottom": (1, True)}
 
@@ -185,10 +185,11 @@ def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple
         chosen = np.array([i for i in chosen if _wears(features[int(i)], clause)], np.int64)
     for cue in parsed.cues:
         chosen = np.array([i for i in chosen if _shows(features[int(i)], cue)], np.int64)
+    bodies = [Body(tuple(float(v) for v in boxes[i]), features[i].get("keypoints") or {})  # type: ignore[arg-type]
+              for i in range(len(boxes))]
     for relation in parsed.objects:
         things = [box for box, score in (objects or {}).get(relation.object, ()) if score >= 0.5]
-        chosen = np.array([i for i in chosen if _relates(relation, boxes[int(i)], features[int(i)], things)],
-                          np.int64)
+        chosen = np.array([i for i in chosen if _relates(relation, bodies, int(i), things)], np.int64)
     if parsed.next_to is not None:
         anchors = set(select(parsed.next_to, boxes, size, features, gallery))
         chosen = _next_to(chosen, anchors, boxes, centers, parsed.plural)
@@ -227,11 +228,12 @@ def _wears(feature: Mapping[str, Any], clause: ColourClause) -> bool:
     return found != clause.negated
 
 
-def _relates(relation: ObjectRelation, box: npt.NDArray[np.float32], feature: Mapping[str, Any],
-             things: Sequence[Sequence[float]]) -> bool:
-    """Whether the person stands in the relation to one of the things; unknown never matches."""
-    body = Body(tuple(float(v) for v in box), feature.get("keypoints") or {})  # type: ignore[arg-type]
-    answer = relates(relation.relation, body, things, relation.object)
+def _relates(relation: ObjectRelation, bodies: Sequence[Body], index: int, things: Sequence[Sequence[float]]) -> bool:
+    """Whether person ``index`` stands in the relation to one of the things (a carried thing
+    counts for the one person it belongs to most); unknown never matches."""
+    if relation.relation in CARRIED:
+        things = owned_by(things, bodies, index)
+    answer = relates(relation.relation, bodies[index], things, relation.object)
     if answer is None:
         return False
     return answer != relation.negated

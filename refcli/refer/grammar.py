@@ -127,15 +127,26 @@ _CUE_PATTERNS: list[tuple[str, str, str]] = [
 _CUES = [(re.compile(rf"{_NOT}\b(?:{pattern})\b"), name, value) for pattern, name, value in _CUE_PATTERNS]
 
 # People with things: a relation verb and an object phrase to ground ("holding a microphone").
-_NOT_OBJECT = (r"(?:left|right|top|bottom|middle|center|camera|viewer|us|lens|side|far|front|back|backs|background|"
-               r"foreground|ground|floor|distance|arm|arms|hand|hands|head|face|eyes|leg|legs|feet|foot|knee|knees|"
-               r"mouth|hair|chin|cheek|ear|ears|lap|own|each|other|one|person|people|man|woman|men|women|"
-               r"someone|everyone|the|a|an|his|her|their|its|some|away|raised|folded|crossed|both|anything|something|nothing|things|stuff)\b")
+_VIEWER = r"camera|viewer|us|lens"
+"""Words that mean whoever took the picture after "looking at" or "in front of", but a thing in
+the picture after "holding" ("holding a camera")."""
+_NOT_OBJECT_WORDS = (r"left|right|top|bottom|middle|center|viewer|us|lens|side|far|front|back|backs|background|"
+                     r"foreground|ground|floor|distance|arm|arms|hand|hands|head|face|eyes|leg|legs|feet|foot|knee|"
+                     r"knees|mouth|hair|chin|cheek|ear|ears|lap|own|each|other|one|person|people|man|woman|men|women|"
+                     r"someone|everyone|the|a|an|his|her|their|its|some|away|raised|folded|crossed|both|anything|"
+                     r"something|nothing|things|stuff")
 _OBJECT_STOP = (r"(?:and|or|but|who|that|which|while|on|in|at|with|without|next|near|beside|behind|holding|"
                 r"wearing|sitting|standing|walking|lying|is|are|to|from|by|not)\b")
 _DETERMINER = r"(?:(?:a|an|the|his|her|their|its|some|one|two|a\s+pair\s+of|pair\s+of)\s+)?"
-_OBJECT = (rf"{_DETERMINER}(?P<obj>(?!{_NOT_OBJECT})[a-z][a-z'-]*"
-           rf"(?:\s+(?!{_OBJECT_STOP})(?!{_NOT_OBJECT})[a-z][a-z'-]*){{0,2}})(?!\s+{_NOT_OBJECT})")
+
+
+def _object_pattern(viewer_is_object: bool) -> str:
+    not_object = rf"(?:{_NOT_OBJECT_WORDS}{'' if viewer_is_object else '|' + _VIEWER})\b"
+    return (rf"{_DETERMINER}(?P<obj>(?!{not_object})[a-z][a-z'-]*"
+            rf"(?:\s+(?!{_OBJECT_STOP})(?!{not_object})[a-z][a-z'-]*){{0,2}})(?!\s+{not_object})")
+
+
+_OBJECT = _object_pattern(viewer_is_object=False)
 _RELATION_VERBS: list[tuple[str, str]] = [
     (r"(?:holding(?:\s+up)?|holds|carrying|carries|using|uses|playing|plays|grabbing|gripping|pushing|pulling)",
      "holding"),
@@ -150,7 +161,9 @@ _RELATION_VERBS: list[tuple[str, str]] = [
     (r"(?:looking|staring|gazing|glancing|pointing)\s+at|watching|facing", "looking_at"),
     (r"(?P<without>without)|with", "with"),
 ]
-_RELATIONS = [(re.compile(rf"{_NOT}\b(?:is\s+|are\s+)?(?:{verb})\s+{_OBJECT}\b"), name)
+_VIEWER_RELATIONS = {"behind", "in_front_of", "looking_at"}
+_RELATIONS = [(re.compile(rf"{_NOT}\b(?:is\s+|are\s+)?(?:{verb})\s+"
+                          rf"{_object_pattern(viewer_is_object=name not in _VIEWER_RELATIONS)}\b"), name)
               for verb, name in _RELATION_VERBS]
 _WHOLE_OBJECT = re.compile(rf"^\s*{_OBJECT}\s*$")
 

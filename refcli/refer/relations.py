@@ -213,6 +213,28 @@ JUDGES: dict[str, Callable[[Body, Box, str], bool | None]] = {
 }
 
 
+CARRIED = {"holding", "with", "wearing"}
+"""Relations in which a small thing belongs to one person: of two people side by side, the ball
+between them is held by the one it overlaps more."""
+
+
+def owned_by(things: Sequence[Box], bodies: Sequence[Body], index: int) -> list[Box]:
+    """The things that person ``index`` has more claim to than anyone else in the picture: small
+    things (under half the person's box) go to the person whose box holds most of them (ties: the
+    nearest box centre); bigger things are shared."""
+    mine = []
+    for thing in things:
+        if area(thing) >= 0.5 * area(bodies[index].box):
+            mine.append(thing)
+            continue
+        cx = centre(thing)[0]
+        best = max(range(len(bodies)), key=lambda j: (round(inside_share(thing, bodies[j].box), 2),
+                                                       -abs(centre(bodies[j].box)[0] - cx)))
+        if best == index:
+            mine.append(thing)
+    return mine
+
+
 def relates(relation: str, body: Body, things: Sequence[Box], phrase: str = "") -> bool | None:
     """Whether the person stands in ``relation`` to any of ``things``: True if one does, False if
     every one is judged and none does (or there are none), None if none does and some could not

@@ -21,7 +21,6 @@ Qwen processor class, which needs torchvision (refcli keeps it out of the core i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -33,8 +32,9 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from refcli.devices import default_batch_size, dtype_for, pick_device, run_in_batches
+from refcli.devices import default_batch_size, dtype_for, run_in_batches
 from refcli.errors import BackendError
+from refcli.models import LocalModel
 from refcli.refer import ReferRequest, Referrer, ReferResult
 from refcli.refer.groups import refer_in_groups
 
@@ -136,7 +136,7 @@ def draw_marks(image: npt.NDArray[np.uint8], boxes: npt.NDArray[np.float32]) -> 
     return picture
 
 
-class VLMReferrer(Referrer):
+class VLMReferrer(LocalModel, Referrer):
     """A Qwen2.5-VL-family model from a local folder (or a name `refcli models pull` installed).
 
     Args:
@@ -161,21 +161,9 @@ class VLMReferrer(Referrer):
         self.max_new_tokens, self.min_pixels, self.max_pixels = max_new_tokens, min_pixels, max_pixels
         self.max_candidates = max_candidates
 
-    @cached_property
-    def path(self) -> str:
-        from refcli.models import resolve
-
-        return resolve(self.model_name)
-
     @property
     def cache_id(self) -> str:
-        with open(os.path.join(self.path, "config.json"), "rb") as f:
-            digest = hashlib.sha1(f.read()).hexdigest()[:10]
-        return f"vlm:{os.path.basename(os.path.normpath(self.path))}:{digest}:{self.prompt}:{self.max_pixels or 0}"
-
-    @cached_property
-    def device(self) -> str:
-        return pick_device(self.device_name)
+        return f"vlm:{self.folder_id(10, ':')}:{self.prompt}:{self.max_pixels or 0}"
 
     @cached_property
     def _parts(self) -> tuple[Any, Any, Any, str]:
