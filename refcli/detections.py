@@ -11,6 +11,15 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int32]
 
+def box_iou(a: Any, b: Any) -> float:
+    """Intersection over union of two ``[x1, y1, x2, y2]`` boxes (0 when they do not overlap)."""
+    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    if x2 <= x1 or y2 <= y1:
+        return 0.0
+    inter = (x2 - x1) * (y2 - y1)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
 NO_TRACK = -1
 """tracker_id of a box that belongs to no track (yet)."""
 

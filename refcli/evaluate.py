@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from refcli.detections import box_iou
 from refcli.errors import RefcliError
 
 THRESHOLDS = [float(t) for t in np.arange(0.5, 1.0, 0.05)]
@@ -110,14 +111,6 @@ def load_predictions(path: str) -> dict[Any, Prediction]:
             raise EvalError(f"{path}:{number}: point predictions are not supported (they need the masks)")
         out[row["id"]] = Prediction(row["id"], boxes, row.get("unsupported") or [], row.get("candidates"))
     return out
-
-
-def box_iou(a: Box, b: Box) -> float:
-    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    if x2 <= x1 or y2 <= y1:
-        return 0.0
-    inter = (x2 - x1) * (y2 - y1)
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def matches(gt: Sequence[Box], pred: Sequence[Box], threshold: float) -> int:

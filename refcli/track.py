@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from refcli.defaults import PEOPLE_MIN_SCORE
-from refcli.detections import NO_TRACK, Detections
+from refcli.detections import NO_TRACK, Detections, box_iou
 from refcli.features.colors import average, clothing_colours
 from refcli.features.motion import velocities
 from refcli.keyframes import MIN_SAMPLES_FOR_KEYFRAMES, KeyframePicker, encode_keyframe, person_quality
@@ -145,7 +145,7 @@ def _box_of(track: Any, boxes: npt.NDArray[np.float32], scores: npt.NDArray[np.f
     same = [j for j in np.flatnonzero(scores == np.float32(track.score)) if int(j) not in used]
     if not same:
         return None
-    best = max(same, key=lambda j: _iou(np.asarray(track.tlbr, np.float32), boxes[j]))
+    best = max(same, key=lambda j: box_iou(np.asarray(track.tlbr, np.float32).tolist(), boxes[j].tolist()))
     used.add(int(best))
     return int(best)
 
@@ -398,9 +398,3 @@ class TrackBuilder:
                 del self._images[sample]
 
 
-def _iou(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
-    ix = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
-    iy = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
-    inter = ix * iy
-    union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - inter
-    return inter / union if union > 0 else 0.0

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from refcli.detections import box_iou
+
 DATA = Path(__file__).parent / "data"
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -62,12 +64,7 @@ def write_bad_files(folder: Path) -> dict[str, str]:
             "truncated.mp4": "not a readable video"}
 
 
-def iou(a: list[float], b: list[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+iou = box_iou  # the tests measure boxes with refcli's own IoU
 
 
 def match(truth: list[list[float]], found: list[list[float]], threshold: float = 0.5) -> tuple[int, int]:

@@ -24,6 +24,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from refcli.cli.app import app
+from refcli.detections import box_iou as iou
 from refcli.ground import Found, Grounder, calibrate, grounders
 from refcli.io.image import load_image
 
@@ -244,13 +245,6 @@ def training_frames() -> list[tuple[np.ndarray, list[list[float]]]]:
         if people:
             out.append((sample.image, people))
     return out
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from refcli.detections import box_iou
 from refcli.devices import default_batch_size, dtype_for, run_in_batches
 from refcli.errors import BackendError
 from refcli.models import LocalModel
@@ -73,14 +74,6 @@ def to_model_boxes(boxes: npt.NDArray[np.float32], size: tuple[int, int],
     return out
 
 
-def _iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def answer_part(text: str) -> tuple[str | None, list[str]]:
     """The text inside the last <answer>...</answer>, or None with a warning."""
     found = _ANSWER.findall(text)
@@ -97,7 +90,7 @@ def parse_rex_thinker(text: str, candidates: list[list[int]]) -> tuple[list[int]
     chosen: list[int] = []
     for match in _BOX.findall(answer):
         box = [float(v) for v in match]
-        overlaps = [_iou(box, c) for c in candidates]
+        overlaps = [box_iou(box, c) for c in candidates]
         best = int(np.argmax(overlaps)) if overlaps else -1
         if best < 0 or overlaps[best] < 0.5:
             notes.append(f"answered box {box} matches no candidate")
