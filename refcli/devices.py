@@ -39,8 +39,9 @@ def dtype_for(device: str) -> Any:
     return torch.float32
 
 
-def default_batch_size(device: str) -> int:
-    return 8 if device.startswith("cuda") else 1
+def default_batch_size(device: str, cpu: int = 1) -> int:
+    """Images per batch when the user gives none: 8 on CUDA, ``cpu`` on the CPU, 1 elsewhere."""
+    return 8 if device.startswith("cuda") else cpu if device == "cpu" else 1
 
 
 def is_out_of_memory(err: BaseException) -> bool:

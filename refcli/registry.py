@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from typing import Generic, TypeVar
+import inspect
+from typing import Any, Generic, TypeVar
 
 from refcli.errors import BackendError
 
@@ -35,3 +36,11 @@ class Registry(Generic[T]):
         module = importlib.import_module(module_name)
         cls: type[T] = getattr(module, class_name)
         return cls
+
+    def create(self, name: str, *, keep_none: bool = False, **options: Any) -> T:
+        """An instance of the class under ``name``, given those ``options`` its constructor takes
+        (the rest are for other backends); None values are left to the backend's defaults unless
+        ``keep_none``."""
+        cls = self.load(name)
+        accepted = inspect.signature(cls).parameters
+        return cls(**{k: v for k, v in options.items() if k in accepted and (keep_none or v is not None)})

@@ -47,9 +47,4 @@ DEFAULT_DETECTOR = "ssdlite"
 def create_detector(name: str = DEFAULT_DETECTOR, *, threads: int | None = None, **options: Any) -> Detector:
     """Build the detector registered under ``name``; ``options`` (model, device...) go to backends
     that take them (None values are left to the backend's defaults)."""
-    import inspect
-
-    cls = detectors.load(name)
-    accepted = inspect.signature(cls).parameters
-    kwargs = {k: v for k, v in options.items() if k in accepted and v is not None}
-    return cls(threads=threads, **kwargs)  # type: ignore[call-arg]
+    return detectors.create(name, threads=threads, **options)

@@ -20,6 +20,7 @@ from refcli.detect import Detector, Image
 from refcli.detections import Detections
 from refcli.devices import default_batch_size, run_in_batches
 from refcli.errors import BackendError
+from refcli.io.image import to_pil
 from refcli.models import LocalModel
 
 ZERO_SHOT = {"grounding-dino", "mm-grounding-dino", "owlv2", "owlvit"}
@@ -88,14 +89,12 @@ class HFDetector(LocalModel, Detector):
         if not images:
             return []
         return run_in_batches(self._detect_batch, list(images), self.batch_size or
-                              (default_batch_size(self.device) if self.device != "cpu" else 2))
+                              default_batch_size(self.device, cpu=2))
 
     def _detect_batch(self, images: Sequence[Image]) -> list[Detections]:
         import torch
-        from PIL import Image as PILImage
-
         processor, model, kind, person = self._parts
-        pictures = [PILImage.fromarray(np.ascontiguousarray(image)) for image in images]
+        pictures = to_pil(images)
         sizes = [(image.shape[0], image.shape[1]) for image in images]
         with torch.inference_mode():
             if kind in ZERO_SHOT:

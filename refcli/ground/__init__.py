@@ -56,8 +56,4 @@ grounders.register("florence-2", "refcli.ground.hf:Florence2Grounder")
 def create_grounder(name: str, **options: Any) -> Grounder:
     """Build the grounder registered under ``name``; ``options`` (model, device...) go to backends
     that take them."""
-    import inspect
-
-    cls = grounders.load(name)
-    accepted = inspect.signature(cls).parameters
-    return cls(**{k: v for k, v in options.items() if k in accepted and v is not None})
+    return grounders.create(name, **options)

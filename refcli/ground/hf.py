@@ -22,6 +22,7 @@ import numpy as np
 from refcli.devices import default_batch_size, run_in_batches
 from refcli.errors import BackendError
 from refcli.ground import Found, Grounder, Image, calibrate
+from refcli.io.image import to_pil
 from refcli.models import LocalModel
 
 
@@ -74,7 +75,7 @@ class _HFGrounder(LocalModel, Grounder):
     def ground(self, images: Sequence[Image], phrase: str) -> list[Found]:
         if not images:
             return []
-        size = self.batch_size or (default_batch_size(self.device) if self.device != "cpu" else 2)
+        size = self.batch_size or default_batch_size(self.device, cpu=2)
         return run_in_batches(lambda batch: self._ground_batch(batch, phrase), list(images), size)
 
     def _ground_batch(self, images: Sequence[Image], phrase: str) -> list[Found]:
@@ -92,12 +93,6 @@ class _HFGrounder(LocalModel, Grounder):
         return out
 
 
-def _pictures(images: Sequence[Image]) -> list[Any]:
-    from PIL import Image as PILImage
-
-    return [PILImage.fromarray(np.ascontiguousarray(image)) for image in images]
-
-
 class OWLv2Grounder(_HFGrounder):
     name: ClassVar[str] = "owlv2"
     threshold: ClassVar[float] = 0.1
@@ -108,7 +103,7 @@ class OWLv2Grounder(_HFGrounder):
 
         processor, model = self.parts
         with torch.inference_mode():
-            inputs = processor(text=[[phrase]] * len(images), images=_pictures(images), return_tensors="pt")
+            inputs = processor(text=[[phrase]] * len(images), images=to_pil(images), return_tensors="pt")
             outputs = model(**inputs.to(self.device))
             # OWLv2 pads to a square (bottom and right): boxes are relative to the padded image.
             squares = [(max(image.shape[:2]),) * 2 for image in images]
@@ -131,7 +126,7 @@ class GroundingDinoGrounder(_HFGrounder):
         prompt = phrase.lower().strip().rstrip(".") + "."
         sizes = [image.shape[:2] for image in images]
         with torch.inference_mode():
-            inputs = processor(images=_pictures(images), text=[prompt] * len(images), return_tensors="pt",
+            inputs = processor(images=to_pil(images), text=[prompt] * len(images), return_tensors="pt",
                                padding=True).to(self.device)
             outputs = model(**inputs)
             results = processor.post_process_grounded_object_detection(
@@ -157,7 +152,7 @@ class Florence2Grounder(_HFGrounder):
 
         processor, model = self.parts
         with torch.inference_mode():
-            inputs = processor(text=[self.task + phrase] * len(images), images=_pictures(images),
+            inputs = processor(text=[self.task + phrase] * len(images), images=to_pil(images),
                                return_tensors="pt", padding=True).to(self.device)
             generated = model.generate(input_ids=inputs["input_ids"], pixel_values=inputs["pixel_values"],
                                        max_new_tokens=128, num_beams=1, do_sample=False)

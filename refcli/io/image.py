@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -38,3 +41,10 @@ def load_image(path: str, *, apply_exif: bool = True) -> Image:
 def _one_line(err: BaseException) -> str:
     text = str(err).strip() or type(err).__name__
     return text.splitlines()[0]
+
+
+def to_pil(images: Sequence[Image]) -> list[Any]:
+    """PIL pictures of RGB arrays, as the transformers processors take them."""
+    from PIL import Image as PILImage
+
+    return [PILImage.fromarray(np.ascontiguousarray(image)) for image in images]

@@ -107,8 +107,4 @@ DEFAULT_REFERRER = "embedded"
 
 def create_referrer(name: str = DEFAULT_REFERRER, **context: Any) -> Referrer:
     """Build a referrer; ``context`` (e.g. ``gallery``) goes to backends that take it."""
-    import inspect
-
-    cls = referrers.load(name)
-    accepted = inspect.signature(cls).parameters
-    return cls(**{k: v for k, v in context.items() if k in accepted})
+    return referrers.create(name, keep_none=True, **context)
