@@ -33,7 +33,7 @@ from refcli.store import Store
 from refcli.track import ByteTrackTracker, Rows, TrackBuilder
 
 _COMMIT_EVERY_ROWS = 1000
-_COMMIT_EVERY_BYTES = 8 << 20  # keyframe JPEGs waiting to be written
+COMMIT_EVERY_BYTES = 8 << 20  # keyframe JPEGs waiting to be written
 _COMMIT_EVERY_SECONDS = 5.0
 
 
@@ -92,7 +92,6 @@ class _Running:
 
     job: Job
     builder: TrackBuilder | None = None
-    generation: int = 0
     samples: int = 0
     outstanding: int = 0
     finished: bool = False
@@ -256,8 +255,7 @@ class _Indexer:
             if state.error is not None:
                 continue
             if state.builder is None:
-                state.generation = self.store.new_generation()
-                state.builder = new_builder(state.job, state.generation, self.options, self.face_encoder,
+                state.builder = new_builder(state.job, self.store.new_generation(), self.options, self.face_encoder,
                                             self.pose_estimator)
                 state.size = (sample.image.shape[1], sample.image.shape[0])
             try:
@@ -291,7 +289,7 @@ class _Indexer:
             state.error = "no frame could be decoded"
         builder = state.builder
         return record_file(self.summary, self.store, state.job, self.signatures[state.job.kind], FileOutcome(
-            error=state.error, report=state.report, generation=state.generation, size=state.size,
+            error=state.error, report=state.report, generation=builder.generation if builder else 0, size=state.size,
             samples=state.samples, people=builder.people if builder else 0,
             detections=builder.detections if builder else 0))
 
@@ -312,7 +310,7 @@ class PendingWrites:
 
     def flush_if_due(self) -> None:
         if (len(self.rows) >= _COMMIT_EVERY_ROWS
-                or sum(len(k["jpeg"]) for k in self.rows.keyframes) >= _COMMIT_EVERY_BYTES
+                or self.rows.jpeg_bytes() >= COMMIT_EVERY_BYTES
                 or time.monotonic() - self.last_commit > _COMMIT_EVERY_SECONDS):
             self.flush()
 

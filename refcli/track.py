@@ -23,6 +23,7 @@ from refcli.detections import NO_TRACK, Detections, box_iou
 from refcli.features.colors import average, clothing_colours
 from refcli.features.motion import velocities
 from refcli.keyframes import MIN_SAMPLES_FOR_KEYFRAMES, KeyframePicker, encode_keyframe, person_quality
+from refcli.store.schema import CONTENT_TABLES
 
 LOST_SECONDS = 2.0
 """A track survives this long without a matching box (occlusion, detector miss)."""
@@ -174,7 +175,7 @@ class Rows:
     faces: list[dict[str, Any]] = field(default_factory=list)
     poses: list[dict[str, Any]] = field(default_factory=list)
 
-    TABLES = ("frames", "tracks", "keyframes", "faces", "poses")
+    TABLES = CONTENT_TABLES
 
     def extend(self, other: Rows) -> None:
         for name in self.TABLES:
@@ -182,6 +183,10 @@ class Rows:
 
     def __len__(self) -> int:
         return sum(len(getattr(self, name)) for name in self.TABLES)
+
+    def jpeg_bytes(self) -> int:
+        """Keyframe JPEG bytes held: the other measure of when to hand rows on."""
+        return sum(len(k["jpeg"]) for k in self.keyframes)
 
 
 @dataclass

@@ -37,6 +37,7 @@ from refcli import faults
 from refcli.errors import BackendError, MediaError
 from refcli.executors import RayOptions
 from refcli.pipeline import (
+    COMMIT_EVERY_BYTES,
     FileOutcome,
     IndexOptions,
     IndexSummary,
@@ -153,7 +154,7 @@ def _index_file(job: Job, options: IndexOptions, generation: int, detectors: lis
                 if pending is not None:  # decode the next batch while this one is detected
                     take(*pending)
                 pending, batch = (batch, ref), []
-                if len(rows) >= _YIELD_EVERY_ROWS or sum(len(k["jpeg"]) for k in rows.keyframes) >= (8 << 20):
+                if len(rows) >= _YIELD_EVERY_ROWS or rows.jpeg_bytes() >= COMMIT_EVERY_BYTES:
                     yield "rows", rows
                     rows = Rows()
         if pending is not None:

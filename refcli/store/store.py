@@ -161,9 +161,7 @@ class Store:
         while version < schema.SCHEMA_VERSION:
             schema.MIGRATIONS[version](self._db)
             version += 1
-        meta = self._table("meta")
-        meta.delete("key = 'schema_version'")
-        meta.add(pa.Table.from_pylist([{"key": "schema_version", "value": str(version)}], schema=schema.META))
+        self._put_meta("schema_version", str(version))
 
     def _table(self, name: str) -> Any:
         if name not in self._tables:
@@ -291,8 +289,9 @@ class Store:
         self._require_writer()
         # Not `keyframes`: its fragments are already ~8 MB of JPEGs each, and compacting them
         # held as much memory as the table is big (85 MB for 10 min of video).
+        existing = self._table_names()
         for name in ("files", "media", "frames", "tracks", "faces", "poses", "seen_hits", "grounded"):
-            if name not in self._table_names():
+            if name not in existing:
                 continue
             table = self._table(name)
             small = table.stats()["fragment_stats"]["num_small_fragments"]
@@ -387,8 +386,6 @@ class Store:
         from refcli.features.pose import Pose, keypoints
 
         out: dict[tuple[str, int, int], list[tuple[float | None, dict[str, Any]]]] = {}
-        if "poses" not in self._table_names():
-            return out
         table = self._read("poses", ["content_id", "generation", "track", "sample", "time", "landmarks", "cues"])
         for row in sorted(table.to_pylist(), key=lambda r: r["sample"]):
             pose = {"cues": {c["name"]: (c["value"], c["confidence"]) for c in row["cues"]},
@@ -483,6 +480,10 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self._require_writer()
+        self._put_meta(key, value)
+
+    def _put_meta(self, key: str, value: str) -> None:
+        """Replace one meta value (migrations do it at open, before any writer lock)."""
         meta = self._table("meta")
         meta.delete(f"key = {_sql_string(key)}")
         meta.add(pa.Table.from_pylist([{"key": key, "value": value}], schema=schema.META))
@@ -518,8 +519,6 @@ class Store:
         return out
 
     def cached_answers(self) -> dict[str, tuple[list[int], list[float]]]:
-        if "verified" not in self._table_names():
-            return {}
         return {r["key"]: (r["indexes"], r["scores"]) for r in self._read("verified").to_pylist()}
 
     def cache_answers(self, rows: list[dict[str, Any]]) -> None:
@@ -530,7 +529,7 @@ class Store:
 
     def grounded(self, keys: list[str]) -> dict[str, list[tuple[list[float], float]]]:
         """Cached grounding results by key (see refcli/ground/stage.py)."""
-        if not keys or "grounded" not in self._table_names():
+        if not keys:
             return {}
         out: dict[str, list[tuple[list[float], float]]] = {}
         for chunk in _chunks(sorted(set(keys)), 500):
