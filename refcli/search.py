@@ -17,6 +17,7 @@ import numpy as np
 
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detections import NO_TRACK
+from refcli.features.motion import motion_cues
 from refcli.refer import ReferRequest, Referrer, ReferResult
 from refcli.render import hit_id
 from refcli.store import Store
@@ -106,7 +107,8 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
                         frame["sample"], frame["time"], [round(float(v), 1) for v in candidate["box"]], float(score)))
     hits = [] if unsupported else _moments(store, chosen, frames_of)
     hits.sort(key=lambda h: (-h.score, h.path, h.start if h.start is not None else -1.0))
-    ignored = list(referrer.ignored(query)) + [p for p in dropped if p not in referrer.ignored(query)]
+    said = list(referrer.ignored(query))
+    ignored = said + [p for p in dropped if p not in said]
     cache.save()
     return FindResult(query=query, backend=referrer.name, total=len(hits),
                       hits=hits if limit is None else hits[:limit], unsupported=unsupported, ignored=ignored,
@@ -198,10 +200,9 @@ def _requests(store: Store, query: str, min_score: float, content_ids: set[str] 
         import pyarrow.compute as pc
 
         frames = frames.filter(pc.is_in(frames.column("content_id"), pa.array(sorted(content_ids), pa.string())))
-    best = store.track_scores()
-    measured = store.track_features()
-    faces = store.faces_indexed()
-    unknown: dict[str, Any] = {"colours": None, **({"faces": []} if faces else {})}
+    tracks = store.track_features()
+    best, measured = tracks.scores, tracks.features
+    unknown: dict[str, Any] = {"colours": None, **({"faces": []} if tracks.faces_indexed else {})}
     moments = _Moments(store, referrer.wants(query))
     pictured = store.keyframe_samples() if referrer.needs_image else {}
     built: list[tuple[ReferRequest, dict[str, Any]]] = []
@@ -285,7 +286,10 @@ class _Moments:
             import json
 
             self.posed = {m.content_id for m in store.media().values() if "pose" in json.loads(m.signature or "{}")}
-        self.motion = store.track_motion() if "motion" in wants else None
+        # per track: where each sample's motion sits in its values, and the values
+        self.motion = None if "motion" not in wants else {
+            key: ({sample: k for k, sample in enumerate(samples)}, values)
+            for key, (samples, values) in store.track_motion().items()}
 
     def at(self, frame: dict[str, Any], track: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -297,14 +301,10 @@ class _Moments:
             if "keypoints" in self.wants:
                 out["keypoints"] = pose["keypoints"] if pose else {}
         if self.motion is not None:
-            samples, values = self.motion.get(key, ([], []))
+            positions, values = self.motion.get(key, ({}, []))
             if values is not None:  # None: indexed before motion was measured; the key stays absent
-                out["motion"] = None
-                if frame["sample"] in samples:
-                    from refcli.features.motion import motion_cues
-
-                    k = samples.index(frame["sample"])
-                    out["motion"] = motion_cues(*values[3 * k:3 * k + 3])
+                k = positions.get(frame["sample"])
+                out["motion"] = None if k is None else motion_cues(*values[3 * k:3 * k + 3])
         return out
 
 

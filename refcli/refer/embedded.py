@@ -186,7 +186,7 @@ def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple
     for cue in parsed.cues:
         chosen = np.array([i for i in chosen if _shows(features[int(i)], cue)], np.int64)
     bodies = [Body(tuple(float(v) for v in boxes[i]), features[i].get("keypoints") or {})  # type: ignore[arg-type]
-              for i in range(len(boxes))]
+              for i in range(len(boxes))] if parsed.objects else []
     for relation in parsed.objects:
         things = [box for box, score in (objects or {}).get(relation.object, ()) if score >= 0.5]
         chosen = np.array([i for i in chosen if _relates(relation, bodies, int(i), things)], np.int64)

@@ -78,6 +78,18 @@ class MediaRecord:
     generation: int
 
 
+@dataclass(frozen=True)
+class TrackFeatures:
+    """What `find` needs of every track, from one scan of the tracks table, by (content id,
+    generation, track): the best detector score, and the measured features — colours, and faces
+    when they were indexed (the key is absent otherwise: "not measured" differs from "no face
+    seen")."""
+
+    scores: dict[tuple[str, int, int], float]
+    features: dict[tuple[str, int, int], dict[str, Any]]
+    faces_indexed: bool
+
+
 class Store:
     """An open refcli database. Use ``Store.open``; write only inside ``writer()``."""
 
@@ -352,26 +364,25 @@ class Store:
             where += f" AND track IN ({', '.join(map(str, wanted))})"
         return {row["track"]: row for row in self._read("tracks", where=where).to_pylist()}
 
-    def track_features(self) -> dict[tuple[str, int, int], dict[str, Any]]:
-        """Measured features of every track, by (content id, generation, track): colours, and
-        faces when they were indexed (the key is absent otherwise: "not measured" differs from
-        "no face seen")."""
+    def track_features(self) -> TrackFeatures:
         with_faces = self.faces_indexed()
-        table = self._read("tracks", ["content_id", "generation", "track", "upper_colours", "lower_colours"])
+        table = self._read("tracks", ["content_id", "generation", "track", "score", "upper_colours",
+                                      "lower_colours"])
+        scores: dict[tuple[str, int, int], float] = {}
         out: dict[tuple[str, int, int], dict[str, Any]] = {}
         for row in table.to_pylist():
+            key = (row["content_id"], row["generation"], row["track"])
+            scores[key] = row["score"]
             colours = None if row["upper_colours"] is None else {
                 part: {c["name"]: c["share"] for c in row[f"{part}_colours"] or []} for part in ("upper", "lower")}
-            out[(row["content_id"], row["generation"], row["track"])] = (
-                {"colours": colours, "faces": []} if with_faces else {"colours": colours})
-        if not with_faces:
-            return out
-        faces = self._read("faces", ["content_id", "generation", "track", "embedding"])
-        for row in faces.to_pylist():
-            key = (row["content_id"], row["generation"], row["track"])
-            if key in out:
-                out[key]["faces"].append(row["embedding"])
-        return out
+            out[key] = {"colours": colours, "faces": []} if with_faces else {"colours": colours}
+        if with_faces:
+            faces = self._read("faces", ["content_id", "generation", "track", "embedding"])
+            for row in faces.to_pylist():
+                key = (row["content_id"], row["generation"], row["track"])
+                if key in out:
+                    out[key]["faces"].append(row["embedding"])
+        return TrackFeatures(scores, out, with_faces)
 
     def track_motion(self) -> dict[tuple[str, int, int], tuple[list[int], list[float] | None]]:
         """Per track: its samples and their motion (3 floats each, see refcli/features/motion.py;
@@ -492,11 +503,6 @@ class Store:
         values = [r["value"] for r in self._read("meta").to_pylist() if r["key"] == key]
         return values[-1] if values else None
 
-    def track_scores(self) -> dict[tuple[str, int, int], float]:
-        """Best detector score of every track, by (content id, generation, track)."""
-        table = self._read("tracks", ["content_id", "generation", "track", "score"])
-        return {(c, g, t): s for c, g, t, s in zip(*(table.column(n).to_pylist()
-                                                      for n in ("content_id", "generation", "track", "score")))}
 
     def track_samples(self, wanted: dict[tuple[str, int], set[int]]) -> dict[tuple[str, int], list[int]]:
         """Sample lists of the given tracks ((content, generation) -> track ids), in one scan."""
