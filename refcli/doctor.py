@@ -23,7 +23,7 @@ def _version(name: str) -> str | None:
 
 def report() -> dict[str, Any]:
     from refcli import __version__
-    from refcli.models import KNOWN, folder_size, installed, models_dir
+    from refcli.models import KNOWN, models_dir, states
     from refcli.refer.rexseek import requirements
 
     devices: dict[str, Any] = {"cpu": os.cpu_count()}
@@ -34,11 +34,7 @@ def report() -> dict[str, Any]:
         devices["mps"] = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
     except ImportError:
         devices["cuda"] = []
-    models = {}
-    for name, known in KNOWN.items():
-        path = installed(name)
-        models[name] = {"repo": known.repo, "kind": known.kind, "installed": path is not None,
-                        "path": path, "bytes": folder_size(path) if path else 0}
+    models = states()
     referrer_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].serves("referrer")]
     detector_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].serves("detector")]
     grounder_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].serves("grounder")]

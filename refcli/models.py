@@ -10,6 +10,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from refcli.errors import BackendError
 
@@ -98,6 +99,16 @@ class LocalModel:
         from refcli.devices import pick_device
 
         return pick_device(self.device_name)
+
+
+def states() -> dict[str, dict[str, Any]]:
+    """Every known model: its repository, kind, and whether (where, how big) it is installed."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, known in KNOWN.items():
+        path = installed(name)
+        out[name] = {"repo": known.repo, "kind": known.kind, "installed": path is not None,
+                     "path": path, "bytes": folder_size(path) if path else 0}
+    return out
 
 
 def pull(name: str) -> str:

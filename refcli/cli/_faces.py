@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
+from refcli.cli._common import DbOpt
+
 app = typer.Typer(help="Named people: a face gallery for queries like \"Ada Lovelace\" (opt-in).",
                   no_args_is_help=True, rich_markup_mode=None)
 
-DbOpt = Annotated[Path | None, typer.Option("--db", envvar="REFCLI_DB", help="Database folder.", show_default=False)]
 
 
 @app.command()
@@ -44,7 +45,7 @@ def add(
                      "added_at": time.time()})
     if not rows:
         raise RefcliError(f"no face found in the photos given for {name!r}: nothing added")
-    store = Store.open(str(db) if db else None, create=True)
+    store = Store.open(db, create=True)
     with store.writer():
         store.add_to_gallery(rows)
     typer.echo(f"added {len(rows)} photo{'s' * (len(rows) != 1)} of {name.strip()}; index with --faces so "
@@ -57,7 +58,7 @@ def list_(db: DbOpt = None) -> None:
     from refcli.store import Store
 
     counts: dict[str, int] = {}
-    for row in Store.open(str(db) if db else None).gallery_entries():
+    for row in Store.open(db).gallery_entries():
         counts[row["name"]] = counts.get(row["name"], 0) + 1
     for person, n in sorted(counts.items()):
         typer.echo(f"{person}\t{n} photo{'s' * (n != 1)}")
@@ -71,7 +72,7 @@ def remove(name: Annotated[str, typer.Argument(help="A name in the gallery.")], 
     from refcli.errors import RefcliError
     from refcli.store import Store
 
-    store = Store.open(str(db) if db else None)
+    store = Store.open(db)
     with store.writer():
         removed = store.remove_from_gallery(name.strip())
     if not removed:
@@ -87,7 +88,7 @@ def forget(db: DbOpt = None,
 
     if not yes:
         typer.confirm("Delete the gallery and every face embedding in the index?", abort=True)
-    store = Store.open(str(db) if db else None)
+    store = Store.open(db)
     with store.writer():
         gallery, faces = store.forget_faces()
     typer.echo(f"deleted {gallery} gallery photos and {faces} indexed faces; index again without --faces to keep "

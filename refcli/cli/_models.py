@@ -14,13 +14,12 @@ app = typer.Typer(help="Model weights for model backends: list, pull (the only d
 @app.command("list")
 def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Known models and whether they are installed."""
-    from refcli.doctor import report
+    from refcli.models import KNOWN, states
 
-    models = report()["models"]
+    models = states()
     if as_json:
         typer.echo(json.dumps(models, indent=2))
         return
-    from refcli.models import KNOWN
 
     for name, m in models.items():
         state = f"installed, {m['bytes'] / 2**30:.1f} GiB" if m["installed"] else "not installed"

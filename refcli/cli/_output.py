@@ -116,7 +116,9 @@ def print_eval(reports: list[Any], console: Console | None = None) -> None:
     buckets = Table(title="Per number of people referred to", box=None)
     for column in ("GT boxes", "model", *(label for _, label in _METRICS), "n"):
         buckets.add_column(column, justify="left" if column in ("GT boxes", "model") else "right")
-    for key in ("1", "2-5", "6-10", ">10"):
+    from refcli.evaluate import BUCKETS
+
+    for key in BUCKETS:
         for r in reports:
             if key in r.buckets:
                 buckets.add_row(key, r.name, *_cells(r.buckets[key]))

@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from refcli.defaults import PEOPLE_MIN_SCORE
+from refcli.cli._common import DbOpt, require_paths
+from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
 
 app = typer.Typer(help="Standing queries that `refcli scan` runs on everything it adds.", no_args_is_help=True,
                   rich_markup_mode=None)
-DbOpt = Annotated[Path | None, typer.Option("--db", envvar="REFCLI_DB", help="Database folder.", show_default=False)]
 
 
 @app.command()
@@ -28,7 +28,7 @@ def add(
     from refcli.refer import create_referrer
     from refcli.store import Store
 
-    store = Store.open(str(db) if db else None, create=True)
+    store = Store.open(db, create=True)
     referrer = create_referrer(backend, gallery=store.gallery())
     unsupported = referrer.unsupported(query)
     unsupported += tuple(f"{thing} (standing queries do not run an object grounder yet)"
@@ -46,7 +46,7 @@ def list_(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = F
     """The standing queries."""
     from refcli.store import Store
 
-    watches = Store.open(str(db) if db else None).watches()
+    watches = Store.open(db).watches()
     if as_json:
         typer.echo(json.dumps(watches, indent=2))
         return
@@ -60,7 +60,7 @@ def remove(query: Annotated[str, typer.Argument(help="The query, as listed.")], 
     from refcli.errors import RefcliError
     from refcli.store import Store
 
-    store = Store.open(str(db) if db else None)
+    store = Store.open(db)
     with store.writer():
         removed = store.remove_watch(query.strip())
     if not removed:
@@ -71,7 +71,7 @@ def remove(query: Annotated[str, typer.Argument(help="The query, as listed.")], 
 def scan(
     paths: Annotated[list[Path], typer.Argument(help="Folders and files to scan.", show_default=False)],
     db: DbOpt = None,
-    fps: Annotated[float, typer.Option(min=0.01, max=240, help="Video frames sampled per second.")] = 2.0,
+    fps: Annotated[float, typer.Option(min=0.01, max=240, help="Video frames sampled per second.")] = DEFAULT_FPS,
     settle: Annotated[float, typer.Option(min=0, help="Leave files modified in the last SECONDS for the next run.",
                                           metavar="SECONDS")] = 60,
     wait: Annotated[float, typer.Option(help="Wait up to SECONDS for another writer (-1: forever).",
@@ -86,18 +86,14 @@ def scan(
     Exit status, most important first: errors (1, 3, 4, 75), 11 when some files could not be
     read, 10 when there are new hits, 0 when there is nothing new.
     """
-    import os
 
     from refcli.cli._errors import EXIT_FILES_FAILED, EXIT_NEW_HITS
-    from refcli.errors import RefcliError
     from refcli.pipeline import IndexOptions, stderr_progress
     from refcli.scan import run_scan
     from refcli.store import Store
 
-    for path in paths:
-        if not os.path.exists(path):
-            raise RefcliError(f"no such file or folder: {path}")
-    store = Store.open(str(db) if db else None, create=True)
+    require_paths(paths)
+    store = Store.open(db, create=True)
     options = IndexOptions(fps=fps, settle_seconds=settle, faces=faces, pose=pose)
     with store.writer(wait=wait):
         report = run_scan([str(p) for p in paths], store, options, progress=None if as_json else stderr_progress)

@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from refcli import __version__
+from refcli.cli._common import DbOpt, require_paths
 from refcli.cli._errors import EXIT_INTERRUPTED, exit_code
 from refcli.cli._eval import app as eval_app
 from refcli.cli._faces import app as faces_app
@@ -56,11 +57,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-DbOpt = Annotated[
-    Path | None,
-    typer.Option("--db", envvar="REFCLI_DB", help="Database folder [default: $XDG_DATA_HOME/refcli/db].",
-                 show_default=False),
-]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 ModelOpt = Annotated[str | None, typer.Option("--model", envvar="REFCLI_VLM_MODEL",
                                               help="Model folder or name, for model backends (vlm, rexseek).",
@@ -151,14 +147,12 @@ def index(
     from refcli.pipeline import IndexOptions, run_index, stderr_progress
     from refcli.store import Store
 
-    for path in paths:
-        if not os.path.exists(path):
-            raise RefcliError(f"no such file or folder: {path}")
+    require_paths(paths)
     ray_options = _ray_options(use_ray, ray_address, actors, gpus_per_actor)
     options = IndexOptions(fps=fps, decoder=decoder.value, batch_size=batch_size, include_hidden=hidden,
                            ray=ray_options, detector_threads=threads, faces=faces, pose=pose, settle_seconds=settle,
                            detector=detector, detector_model=detector_model, device=device)
-    store = Store.open(str(db) if db else None, create=True)
+    store = Store.open(db, create=True)
     with store.writer(wait=wait):
         summary = run_index([str(p) for p in paths], store, options,
                             progress=None if as_json else stderr_progress)
@@ -210,7 +204,7 @@ def find(
     from refcli.search import find as run_find
     from refcli.store import Store
 
-    store = Store.open(str(db) if db else None)
+    store = Store.open(db)
     context = {"gallery": store.gallery(), "ignore_unsupported": ignore_unsupported, "model": model,
                "prompt": vlm_prompt, "device": device}
     found_by = None
@@ -270,7 +264,7 @@ def export(
     from refcli.search import find as run_find
     from refcli.store import Store
 
-    store = Store.open(str(db) if db else None)
+    store = Store.open(db)
     result = run_find(store, query, create_referrer(backend, gallery=store.gallery()), min_score=min_score,
                       limit=limit or None)
     exported = export_hits(store, result.hits, str(clips), boxes=boxes, margin=margin)
@@ -302,7 +296,7 @@ def show(
 
     ref = HitRef.parse(hit)
     target = out or Path(f"refcli-{str(ref).replace(':', '-')}.png")
-    save_png(hit_picture(Store.open(str(db) if db else None), ref), str(target))
+    save_png(hit_picture(Store.open(db), ref), str(target))
     typer.echo(str(target))
 
 
@@ -311,7 +305,7 @@ def errors(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Files that could not be indexed, and why."""
     from refcli.store import Store
 
-    failures = Store.open(str(db) if db else None).status()["failures"]
+    failures = Store.open(db).failures()
     if as_json:
         typer.echo(json.dumps(failures, indent=2))
         return
@@ -329,7 +323,7 @@ def prune(
     """Forget files marked gone (no longer on disk) and the index rows only they used."""
     from refcli.store import Store
 
-    store = Store.open(str(db) if db else None)
+    store = Store.open(db)
     with store.writer():
         removed = store.prune(older_than)
     typer.echo(f"forgot {removed} gone file{'s' * (removed != 1)}")
@@ -340,7 +334,7 @@ def optimize(db: DbOpt = None) -> None:
     """Compact the database and (re)build its indexes. `index` and `scan` do it when worth it."""
     from refcli.store import Store
 
-    store = Store.open(str(db) if db else None)
+    store = Store.open(db)
     with store.writer():
         store.optimize(force=True)
     typer.echo(f"optimized {store.path}")
@@ -373,7 +367,7 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """What the database holds, and which files failed."""
     from refcli.store import Store
 
-    store = Store.open(str(db) if db else None)
+    store = Store.open(db)
     report = store.status()
     if as_json:
         typer.echo(json.dumps(report, indent=2))

@@ -104,12 +104,13 @@ class Store:
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | None = None, *, create: bool = False) -> Store:
+    def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = False) -> Store:
         """Open the database at ``path`` (default: ``default_db_path()``).
 
         With ``create`` a missing database is created; otherwise a missing one is an error
         that says how to make one.
         """
+        path = os.fspath(path) if path is not None else None
         if path and "://" in path:
             raise StoreError(f"{path}: refcli keeps its database on a filesystem (local disk or a shared one); "
                              "object storage has no lock for its single writer (see the README, 'Ray')")
@@ -566,8 +567,8 @@ class Store:
         paths = sorted(r.path for r in self.files().values() if r.content_id == record.content_id)
         return record, paths
 
-    def status(self) -> dict[str, Any]:
-        """What the database holds and which files failed, for `refcli status` and `refcli errors`."""
+    def _file_states(self) -> tuple[int, int, dict[str, int], list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Files present, files gone, present files by kind, failures (by path) and media rows."""
         files = self._read("files", ["path", "content_id", "error", "gone_at"]).to_pylist()
         media = {row["content_id"]: row for row in self._read(
             "media", ["content_id", "kind", "status", "error", "people", "samples"]).to_pylist()}
@@ -584,16 +585,25 @@ class Store:
                 failures.append({"path": row["path"], "error": error})
             elif record:
                 kinds[record["kind"]] = kinds.get(record["kind"], 0) + 1
+        return len(files) - gone, gone, kinds, sorted(failures, key=lambda f: f["path"]), media
+
+    def failures(self) -> list[dict[str, Any]]:
+        """Files that could not be indexed, and why (`refcli errors`), by path."""
+        return self._file_states()[3]
+
+    def status(self) -> dict[str, Any]:
+        """What the database holds and which files failed, for `refcli status`."""
+        present, gone, kinds, failures, media = self._file_states()
         ok = [m for m in media.values() if m["status"] == "ok"]
         last_scan = self.get_meta("last_scan")
         return {
             "db": self.path, "schema_version": schema.SCHEMA_VERSION, "size_bytes": _folder_size(self.path),
-            "files": len(files) - gone, "images": kinds["image"], "videos": kinds["video"], "gone": gone,
+            "files": present, "images": kinds["image"], "videos": kinds["video"], "gone": gone,
             "failed": len(failures), "contents": len(media), "frames": sum(m["samples"] or 0 for m in ok),
             "tracks": self._table("tracks").count_rows() if "tracks" in self._table_names() else 0,
             "people": sum(m["people"] or 0 for m in ok), "watches": len(self.watches()),
             "last_scan": float(last_scan) if last_scan else None,
-            "failures": sorted(failures, key=lambda f: f["path"]),
+            "failures": failures,
         }
 
 
