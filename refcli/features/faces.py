@@ -92,8 +92,3 @@ class FaceEncoder:
 
 def distance(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
-
-
-def dlib_available() -> bool:
-    return importlib.util.find_spec("dlib") is not None and importlib.util.find_spec("face_recognition_models") \
-        is not None

@@ -39,8 +39,6 @@ NOSE, LEFT_EYE, RIGHT_EYE, LEFT_EAR, RIGHT_EAR, MOUTH_L, MOUTH_R = 0, 2, 5, 7, 8
 L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = 11, 12, 13, 14, 15, 16
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
 
-POSTURES = ("standing", "sitting", "kneeling", "lying")
-FACINGS = ("camera", "away", "left", "right")
 CUE_NAMES = ("posture", "arms_raised", "hand_at_face", "arms_crossed", "facing")
 """The cues this module reads; the grammar's Cue names use the same words."""
 

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from refcli.features.colors import MIN_SHARE
-from refcli.features.faces import SAME_PERSON_DISTANCE
+from refcli.features.faces import SAME_PERSON_DISTANCE, distance
 from refcli.features.motion import CUE_NAMES as MOTION_CUES
 from refcli.features.pose import CUE_NAMES as POSE_CUES
 from refcli.refer import ReferRequest, Referrer, ReferResult
@@ -212,7 +212,7 @@ def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple
 
 def _is_named(feature: Mapping[str, Any], known: list[npt.NDArray[np.float32]]) -> bool:
     faces = feature.get("faces") or []
-    return any(np.linalg.norm(np.asarray(face, np.float32) - k) < SAME_PERSON_DISTANCE for face in faces for k in known)
+    return any(distance(face, k) < SAME_PERSON_DISTANCE for face in faces for k in known)
 
 
 def _wears(feature: Mapping[str, Any], clause: ColourClause) -> bool:

@@ -210,7 +210,7 @@ class Cue:
 
 @dataclass(frozen=True)
 class ObjectRelation:
-    """The person stands in ``relation`` (refcli.refer.relations.RELATIONS) to a thing an object
+    """The person stands in ``relation`` (the keys of refcli.refer.relations.JUDGES) to a thing an object
     grounder finds for ``object`` ("microphone", "red umbrella"), or must not, when ``negated``."""
 
     relation: str

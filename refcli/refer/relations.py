@@ -14,9 +14,6 @@ from dataclasses import dataclass
 Box = Sequence[float]
 Point = tuple[float, float]
 
-RELATIONS = ("holding", "with", "wearing", "sitting_on", "riding", "standing_on", "lying_on", "near", "behind",
-             "in_front_of", "looking_at")
-
 # What body part a worn thing sits on (the last word of the object phrase, singular or plural).
 WORN_ON = {
     "head": {"hat", "cap", "helmet", "hood", "beanie", "crown", "headband", "headphones", "headset", "turban",
