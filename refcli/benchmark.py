@@ -123,7 +123,7 @@ class VideoMotion:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._tmp: Any = None
-        self._stores: dict[str, Any] = {}
+        self._indexed: dict[str, tuple[list[dict[str, Any]], Any]] = {}
 
     def __enter__(self) -> VideoMotion:
         return self
@@ -132,15 +132,17 @@ class VideoMotion:
         if self._tmp is not None:
             self._tmp.cleanup()
 
-    def _store(self, video: str) -> Any:
-        if video not in self._stores:
+    def _indexed_frames(self, video: str) -> tuple[list[dict[str, Any]], Any]:
+        """The video's indexed frames and its tracks' motion, indexed and read once per video."""
+        if video not in self._indexed:
             import tempfile
 
             from refcli.pipeline import run_index
+            from refcli.search import _Moments
             from refcli.store import Store
 
             self._tmp = self._tmp or tempfile.TemporaryDirectory(prefix="refcli-eval-")
-            store = Store.open(os.path.join(self._tmp.name, f"db{len(self._stores)}"), create=True)
+            store = Store.open(os.path.join(self._tmp.name, f"db{len(self._indexed)}"), create=True)
             path = os.path.join(self.folder, video)
             if not os.path.isfile(path):
                 raise EvalError(f"annotation names a video that is not there: {path}")
@@ -148,31 +150,26 @@ class VideoMotion:
                 summary = run_index([path], store)
             if summary.failures:
                 raise EvalError(f"{path}: {summary.failures[0].reason}")
-            self._stores[video] = store
-        return self._stores[video]
+            frames, _ = store.current_frames()
+            self._indexed[video] = (frames.to_pylist(), _Moments(store, frozenset({"motion"})))
+        return self._indexed[video]
 
     def motion(self, video: str, time: float | None, boxes: np.ndarray) -> list[dict[str, Any]]:
-        from refcli.evaluate import box_iou
-        from refcli.features.motion import motion_cues
+        from refcli.detections import box_iou
 
-        store = self._store(video)
-        frames, _ = store.current_frames()
-        rows = frames.to_pylist()
+        rows, moments = self._indexed_frames(video)
         if not rows or time is None:
             return [{"motion": None} for _ in boxes]
         frame = min(rows, key=lambda f: abs((f["time"] or 0.0) - time))
         if abs((frame["time"] or 0.0) - time) > 0.3:
             return [{"motion": None} for _ in boxes]
-        motion = store.track_motion()
         out: list[dict[str, Any]] = []
         for box in boxes.tolist():
-            best = max(frame["candidates"], key=lambda c: box_iou(box, c["box"]), default=None)
+            overlaps = [box_iou(box, c["box"]) for c in frame["candidates"]]
+            best = int(np.argmax(overlaps)) if overlaps else -1
             cues = None
-            if best is not None and box_iou(box, best["box"]) >= 0.5:
-                samples, values = motion.get((frame["content_id"], frame["generation"], best["track"]), ([], None))
-                if values is not None and frame["sample"] in samples:
-                    k = samples.index(frame["sample"])
-                    cues = motion_cues(*values[3 * k:3 * k + 3])
+            if best >= 0 and overlaps[best] >= 0.5:
+                cues = moments.at(frame, frame["candidates"][best]["track"]).get("motion")
             out.append({"motion": cues})
         return out
 

@@ -7,7 +7,6 @@ referrer chose, with the box and time of its best sample.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -20,7 +19,7 @@ from refcli.detections import NO_TRACK
 from refcli.features.motion import motion_cues
 from refcli.refer import ReferRequest, Referrer, ReferResult
 from refcli.render import hit_id
-from refcli.store import Store
+from refcli.store import Store, frame_cache_key
 
 _REFER_BATCH = 256
 
@@ -124,14 +123,10 @@ class _Cache:
         self.known = store.cached_answers() if self.prefix else {}
         self.new: list[dict[str, Any]] = []
 
-    def _key(self, frame: dict[str, Any]) -> str:
-        text = f"{self.prefix}|{frame['content_id']}|{frame['generation']}|{frame['sample']}"
-        return hashlib.sha1(text.encode()).hexdigest()
-
     def refer(self, chunk: list[tuple[ReferRequest, dict[str, Any]]]) -> list[ReferResult]:
         if self.prefix is None:
             return self.referrer.refer([request for request, _ in chunk])
-        keys = [self._key(meta["frame"]) for _, meta in chunk]
+        keys = [frame_cache_key(self.prefix, meta["frame"]) for _, meta in chunk]
         missing = [i for i, k in enumerate(keys) if k not in self.known]
         fresh = iter(self.referrer.refer([chunk[i][0] for i in missing])) if missing else iter(())
         out = []

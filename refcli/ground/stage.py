@@ -8,21 +8,19 @@ database: a second query about microphones reads the cache.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from refcli.ground import Found, Grounder, Image
-from refcli.store import Store
+from refcli.store import Store, frame_cache_key
 
 CHUNK_FRAMES = 32
 """Frames whose pixels are held at once while grounding."""
 
 
 def cache_key(grounder: Grounder, phrase: str, frame: dict[str, Any]) -> str:
-    text = f"{grounder.version}|{phrase}|{frame['content_id']}|{frame['generation']}|{frame['sample']}"
-    return hashlib.sha1(text.encode()).hexdigest()
+    return frame_cache_key(f"{grounder.version}|{phrase}", frame)
 
 
 def ground_frames(store: Store, grounder: Grounder, phrases: Sequence[str], frames: Sequence[dict[str, Any]],

@@ -8,6 +8,7 @@ either the old rows or the new ones, never a mix. Superseded rows are swept afte
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -605,6 +606,13 @@ class Store:
             "last_scan": float(last_scan) if last_scan else None,
             "failures": failures,
         }
+
+
+def frame_cache_key(prefix: str, frame: dict[str, Any]) -> str:
+    """The key of a cached result about one frame (a model's answer, grounded objects): what was
+    asked (``prefix``) and the frame's generation, so a re-indexed file never reads stale results."""
+    text = f"{prefix}|{frame['content_id']}|{frame['generation']}|{frame['sample']}"
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def _folder_size(path: str) -> int:
