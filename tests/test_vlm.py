@@ -136,7 +136,7 @@ def test_crowds_are_split_into_overlapping_groups() -> None:
     request = ReferRequest("people in red", boxes, np.full(250, 0.9, np.float32), (3100, 600), features=colours)
     referrer = create_referrer("embedded")
     direct = referrer.refer([request])[0]
-    grouped = refer_in_groups(referrer, [request], max_size=40, overlap=8)[0]
+    grouped = refer_in_groups(referrer.refer, [request], max_size=40, overlap=8)[0]
     assert grouped.indexes == direct.indexes and len(direct.indexes) == 36
 
 

@@ -7,11 +7,11 @@ chosen in any window is chosen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from refcli.refer import ReferRequest, Referrer, ReferResult
+from refcli.refer import ReferRequest, ReferResult
 
 
 def split_groups(boxes: np.ndarray, max_size: int, overlap: int) -> list[list[int]]:
@@ -30,9 +30,9 @@ def split_groups(boxes: np.ndarray, max_size: int, overlap: int) -> list[list[in
     return groups
 
 
-def refer_in_groups(referrer: Referrer, requests: Sequence[ReferRequest], max_size: int,
-                    overlap: int = 10) -> list[ReferResult]:
-    """Like ``referrer.refer`` but no request carries more than ``max_size`` candidates."""
+def refer_in_groups(refer: Callable[[Sequence[ReferRequest]], list[ReferResult]], requests: Sequence[ReferRequest],
+                    max_size: int, overlap: int = 10) -> list[ReferResult]:
+    """Like ``refer(requests)`` but no request carries more than ``max_size`` candidates."""
     expanded: list[ReferRequest] = []
     owners: list[tuple[int, list[int]]] = []
     for r, request in enumerate(requests):
@@ -42,7 +42,7 @@ def refer_in_groups(referrer: Referrer, requests: Sequence[ReferRequest], max_si
             expanded.append(ReferRequest(request.expression, request.boxes[idx], request.scores[idx], request.size,
                                          request.image, features))
             owners.append((r, group))
-    results = referrer.refer(expanded)
+    results = refer(expanded)
     merged: list[dict[int, float]] = [{} for _ in requests]
     unsupported: list[list[str]] = [[] for _ in requests]
     warnings: list[list[str]] = [[] for _ in requests]

@@ -98,7 +98,19 @@ class RexSeekReferrer(Referrer):
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, text=True, bufsize=1)
 
     def refer(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
-        return refer_in_groups(_Direct(self), requests, MAX_CANDIDATES)
+        return refer_in_groups(self._refer_direct, requests, MAX_CANDIDATES)
+
+    def _refer_direct(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
+        """One answer per request, each within RexSeek's candidate limit (grouping calls this)."""
+        out = []
+        for request in requests:
+            if not len(request.boxes):
+                out.append(ReferResult())
+                continue
+            chosen, notes = parse_rexseek(self.ask(request), len(request.boxes))
+            out.append(ReferResult(indexes=tuple(chosen), scores=tuple(float(request.scores[i]) for i in chosen),
+                                   warnings=tuple(notes)))
+        return out
 
     def ask(self, request: ReferRequest) -> str:
         from PIL import Image
@@ -120,21 +132,3 @@ class RexSeekReferrer(Referrer):
         if "error" in reply:
             raise BackendError(f"rexseek worker: {reply['error']}")
         return str(reply["text"])
-
-
-class _Direct(Referrer):
-    name: ClassVar[str] = "rexseek"
-
-    def __init__(self, owner: RexSeekReferrer) -> None:
-        self.owner = owner
-
-    def refer(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
-        out = []
-        for request in requests:
-            if not len(request.boxes):
-                out.append(ReferResult())
-                continue
-            chosen, notes = parse_rexseek(self.owner.ask(request), len(request.boxes))
-            out.append(ReferResult(indexes=tuple(chosen), scores=tuple(float(request.scores[i]) for i in chosen),
-                                   warnings=tuple(notes)))
-        return out

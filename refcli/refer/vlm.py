@@ -236,7 +236,7 @@ class VLMReferrer(LocalModel, Referrer):
     # -- referring ------------------------------------------------------------------------------
 
     def refer(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
-        return refer_in_groups(_Direct(self), requests, self.max_candidates)
+        return refer_in_groups(self._refer_direct, requests, self.max_candidates)
 
     def _refer_direct(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
         out: list[ReferResult | None] = [None] * len(requests)
@@ -268,18 +268,6 @@ class VLMReferrer(LocalModel, Referrer):
         new = output[:, encoded["input_ids"].shape[1]:]
         texts = tokenizer.batch_decode(new, skip_special_tokens=True, clean_up_tokenization_spaces=False)
         return list(zip(texts, boxes))
-
-
-class _Direct(Referrer):
-    """The VLM without grouping (grouping calls it)."""
-
-    name: ClassVar[str] = "vlm"
-
-    def __init__(self, owner: VLMReferrer) -> None:
-        self.owner = owner
-
-    def refer(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
-        return self.owner._refer_direct(requests)
 
 
 def _scaled(request: ReferRequest) -> npt.NDArray[np.float32]:
