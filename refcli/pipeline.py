@@ -298,7 +298,10 @@ class PendingWrites:
     """What the one writer has not committed yet: content rows, then media and file rows.
 
     Committed every 1,000 rows, 8 MB of keyframe JPEG or 5 s (``flush_if_due``), and whenever
-    the executor finishes a file (``flush``).
+    the executor finishes a file (``flush``). A commit that fails part-way (Ctrl-C, a full disk)
+    may have written some of its rows: it is never tried again, and the files whose rows it
+    carried are never switched current (their generations are ``broken``), so an interrupted
+    run's last flush cannot write a row twice. Those files are indexed again by the next run.
     """
 
     def __init__(self, store: Store) -> None:
@@ -306,6 +309,7 @@ class PendingWrites:
         self.rows = Rows()
         self.media: list[dict[str, Any]] = []
         self.files: list[dict[str, Any]] = []
+        self.broken: set[int] = set()
         self.last_commit = time.monotonic()
 
     def flush_if_due(self) -> None:
@@ -315,9 +319,19 @@ class PendingWrites:
             self.flush()
 
     def flush(self) -> None:
-        if len(self.rows) or self.media or self.files:
-            self.store.commit(self.rows, self.media, self.files)
-            self.rows, self.media, self.files = Rows(), [], []
+        rows, media, files = self.rows, self.media, self.files
+        self.rows, self.media, self.files = Rows(), [], []  # taken before writing: never written twice
+        if self.broken:
+            rows = rows.without(self.broken)
+            dropped = {m["content_id"] for m in media if m["generation"] in self.broken}
+            media = [m for m in media if m["generation"] not in self.broken]
+            files = [f for f in files if f["content_id"] not in dropped]
+        if len(rows) or media or files:
+            try:
+                self.store.commit(rows, media, files)
+            except BaseException:
+                self.broken |= rows.generations() | {m["generation"] for m in media}
+                raise
         self.last_commit = time.monotonic()
 
 

@@ -184,6 +184,16 @@ class Rows:
     def __len__(self) -> int:
         return sum(len(getattr(self, name)) for name in self.TABLES)
 
+    def generations(self) -> set[int]:
+        return {row["generation"] for name in self.TABLES for row in getattr(self, name)}
+
+    def without(self, generations: set[int]) -> Rows:
+        """These rows less those of ``generations``."""
+        kept = Rows()
+        for name in self.TABLES:
+            getattr(kept, name).extend(r for r in getattr(self, name) if r["generation"] not in generations)
+        return kept
+
     def jpeg_bytes(self) -> int:
         """Keyframe JPEG bytes held: the other measure of when to hand rows on."""
         return sum(len(k["jpeg"]) for k in self.keyframes)

@@ -109,12 +109,27 @@ def reference(tmp_path_factory, data_dir: Path) -> dict:
     return snapshot(db)
 
 
-@pytest.mark.parametrize("fault", ["after-decode:12", "mid-batch:2", "between-writes:3", "before-switch:2"])
-def test_kill_9_then_rerun_finishes_with_nothing_lost_or_doubled(fault: str, media: Path, tmp_path: Path,
-                                                                  reference: dict) -> None:
+FAULT_POINTS = ["after-decode:12", "mid-batch:2", "between-writes:1", "between-writes:2", "between-writes:3",
+                "before-switch:1", "before-switch:2"]
+
+
+@pytest.mark.parametrize("how", ["KILL", "INT"])
+@pytest.mark.parametrize("fault", FAULT_POINTS)
+def test_kill_9_or_ctrl_c_then_rerun_finishes_with_nothing_lost_or_doubled(fault: str, how: str, media: Path,
+                                                                            tmp_path: Path, reference: dict) -> None:
+    """kill -9 (nothing runs after it) and Ctrl-C (the interrupt handler saves finished files) at
+    every fault point: the re-run completes the index with every row once."""
     db = str(tmp_path / "db")
-    killed = run_refcli("index", str(media), "--db", db, env={"REFCLI_FAULT": fault})
-    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    env = {"REFCLI_FAULT": fault}
+    if how == "INT":  # once: the interrupt handler's own commit must run through the fault point
+        env.update(REFCLI_FAULT_SIGNAL="INT", REFCLI_FAULT_ONCE=str(tmp_path / "fired"))
+    killed = run_refcli("index", str(media), "--db", db, env=env)
+    if how == "KILL":
+        assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    else:
+        assert killed.returncode == 130, (killed.returncode, killed.stderr)
+        assert killed.stderr.strip().splitlines()[-1].startswith("refcli: interrupted"), killed.stderr
+        assert "Traceback" not in killed.stderr
     again = run_refcli("index", str(media), "--db", db, "--json")
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout)
