@@ -15,6 +15,14 @@ class StoreError(RefcliError):
     """The database cannot be opened or used as asked."""
 
 
+REPAIR_HINT = ("run `refcli repair` to salvage what can be read and re-index the rest "
+               "(or restore the folder from a backup)")
+
+
+class DatabaseDamagedError(StoreError):
+    """A table of the database cannot be read as stored: `refcli repair` is the way back."""
+
+
 class WriterBusyError(StoreError):
     """Another process holds the database's writer lock."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from refcli.errors import MediaError, RefcliError
-from refcli.render import HitRef, draw_box, hit_picture, save_png
+from refcli.render import HitRef, draw_box, hit_picture, holding_file, save_png
 from refcli.search import Hit
 from refcli.store import Store
 
@@ -79,11 +79,11 @@ def cut_clip(store: Store, hit: Hit, target: str, *, boxes: bool, margin: float)
     """Decode the hit's time range (plus ``margin`` seconds each side) and encode it; returns seconds written."""
     import av
 
+    from refcli.io.files import regular_path
     from refcli.io.video import _quiet_libav, probe
 
-    source = next((p for p in hit.paths if os.path.exists(p)), None)
-    if source is None:
-        raise RefcliError(f"{hit.path} is not on disk any more")
+    record, paths = store.content(hit.content_id[:16])
+    source, _ = holding_file(store, record, paths)
     info = probe(source)
     start = max(0.0, (hit.start or 0.0) - margin)
     end = (hit.end or 0.0) + margin
@@ -94,7 +94,7 @@ def cut_clip(store: Store, hit: Hit, target: str, *, boxes: bool, margin: float)
     written = 0
     first = last = None
     try:
-        with av.open(source) as inp, av.open(target, "w") as out:
+        with regular_path(source) as safe, av.open(safe) as inp, av.open(target, "w") as out:
             stream = inp.streams.video[0]
             rate = stream.average_rate or 25
             encoder = out.add_stream("libx264", rate=rate)

@@ -7,7 +7,11 @@ content rows written, the media rows not switched); on Ray, ``ray-file`` (a file
 sample decoded), ``ray-detector`` (a detector actor, a batch received) and ``ray-driver`` (the
 driver, a file's rows received).
 
-``REFCLI_FAULT_SIGNAL=INT`` sends SIGINT (a Ctrl-C) instead of SIGKILL. ``REFCLI_FAULT_ONCE=PATH``
+``after-plan`` (the plan is made, no file decoded yet) is where a test that uses
+``REFCLI_FAULT_SIGNAL=STOP`` changes the archive under a running index.
+
+``REFCLI_FAULT_SIGNAL=INT`` sends SIGINT (a Ctrl-C) instead of SIGKILL; ``STOP`` stops the process
+(SIGSTOP) until the test sends SIGCONT. ``REFCLI_FAULT_ONCE=PATH``
 fires only in the first process to create PATH, so a restarted worker or actor runs on. Unset, a
 point costs one dict lookup.
 """
@@ -36,5 +40,6 @@ def point(name: str) -> None:
             os.close(os.open(once, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         except FileExistsError:
             return
-    sent = signal.SIGINT if os.environ.get("REFCLI_FAULT_SIGNAL") == "INT" else signal.SIGKILL
+    sent = {"INT": signal.SIGINT, "STOP": signal.SIGSTOP}.get(os.environ.get("REFCLI_FAULT_SIGNAL", ""),
+                                                             signal.SIGKILL)
     os.kill(os.getpid(), sent)

@@ -26,7 +26,8 @@ from refcli.detect import DEFAULT_DETECTOR, Detector, create_detector
 from refcli.errors import MediaError
 from refcli.executors import IndexExecutor, RayOptions
 from refcli.io.discover import walk
-from refcli.io.image import load_image
+from refcli.io.files import PathError, full_hash, read_regular
+from refcli.io.image import decode_image
 from refcli.io.video import Sample, VideoReport, sample_video
 from refcli.plan import Job, make_plan, pipeline_signature
 from refcli.store import Store
@@ -96,6 +97,7 @@ class _Running:
     outstanding: int = 0
     finished: bool = False
     error: str | None = None
+    path_problem: PathError | None = None
     report: VideoReport | None = None
     size: tuple[int, int] | None = None
 
@@ -148,6 +150,7 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
     changed = bool(pending_files)
     if pending_files:
         store.commit(files=pending_files)
+    faults.point("after-plan")
     if plan.jobs:
         changed = True
         executor: IndexExecutor
@@ -221,7 +224,8 @@ class _Indexer:
                 elif kind == "done":
                     state.report, state.finished = payload, True
                 elif kind == "failed":
-                    state.error, state.finished = payload, True
+                    state.error, state.finished = str(payload), True
+                    state.path_problem = payload if isinstance(payload, PathError) else None
                 if state.finished and state.outstanding == 0:
                     running.pop(id(job), None)
             self._detect_batch()
@@ -271,8 +275,9 @@ class _Indexer:
     def _finish_ready(self, reported: dict[int, int]) -> None:
         while self.order and self.order[0].finished and self.order[0].outstanding == 0:
             state = self.order.pop(0)
-            self.writes.media.append(self._media_row(state))
-            self.writes.files.extend(state.job.file_rows)
+            media, files = self._record(state)
+            self.writes.media.extend(media)
+            self.writes.files.extend(files)
             if self.bar is not None:
                 self.bar.update(state.job.file_rows[0]["size"] - reported.pop(id(state.job), 0))
         # Progress is committed per file, within a second of it finishing: a restart redoes at
@@ -282,16 +287,19 @@ class _Indexer:
         if writes.media and (writes.media[-1]["kind"] == "video" or time.monotonic() - writes.last_commit >= 1.0):
             writes.flush()
 
-    def _media_row(self, state: _Running) -> dict[str, Any]:
+    def _record(self, state: _Running) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         if state.error is None and state.builder is not None:
             self.writes.rows.extend(state.builder.finish())
         elif state.error is None:
             state.error = "no frame could be decoded"
         builder = state.builder
+        problem = state.path_problem
         return record_file(self.summary, self.store, state.job, self.signatures[state.job.kind], FileOutcome(
             error=state.error, report=state.report, generation=builder.generation if builder else 0, size=state.size,
             samples=state.samples, people=builder.people if builder else 0,
-            detections=builder.detections if builder else 0))
+            detections=builder.detections if builder else 0, full_hash=state.job.full_hash,
+            row_counts=builder.row_counts if builder else None,
+            path_problem=problem is not None, missing=problem.missing if problem else False))
 
 
 class PendingWrites:
@@ -345,7 +353,11 @@ def new_builder(job: Job, generation: int, options: IndexOptions, face_encoder: 
 
 @dataclass
 class FileOutcome:
-    """How indexing one file ended: an error, or what it stored under ``generation``."""
+    """How indexing one file ended: an error, or what it stored under ``generation``.
+
+    ``path_problem``: the error is about the path (it vanished, ``missing``, or is no longer a
+    regular readable file), not about the content: it is recorded on the path alone.
+    """
 
     error: str | None
     report: VideoReport | None = None
@@ -354,25 +366,47 @@ class FileOutcome:
     samples: int = 0
     people: int = 0
     detections: int = 0
+    full_hash: str | None = None
+    row_counts: dict[str, int] | None = None
+    path_problem: bool = False
+    missing: bool = False
 
 
-def record_file(summary: IndexSummary, store: Store, job: Job, signature: str, outcome: FileOutcome) -> dict[str, Any]:
-    """The file's media row (ok: its generation becomes current; failed: a fresh, empty generation,
-    so rows written for it so far become unreachable and are swept), counted into ``summary``."""
+def record_file(summary: IndexSummary, store: Store, job: Job, signature: str,
+                outcome: FileOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The file's media and files rows, counted into ``summary``.
+
+    Ok: its generation becomes current. Failed: a fresh, empty generation, so rows written for it
+    so far become unreachable and are swept. A path problem writes no media row at all: a file
+    that vanished is marked gone, one that became unreadable records the error on its path, and
+    its content (under whatever name it turns up) is indexed as usual.
+    """
     report = outcome.report
     shown = job.file_rows[0]["path"]
+    if outcome.path_problem:
+        first = dict(job.file_rows[0])
+        if outcome.missing:
+            summary.gone += 1
+            summary.warnings.append(Problem(shown, f"{outcome.error} (marked gone)"))
+            first.update(gone_at=time.time())
+        else:
+            summary.failed += 1
+            summary.failures.append(Problem(shown, outcome.error or "cannot read file"))
+            first.update(content_id=None, error=outcome.error)
+        return [], [first]  # other copies have no row yet: the next run finds them
     media: dict[str, Any] = {
         "content_id": job.content_id, "kind": job.kind, "signature": signature,
         "indexed_at": time.time(), "refcli_version": __version__, "warnings": [],
         "decoder": report.decoder if report else "pillow",
-        "duration": report.duration if report else None,
+        "duration": report.duration if report else None, "full_hash": outcome.full_hash,
+        "row_counts": [{"table": t, "rows": n} for t, n in (outcome.row_counts or {}).items()],
     }
     if outcome.error is not None:
         summary.failed += 1
         summary.failures.append(Problem(shown, outcome.error))
         media.update(status="failed", error=outcome.error, generation=store.new_generation(),
-                     width=None, height=None, samples=0, people=0)
-        return media
+                     width=None, height=None, samples=0, people=0, row_counts=[])
+        return [media], job.file_rows
     warnings = list(report.warnings) if report else []
     summary.warnings.extend(Problem(shown, w) for w in warnings)
     width, height = outcome.size or (0, 0)
@@ -385,7 +419,7 @@ def record_file(summary: IndexSummary, store: Store, job: Job, signature: str, o
     summary.frames += outcome.samples
     summary.people += outcome.people
     summary.detections += outcome.detections
-    return media
+    return [media], job.file_rows
 
 
 def _produce(jobs: list[Job], options: IndexOptions, items: queue.Queue[Any], stop: threading.Event) -> None:
@@ -408,18 +442,22 @@ def _produce(jobs: list[Job], options: IndexOptions, items: queue.Queue[Any], st
                     return
             put(("done", job, report))
         except MediaError as err:
-            put(("failed", job, str(err)))
+            put(("failed", job, err))
         except Exception as err:  # never let one strange file end the run
             put(("failed", job, f"unexpected {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"))
     put(("end", None, None))
 
 
 def _decode(job: Job, options: IndexOptions, report: VideoReport | None) -> Iterator[tuple[Sample, float | None]]:
+    """The file's samples, each with how far through the file it is; sets ``job.full_hash``."""
     if job.file_rows[0]["size"] == 0:
         raise MediaError("empty file (0 bytes)")
     if report is None:
-        yield Sample(0, None, load_image(job.path)), 1.0
+        data = read_regular(job.path)
+        job.full_hash = full_hash(data)
+        yield Sample(0, None, decode_image(data)), 1.0
         return
+    job.full_hash = full_hash(path=job.path)
     for sample in sample_video(job.path, options.fps, decoder=options.decoder, report=report):
         fraction = sample.time / report.duration if report.duration and sample.time is not None else None
         yield sample, fraction

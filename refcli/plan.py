@@ -13,7 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from refcli.io.discover import FoundFile, WalkProblem, content_id, display_path
+from refcli.errors import MediaError
+from refcli.identity import ContentIdentity
+from refcli.io.discover import FoundFile, WalkProblem, content_id
+from refcli.io.files import PathError
 from refcli.store import FileRecord, MediaRecord
 
 PIPELINE_REVISION = 4
@@ -50,6 +53,7 @@ class Job:
     content_id: str
     reason: str  # "new" | "updated"
     file_rows: list[dict[str, Any]] = field(default_factory=list)
+    full_hash: str | None = None  # taken while the file is decoded
 
 
 @dataclass
@@ -66,8 +70,17 @@ class Plan:
 
 def file_row(found: FoundFile, cid: str | None, error: str | None = None) -> dict[str, Any]:
     fp = found.fingerprint
-    return {"path": display_path(found.path), "content_id": cid, "kind": found.kind.value,
+    return {"path": found.path, "content_id": cid, "kind": found.kind.value,
             "size": fp.size, "mtime_ns": fp.mtime_ns, "mode": fp.mode, "error": error, "seen_at": time.time(),
+            "gone_at": None}
+
+
+def problem_row(problem: WalkProblem) -> dict[str, Any]:
+    """The files row that records a problem found on disk (a broken link, an unreadable folder)."""
+    fp = problem.fingerprint
+    assert fp is not None
+    return {"path": problem.path, "content_id": None, "kind": problem.kind or "folder", "size": fp.size,
+            "mtime_ns": fp.mtime_ns, "mode": fp.mode, "error": problem.reason, "seen_at": time.time(),
             "gone_at": None}
 
 
@@ -79,26 +92,27 @@ def make_plan(found: Iterable[FoundFile | WalkProblem], files: dict[str, FileRec
     ``signatures`` maps each kind ("image", "video") to its current pipeline signature. Files
     modified less than ``settle_seconds`` ago are still being written (a copy, a camera upload):
     they are left for the next run. Known files under ``roots`` that are no longer on disk are
-    marked gone (their content stays until `refcli prune`).
+    marked gone (their content stays until `refcli prune`). Problems on disk that can be
+    recognised again (a broken link) are recorded once, like unreadable files.
     """
     plan = Plan()
     recent = time.time() - settle_seconds
     scheduled: dict[str, Job] = {}
     seen: set[str] = set()
+    identity = ContentIdentity(files, media)
     for item in found:
         if isinstance(item, WalkProblem):
-            plan.problems.append(item)
+            _problem(plan, item, files.get(item.path), seen)
             continue
-        shown = display_path(item.path)
-        if shown in seen:  # overlapping roots ("a" and "a/b") name a file twice
+        path = item.path
+        if path in seen:  # overlapping roots ("a" and "a/b") name a file twice
             continue
-        seen.add(shown)
+        seen.add(path)
         if settle_seconds > 0 and item.fingerprint.mtime_ns / 1e9 > recent:
-            plan.settling.append(shown)
+            plan.settling.append(path)
             continue
         signature = signatures[item.kind.value]
-        known = files.get(shown)
-        cid: str | None = None
+        known = files.get(path)
         if known is not None and known.fingerprint == item.fingerprint:
             back = known.gone_at is not None  # it was gone and is here again
             if known.error is not None:
@@ -106,23 +120,29 @@ def make_plan(found: Iterable[FoundFile | WalkProblem], files: dict[str, FileRec
                 if back:
                     plan.refreshed.append(known.row(gone_at=None))
                 continue
-            cid = known.content_id
-            record = media.get(cid) if cid else None
+            record = media.get(known.content_id) if known.content_id else None
             if record is not None and record.signature == signature:
                 plan.unchanged += 1
                 if back:
                     plan.refreshed.append(known.row(gone_at=None))
                 continue
-        if cid is None:
-            try:
-                cid = content_id(item.path, item.fingerprint.size)
-            except OSError as err:
-                reason = (err.strerror or str(err)).lower()
-                plan.failed_files.append(file_row(item, None, f"cannot read file: {reason}"))
-                continue
+            cid: str | None = known.content_id  # the same bytes as before: no need to hash again
+        else:
+            cid = None
+        reusable = True
+        try:
+            if cid is None:
+                cid, reusable = identity.of(item, content_id(item.path, item.fingerprint.size), scheduled)
+        except PathError as err:
+            if not err.missing:  # vanished since the walk: the next run marks it gone
+                plan.failed_files.append(file_row(item, None, str(err)))
+            continue
+        except MediaError as err:
+            plan.failed_files.append(file_row(item, None, str(err)))
+            continue
         row = file_row(item, cid)
         record = media.get(cid)
-        if record is not None and record.signature == signature:
+        if record is not None and record.signature == signature and reusable:
             if known is not None and known.content_id == cid:
                 plan.unchanged += 1  # touched, not changed: refresh the fingerprint only
                 plan.refreshed.append(row)
@@ -139,10 +159,23 @@ def make_plan(found: Iterable[FoundFile | WalkProblem], files: dict[str, FileRec
     return plan
 
 
+def _problem(plan: Plan, problem: WalkProblem, known: FileRecord | None, seen: set[str]) -> None:
+    """A problem found on disk: reported and recorded the first time, counted unchanged after."""
+    if problem.fingerprint is None:
+        plan.problems.append(problem)  # nothing to recognise it by (a file type refcli does not index)
+        return
+    seen.add(problem.path)
+    if known is not None and known.fingerprint == problem.fingerprint and known.error == problem.reason \
+            and known.gone_at is None:
+        plan.unchanged += 1
+        return
+    plan.failed_files.append(problem_row(problem))
+
+
 def _gone(files: dict[str, FileRecord], seen: set[str], roots: list[str]) -> list[dict[str, Any]]:
     """Rows marking gone the known files under ``roots`` that this walk did not find on disk."""
-    folders = [os.path.join(display_path(os.path.abspath(r)), "") for r in roots if os.path.isdir(r)]
-    singles = {display_path(os.path.abspath(r)) for r in roots if not os.path.isdir(r)}
+    folders = [os.path.join(os.path.abspath(r), "") for r in roots if os.path.isdir(r)]
+    singles = {os.path.abspath(r) for r in roots if not os.path.isdir(r)}
     now = time.time()
     rows = []
     for path, record in files.items():

@@ -9,8 +9,9 @@ import numpy as np
 import numpy.typing as npt
 
 from refcli.errors import MediaError, RefcliError
+from refcli.io.discover import display_path
 from refcli.keyframes import decode_keyframe
-from refcli.store import Store
+from refcli.store import MediaRecord, Store
 
 BOX_COLOUR = (255, 40, 40)
 
@@ -51,7 +52,7 @@ def hit_picture(store: Store, ref: HitRef, max_side: int | None = None) -> npt.N
         image = decode_keyframe(keyframe["jpeg"])
         box = [v * keyframe["scale"] for v in box]
     else:
-        image = _from_source(paths, record.kind, time)
+        image = _from_source(store, record, paths, time)
     return draw_box(image, box, max_side=max_side)
 
 
@@ -65,19 +66,38 @@ def _box_at(store: Store, content_id: str, generation: int, ref: HitRef) -> tupl
     raise RefcliError(f"hit {ref} belongs to no track: nothing to show")
 
 
-def _from_source(paths: list[str], kind: str, time: float | None) -> npt.NDArray[np.uint8]:
-    from refcli.io.image import load_image
+def _from_source(store: Store, record: MediaRecord, paths: list[str], time: float | None) -> npt.NDArray[np.uint8]:
+    """The hit's frame decoded from a file that still holds the content it was found in."""
+    from refcli.io.image import decode_image
     from refcli.io.video import frame_at
 
+    path, data = holding_file(store, record, paths)
+    try:
+        return decode_image(data) if data is not None else frame_at(path, time or 0.0)
+    except MediaError as err:
+        raise RefcliError(f"cannot read the hit's frame: {display_path(path)}: {err}") from None
+
+
+def holding_file(store: Store, record: MediaRecord, paths: list[str]) -> tuple[str, bytes | None]:
+    """The first of ``paths`` that still holds ``record``'s content (and a photo's bytes, read
+    once for the check and the decoding): a box found in a file is never drawn on what replaced it."""
+    from refcli.identity import still_holds
+    from refcli.io.files import read_regular
+
+    known = store.files()
     problems = []
     for path in paths:
-        if not os.path.exists(path):
-            problems.append(f"{path}: missing")
+        if not os.path.lexists(path):
+            problems.append(f"{display_path(path)}: missing")
             continue
         try:
-            return load_image(path) if kind == "image" else frame_at(path, time or 0.0)
-        except MediaError as err:
-            problems.append(f"{path}: {err}")
+            data = read_regular(path) if record.kind == "image" else None
+            if still_holds(path, record, known.get(path), data):
+                return path, data
+            problems.append(f"{display_path(path)}: changed since it was indexed (run `refcli index` on it, "
+                            "then `refcli find` again)")
+        except (MediaError, OSError) as err:
+            problems.append(f"{display_path(path)}: {err}")
     raise RefcliError("cannot read the hit's frame: " + "; ".join(problems or ["no path"]))
 
 

@@ -236,6 +236,7 @@ class TrackBuilder:
         self._alive: dict[int, _Track] = {}
         self._images: dict[int, npt.NDArray[np.uint8]] = {}
         self._encoded: set[int] = set()
+        self.row_counts = dict.fromkeys(Rows.TABLES, 0)  # rows handed out per table, for the media row
 
     def add(self, sample: int, time: float | None, detections: Detections,
             image: npt.NDArray[np.uint8]) -> Rows:
@@ -256,7 +257,7 @@ class TrackBuilder:
         self._pending = current
         rows.extend(self._retire(before=sample - (self.tracker.lost_samples + 1) if self.tracker else sample))
         self._release_images()
-        return rows
+        return self._counted(rows)
 
     def finish(self) -> Rows:
         rows = Rows()
@@ -265,6 +266,11 @@ class TrackBuilder:
             self._pending = None
         rows.extend(self._retire(before=None))
         self._images.clear()
+        return self._counted(rows)
+
+    def _counted(self, rows: Rows) -> Rows:
+        for name in Rows.TABLES:
+            self.row_counts[name] += len(getattr(rows, name))
         return rows
 
     def _emit(self, pending: _Pending) -> Rows:

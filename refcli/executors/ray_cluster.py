@@ -36,6 +36,7 @@ import ray.exceptions
 from refcli import faults
 from refcli.errors import BackendError, MediaError
 from refcli.executors import RayOptions
+from refcli.io.files import PathError
 from refcli.pipeline import (
     COMMIT_EVERY_BYTES,
     FileOutcome,
@@ -161,6 +162,9 @@ def _index_file(job: Job, options: IndexOptions, generation: int, detectors: lis
             take(*pending)
         if batch:
             take(batch, detectors[(start + sent) % len(detectors)].detect.remote([s.image for s in batch]))
+    except PathError as err:  # sent whole: the driver records a path problem on the path alone
+        yield "failed", err
+        return
     except MediaError as err:
         yield "failed", str(err)
         return
@@ -177,7 +181,8 @@ def _index_file(job: Job, options: IndexOptions, generation: int, detectors: lis
         return
     rows.extend(builder.finish())
     yield "rows", rows
-    yield "done", FileOutcome(None, report, generation, size, samples, builder.people, builder.detections)
+    yield "done", FileOutcome(None, report, generation, size, samples, builder.people, builder.detections,
+                              full_hash=job.full_hash, row_counts=builder.row_counts)
 
 
 class _DetectorPool:
@@ -288,9 +293,11 @@ class RayIndexer:
                 if kind == "lost":
                     payload = FileOutcome(f"worker lost {attempt} times ({payload})")
                 elif kind == "failed":
-                    payload = FileOutcome(payload)
-                self.writes.media.append(record_file(self.summary, self.store, job, self.signatures[job.kind], payload))
-                self.writes.files.extend(job.file_rows)
+                    payload = FileOutcome(str(payload), path_problem=isinstance(payload, PathError),
+                                          missing=isinstance(payload, PathError) and payload.missing)
+                media, files = record_file(self.summary, self.store, job, self.signatures[job.kind], payload)
+                self.writes.media.extend(media)
+                self.writes.files.extend(files)
                 if bar is not None:
                     bar.update(job.file_rows[0]["size"])
                 self.writes.flush()  # a finished file is committed at once, as locally

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import enum
+import errno
 import hashlib
 import os
+import re
 import stat as stat_module
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+from refcli.io.files import open_regular
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"}
@@ -62,10 +66,17 @@ class FoundFile:
 
 @dataclass(frozen=True)
 class WalkProblem:
-    """Something under a root that could not be looked at (unreadable folder, broken link)."""
+    """Something under a root that could not be looked at (unreadable folder, broken link).
+
+    ``fingerprint`` (of the path itself, not followed) is set where the problem belongs to
+    something on disk that can be recorded and recognised again, so that the same broken link
+    is reported once, not every night; ``kind`` is its media kind, or "folder".
+    """
 
     path: str
     reason: str
+    fingerprint: Fingerprint | None = None
+    kind: str | None = None
 
 
 def display_path(path: str) -> str:
@@ -100,7 +111,8 @@ def walk(roots: Iterable[str], *, include_hidden: bool = False) -> Iterator[Foun
         problems: list[WalkProblem] = []
 
         def on_error(err: OSError, problems: list[WalkProblem] = problems, root: str = root) -> None:
-            problems.append(WalkProblem(err.filename or root, _reason(err)))
+            path = err.filename or root
+            problems.append(WalkProblem(path, _reason(err), _lfingerprint(path), "folder"))
 
         for folder, dirnames, filenames in os.walk(root, onerror=on_error):
             dirnames[:] = sorted(d for d in dirnames if include_hidden or not _is_hidden(d))
@@ -120,7 +132,13 @@ def _found(path: str, *, explicit: bool) -> Iterator[FoundFile | WalkProblem]:
     try:
         st = os.stat(path)
     except OSError as err:
-        yield WalkProblem(path, "broken symbolic link" if os.path.islink(path) else _reason(err))
+        if err.errno == errno.ELOOP:
+            reason = "symbolic link loop"
+        elif os.path.islink(path):
+            reason = "broken symbolic link"
+        else:
+            reason = _reason(err)
+        yield WalkProblem(path, reason, _lfingerprint(path), kind.value)
         return
     if not stat_module.S_ISREG(st.st_mode):
         if explicit:
@@ -133,6 +151,13 @@ def _reason(err: OSError) -> str:
     return (err.strerror or str(err)).lower()
 
 
+def _lfingerprint(path: str) -> Fingerprint | None:
+    try:
+        return Fingerprint.of(os.lstat(path))
+    except OSError:
+        return None
+
+
 def content_id(path: str, size: int) -> str:
     """Content identity that does not depend on the path: moves and copies keep it.
 
@@ -141,8 +166,38 @@ def content_id(path: str, size: int) -> str:
     Raises OSError when the file cannot be read.
     """
     digest = hashlib.blake2b(str(size).encode(), digest_size=16)
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         for offset in sorted({0, max(0, size // 2 - HASH_CHUNK // 2), max(0, size - HASH_CHUNK)}):
             f.seek(offset)
             digest.update(f.read(HASH_CHUNK))
     return digest.hexdigest()
+
+
+def verified_id(digest: str) -> str:
+    """The content id of content whose partial hash collides with other content's: derived from
+    its full hash (``refcli.io.files.full_hash``), so every copy of it gets the same id."""
+    return hashlib.blake2b(f"full|{digest}".encode(), digest_size=16).hexdigest()
+
+
+def db_path(path: str) -> str:
+    """The path as stored: valid UTF-8 text that names exactly one file.
+
+    Linux file names are bytes; names that are not UTF-8 reach Python as surrogate escapes
+    (``os.fsdecode``), which Arrow cannot store. Each such byte is stored as NUL and two hex
+    digits: no real path holds a NUL, so two different names can never be stored alike (a
+    backslash escape would make ``caf\\xe9.jpg`` and ``caf<0xe9>.jpg`` one file).
+    """
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda m: f"\x00{ord(m.group()) - 0xDC00:02x}", path)
+
+
+def real_path(stored: str) -> str:
+    """The inverse of ``db_path``: the path to open."""
+    return _STORED_BYTE.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), stored) if "\x00" in stored else stored
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_STORED_BYTE = re.compile("\x00([0-9a-f]{2})")

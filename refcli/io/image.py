@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +15,13 @@ Image = npt.NDArray[np.uint8]
 
 
 def load_image(path: str, *, apply_exif: bool = True) -> Image:
+    """Decode the photo at ``path`` (a regular file: never blocks on a FIFO); see ``decode_image``."""
+    from refcli.io.files import read_regular
+
+    return decode_image(read_regular(path), apply_exif=apply_exif)
+
+
+def decode_image(data: bytes, *, apply_exif: bool = True) -> Image:
     """Decode a photo fully into (H, W, 3) uint8 RGB in displayed orientation.
 
     ``apply_exif=False`` keeps the stored orientation (benchmarks annotate stored pixels).
@@ -25,7 +33,7 @@ def load_image(path: str, *, apply_exif: bool = True) -> Image:
     from PIL import ImageOps, UnidentifiedImageError
 
     try:
-        with PILImage.open(path) as im:
+        with PILImage.open(io.BytesIO(data)) as im:
             im.load()
             upright = ImageOps.exif_transpose(im) if apply_exif else im
             rgb = upright.convert("RGB")

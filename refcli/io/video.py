@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from refcli.errors import MediaError
+from refcli.io.files import regular_path
 
 Image = npt.NDArray[np.uint8]
 
@@ -102,7 +103,7 @@ def probe(path: str) -> VideoInfo:
     """Open the container and decode its first frame (rotation lives on frames in PyAV)."""
     av = _quiet_libav()
     try:
-        with av.open(path) as container:
+        with regular_path(path) as safe, av.open(safe) as container:
             if not container.streams.video:
                 raise MediaError("no video stream in file")
             stream = container.streams.video[0]
@@ -178,7 +179,8 @@ def _decord_samples(path: str, info: VideoInfo, sampler: FrameSampler) -> Iterat
         raise _DecordUnfit("decord is not installed") from err
     decord.logging.set_level(decord.logging.QUIET)
     try:
-        reader = decord.VideoReader(path, num_threads=1)
+        with regular_path(path) as safe:
+            reader = decord.VideoReader(safe, num_threads=1)
         n = len(reader)
         times = reader.get_frame_timestamp(range(n))[:, 0].astype(np.float64) - info.origin if n else np.empty(0)
     except decord.DECORDError as err:
@@ -205,7 +207,7 @@ def _pyav_samples(path: str, info: VideoInfo, sampler: FrameSampler, report: Vid
     resume_after = report.last_time
     errors: list[Any] = []
     try:
-        with av.logging.Capture(local=True) as errors, av.open(path) as container:
+        with regular_path(path) as safe, av.logging.Capture(local=True) as errors, av.open(safe) as container:
             stream = container.streams.video[0]
             stream.thread_type = "SLICE"  # one decoding thread: the detector needs the other core
             period = 1 / float(stream.average_rate) if stream.average_rate else 0.04
@@ -254,7 +256,7 @@ def frame_at(path: str, time: float) -> Image:
     info = probe(path)
     av = _quiet_libav()
     try:
-        with av.open(path) as container:
+        with regular_path(path) as safe, av.open(safe) as container:
             stream = container.streams.video[0]
             target = time + info.origin
             if stream.time_base is not None and time > 0:

@@ -11,11 +11,13 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 BOX = pa.list_(pa.float32())  # not fixed-size: LanceDB would treat it as a vector column
 
 COLOUR_SHARES = pa.list_(pa.struct([("name", pa.string()), ("share", pa.float32())]))
+
+ROW_COUNTS = pa.list_(pa.struct([("table", pa.string()), ("rows", pa.int64())]))
 
 CANDIDATE = pa.struct([("box", BOX), ("score", pa.float32()), ("track", pa.int32())])
 
@@ -53,6 +55,12 @@ MEDIA = pa.schema([
     ("people", pa.int32()),
     ("indexed_at", pa.float64()),
     ("refcli_version", pa.string()),
+    # BLAKE2b of the whole file (refcli.io.files.full_hash): decides whether a file whose partial
+    # hash matches really holds this content. Null for contents indexed before v8.
+    ("full_hash", pa.string()),
+    # Rows the current generation holds in each content table: `refcli repair` tells a whole
+    # content from one that lost rows to a damaged data file.
+    ("row_counts", ROW_COUNTS),
 ])
 
 # Each photo and each sampled video frame with at least one candidate, with every candidate:
@@ -181,6 +189,18 @@ TABLES: dict[str, pa.Schema] = {
 CONTENT_TABLES = ("frames", "tracks", "keyframes", "faces", "poses")
 
 
+def table_names(db: Any) -> set[str]:
+    """Every table of a LanceDB connection (its listing comes in pages)."""
+    names: set[str] = set()
+    token = None
+    while True:
+        response = db.list_tables(page_token=token)
+        names.update(response.tables)
+        token = response.page_token
+        if not token:
+            return names
+
+
 def _v1_to_v2(db: Any) -> None:
     """v2 turned one-frame person rows into tracks with keyframes.
 
@@ -229,6 +249,32 @@ def _v6_to_v7(db: Any) -> None:
     db.create_table("grounded", schema=GROUNDED, exist_ok=True)
 
 
+def _v7_to_v8(db: Any) -> None:
+    """v8 keeps each content's full hash (null for what was indexed before) and its row counts,
+    counted here from the tables as they are."""
+    media = db.open_table("media")
+    if "full_hash" not in media.schema.names:
+        media.add_columns({"full_hash": "CAST(NULL AS STRING)"})
+    if "row_counts" not in media.schema.names:
+        media.add_columns(pa.field("row_counts", ROW_COUNTS))
+    current = {(m["content_id"], m["generation"]) for m in media.search().select(["content_id", "generation"])
+               .limit(None).to_arrow().to_pylist()}
+    counts: dict[tuple[str, int], dict[str, int]] = {key: dict.fromkeys(CONTENT_TABLES, 0) for key in current}
+    existing = table_names(db)
+    for name in CONTENT_TABLES:
+        if name not in existing:
+            continue
+        pairs = db.open_table(name).search().select(["content_id", "generation"]).limit(None).to_arrow()
+        for key in zip(pairs.column("content_id").to_pylist(), pairs.column("generation").to_pylist()):
+            if key in counts:
+                counts[key][name] += 1
+    if counts:
+        rows = pa.Table.from_pylist([{"content_id": cid, "generation": gen,
+                                      "row_counts": [{"table": t, "rows": n} for t, n in tables.items()]}
+                                     for (cid, gen), tables in counts.items()])
+        (media.merge_insert(["content_id", "generation"]).when_matched_update_all().execute(rows))
+
+
 MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5,
-                                                5: _v5_to_v6, 6: _v6_to_v7}
+                                                5: _v5_to_v6, 6: _v6_to_v7, 7: _v7_to_v8}
 """from_version -> function(db) that upgrades a database to from_version + 1."""

@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from refcli import faults
-from refcli.errors import SchemaTooNewError, StoreError, WriterBusyError
-from refcli.io.discover import Fingerprint
+from refcli.errors import REPAIR_HINT, DatabaseDamagedError, SchemaTooNewError, StoreError, WriterBusyError
+from refcli.io.discover import Fingerprint, db_path, real_path
 from refcli.store import schema
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 _HEX = re.compile(r"^[0-9a-f]+$")
 _LOCK_NAME = "writer.lock"
 _HOLDER_NAME = "writer.json"
+_PREPARE_WAIT = 30.0  # seconds: making a database takes well under one
 _COMPACT_AFTER_FRAGMENTS = 16
 _INDEX_AFTER_ROWS = 10_000
 _INDEXED = {"tracks": "content_id", "frames": "content_id", "faces": "content_id", "poses": "content_id",
@@ -77,6 +78,7 @@ class MediaRecord:
     error: str | None
     signature: str
     generation: int
+    full_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,16 +133,43 @@ class Store:
         return store
 
     def _table_names(self) -> set[str]:
-        names: set[str] = set()
-        token = None
-        while True:
-            response = self._db.list_tables(page_token=token)
-            names.update(response.tables)
-            token = response.page_token
-            if not token:
-                return names
+        return schema.table_names(self._db)
 
     def _prepare(self, *, create: bool) -> None:
+        """Check the schema version; with ``create``, make missing tables and migrate.
+
+        Creating and migrating happen under the writer lock, after looking again: two runs
+        that start on a new database at once must not see each other's half-made tables.
+        """
+        if self._ready(create=create) or not create:
+            return
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(os.path.join(self.path, _LOCK_NAME))
+        try:
+            lock.acquire(timeout=_PREPARE_WAIT)
+        except Timeout:
+            raise WriterBusyError(f"another refcli is writing to {self.path}{self._holder()}; "
+                                  "try again later or pass --wait") from None
+        try:
+            if self._ready(create=True):
+                return
+            existing = self._table_names()
+            if "meta" in existing and self._schema_version() < schema.SCHEMA_VERSION:
+                self._migrate(self._schema_version())
+            for name, table_schema in schema.TABLES.items():
+                if name not in existing and name != "meta":
+                    self._db.create_table(name, schema=table_schema, exist_ok=True)
+            if "meta" not in existing:
+                os.chmod(self.path, 0o700)  # a folder made by the user for refcli: faces and names are private
+                # made last: a database without its version is one still being created
+                self._db.create_table("meta", data=pa.Table.from_pylist(
+                    [{"key": "schema_version", "value": str(schema.SCHEMA_VERSION)}], schema=schema.META))
+        finally:
+            lock.release()
+
+    def _ready(self, *, create: bool) -> bool:
+        """Whether the database is complete and current; raises where it cannot be used at all."""
         existing = self._table_names()
         if "meta" in existing:
             version = self._schema_version()
@@ -148,28 +177,24 @@ class Store:
                 raise SchemaTooNewError(
                     f"database {self.path} has schema v{version}, newer than this refcli "
                     f"understands (v{schema.SCHEMA_VERSION}): upgrade refcli")
-            if version < schema.SCHEMA_VERSION:
-                if not create:
-                    raise StoreError(f"database {self.path} has an older schema (v{version}): "
-                                     "run `refcli index` once to upgrade it")
-                self._migrate(version)
-        elif existing - {"meta"} and not create:
+            if version < schema.SCHEMA_VERSION and not create:
+                raise StoreError(f"database {self.path} has an older schema (v{version}): "
+                                 "run `refcli index` once to upgrade it")
+            return version == schema.SCHEMA_VERSION and set(schema.TABLES) <= existing
+        if existing and not create:
             raise StoreError(f"{self.path} is not a refcli database (no schema version)")
-        if not create:
-            return
-        for name, table_schema in schema.TABLES.items():
-            if name not in existing:
-                self._db.create_table(name, schema=table_schema, exist_ok=True)
-        if "meta" not in existing:
-            self._table("meta").add(pa.Table.from_pylist(
-                [{"key": "schema_version", "value": str(schema.SCHEMA_VERSION)}], schema=schema.META))
+        return False
 
     def _schema_version(self) -> int:
         rows = self._table("meta").to_arrow().to_pylist()
         values = [r["value"] for r in rows if r["key"] == "schema_version"]
         if not values:
             raise StoreError(f"{self.path} is not a refcli database (no schema version)")
-        return int(values[-1])
+        try:
+            return int(values[-1])
+        except ValueError:
+            raise DatabaseDamagedError(f"database {self.path} is damaged: its schema version reads "
+                                       f"{values[-1][:40]!r}; {REPAIR_HINT}") from None
 
     def _migrate(self, version: int) -> None:
         while version < schema.SCHEMA_VERSION:
@@ -263,7 +288,7 @@ class Store:
         if media:
             self._upsert("media", "content_id", media, schema.MEDIA)
         if files:
-            self._upsert("files", "path", files, schema.FILES)
+            self._upsert("files", "path", [{**row, "path": db_path(row["path"])} for row in files], schema.FILES)
 
     def _upsert(self, name: str, key: str, rows: list[dict[str, Any]], table_schema: pa.Schema) -> None:
         latest: dict[Any, dict[str, Any]] = {row[key]: row for row in rows}  # last write wins
@@ -323,14 +348,15 @@ class Store:
     def files(self) -> dict[str, FileRecord]:
         out: dict[str, FileRecord] = {}
         for row in self._read("files").to_pylist():
-            out[row["path"]] = FileRecord(
-                path=row["path"], content_id=row["content_id"], kind=row["kind"],
+            path = real_path(row["path"])
+            out[path] = FileRecord(
+                path=path, content_id=row["content_id"], kind=row["kind"],
                 fingerprint=Fingerprint(row["size"], row["mtime_ns"], row["mode"]), error=row["error"],
                 gone_at=row.get("gone_at"))
         return out
 
     def media(self) -> dict[str, MediaRecord]:
-        columns = ["content_id", "kind", "status", "error", "signature", "generation"]
+        columns = ["content_id", "kind", "status", "error", "signature", "generation", "full_hash"]
         return {row["content_id"]: MediaRecord(**row) for row in self._read("media", columns).to_pylist()}
 
     def current_frames(self) -> tuple[pa.Table, dict[str, list[str]]]:
@@ -345,7 +371,7 @@ class Store:
         paths: dict[str, list[str]] = {}
         for row in self._read("files", ["path", "content_id", "gone_at"]).to_pylist():
             if row["content_id"] is not None and row["gone_at"] is None:  # gone files are not answers
-                paths.setdefault(row["content_id"], []).append(row["path"])
+                paths.setdefault(row["content_id"], []).append(real_path(row["path"]))
         frames = self._read("frames")
         keys = frames.select(["content_id", "generation"]).append_column(
             "_row", pa.array(range(frames.num_rows), pa.int64()))
@@ -583,7 +609,7 @@ class Store:
             record = media.get(row["content_id"]) if row["content_id"] else None
             error = row["error"] or (record["error"] if record and record["status"] == "failed" else None)
             if error:
-                failures.append({"path": row["path"], "error": error})
+                failures.append({"path": real_path(row["path"]), "error": error})
             elif record:
                 kinds[record["kind"]] = kinds.get(record["kind"], 0) + 1
         return len(files) - gone, gone, kinds, sorted(failures, key=lambda f: f["path"]), media
