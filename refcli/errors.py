@@ -7,6 +7,10 @@ class RefcliError(Exception):
     """Base class: every error refcli raises on purpose derives from it."""
 
 
+class UsageError(RefcliError):
+    """The command was asked something it cannot mean (an empty query): exit 2, like click's."""
+
+
 class MediaError(RefcliError):
     """One file could not be read or decoded. The run records it and goes on."""
 

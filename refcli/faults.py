@@ -7,7 +7,9 @@ content rows written, the media rows not switched); on Ray, ``ray-file`` (a file
 sample decoded), ``ray-detector`` (a detector actor, a batch received) and ``ray-driver`` (the
 driver, a file's rows received).
 
-``after-plan`` (the plan is made, no file decoded yet) is where a test that uses
+``before-report`` and ``after-report`` (`refcli scan`: the standing queries ran; their report
+is not printed yet / printed but not yet recorded as delivered). ``after-plan`` (the plan is
+made, no file decoded yet) is where a test that uses
 ``REFCLI_FAULT_SIGNAL=STOP`` changes the archive under a running index.
 
 ``REFCLI_FAULT_SIGNAL=INT`` sends SIGINT (a Ctrl-C) instead of SIGKILL; ``STOP`` stops the process

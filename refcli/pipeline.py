@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from refcli import __version__, faults
+from refcli.config import IndexSettings
 from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
 from refcli.detect import DEFAULT_DETECTOR, Detector, create_detector
 from refcli.errors import MediaError
@@ -55,6 +56,18 @@ class IndexOptions:
     device: str = "auto"
     ray: RayOptions | None = None  # run on Ray (refcli.executors.ray_cluster); None: in this process
 
+    @property
+    def settings(self) -> IndexSettings:
+        """The part of these options that decides what is stored (saved in the database)."""
+        return IndexSettings(fps=self.fps, detector=self.detector, detector_model=self.detector_model,
+                             faces=self.faces, pose=self.pose)
+
+    @classmethod
+    def of(cls, settings: IndexSettings, **runtime: Any) -> IndexOptions:
+        """Options that index with ``settings``; ``runtime`` sets the rest (threads, decoder, ...)."""
+        return cls(fps=settings.fps, detector=settings.detector, detector_model=settings.detector_model,
+                   faces=settings.faces, pose=settings.pose, **runtime)
+
 
 @dataclass
 class Problem:
@@ -80,6 +93,7 @@ class IndexSummary:
     failures: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     content_ids: list[str] = field(default_factory=list)  # contents indexed or linked by this run
+    settings: IndexSettings | None = None  # what this run indexed with (saved in the database)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -129,6 +143,8 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
 
         pose_estimator = PoseEstimator()
         pose_estimator.load()  # a missing extra fails before any work
+    summary.settings = options.settings
+    store.set_meta("index_settings", summary.settings.to_json())  # what later runs keep (refcli.config)
     signatures = {kind: pipeline_signature(kind=kind, detector_version=detector.version, fps=options.fps,
                                            faces=face_encoder.version if face_encoder else None,
                                            pose=pose_estimator.version if pose_estimator else None)

@@ -173,9 +173,10 @@ def _problem(plan: Plan, problem: WalkProblem, known: FileRecord | None, seen: s
 
 
 def _gone(files: dict[str, FileRecord], seen: set[str], roots: list[str]) -> list[dict[str, Any]]:
-    """Rows marking gone the known files under ``roots`` that this walk did not find on disk."""
+    """Rows marking gone the known files under ``roots`` that this walk did not find on disk, and
+    the recorded problems of folders that it could read this time."""
     folders = [os.path.join(os.path.abspath(r), "") for r in roots if os.path.isdir(r)]
-    singles = {os.path.abspath(r) for r in roots if not os.path.isdir(r)}
+    singles = {os.path.abspath(r) for r in roots}
     now = time.time()
     rows = []
     for path, record in files.items():
@@ -183,7 +184,7 @@ def _gone(files: dict[str, FileRecord], seen: set[str], roots: list[str]) -> lis
             continue
         if not (path in singles or any(path.startswith(folder) for folder in folders)):
             continue  # outside what was scanned: not ours to judge
-        if os.path.lexists(path):
+        if os.path.lexists(path) and record.kind != "folder":
             continue  # still there (a hidden file, say, skipped this time)
-        rows.append(record.row(gone_at=now))
+        rows.append(record.row(gone_at=now))  # a folder problem not seen again is over: gone too
     return rows

@@ -1,8 +1,11 @@
-"""`refcli scan`: the nightly job. Index what changed, run every standing query on it, report
-only hits never reported before.
+"""`refcli scan`: the nightly job. Index what changed, run every standing query on what it has
+not looked at yet, report only hits never reported before.
 
 A hit is reported once per (backend, query, file content, track): a person who stays in the
-archive is news on the night they arrive, not every night after.
+archive is news on the night they arrive, not every night after. Delivery is at least once: a
+watch remembers how far it has looked (the newest content generation it checked) and which hits
+it reported only after the report was printed (``ScanReport.confirm``), so a scan killed at any
+moment, or content indexed by a plain `refcli index`, is looked at by the next scan.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from refcli import faults
 from refcli.pipeline import IndexOptions, IndexSummary, ProgressFactory, run_index
 from refcli.refer import create_referrer
 from refcli.search import Hit, find
@@ -29,15 +33,36 @@ class NewHit:
 
 
 @dataclass
+class _Checked:
+    query: str
+    backend: str
+    generation: int | None
+
+
+@dataclass
 class ScanReport:
     index: IndexSummary
     new_hits: list[NewHit] = field(default_factory=list)
     watches: int = 0
     unsupported: dict[str, list[str]] = field(default_factory=dict)  # query -> phrases nobody judged
+    started: float = 0.0
+    checked: list[_Checked] = field(default_factory=list)  # how far each watch looked, saved by confirm()
 
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index.to_dict(), "watches": self.watches,
                 "new_hits": [h.to_dict() for h in self.new_hits], "unsupported": self.unsupported}
+
+    def confirm(self, store: Store) -> None:
+        """Record that the report was delivered: its hits are seen, the watches have looked this far.
+
+        Called after the report is printed (inside the same writer lock): a scan that dies before
+        that reports the same hits again next time instead of never.
+        """
+        store.add_seen_hits([{"key": hit_key(h.backend, h.query, h.hit.content_id, h.hit.track), "query": h.query,
+                              "first_seen": self.started} for h in self.new_hits])
+        for watch in self.checked:
+            store.mark_watch_checked(watch.query, watch.backend, watch.generation, self.started)
+        store.set_meta("last_scan", repr(self.started))
 
 
 def hit_key(backend: str, query: str, content_id: str, track: int | None) -> str:
@@ -46,17 +71,22 @@ def hit_key(backend: str, query: str, content_id: str, track: int | None) -> str
 
 def run_scan(roots: Sequence[str], store: Store, options: IndexOptions,
              progress: ProgressFactory | None = None) -> ScanReport:
-    """Index ``roots`` and run the standing queries (inside ``store.writer()``)."""
+    """Index ``roots`` and run the standing queries (inside ``store.writer()``); the caller prints
+    the report, then calls ``report.confirm(store)``."""
     started = time.time()
-    report = ScanReport(index=run_index(roots, store, options, progress=progress))
-    changed = set(report.index.content_ids)
-    seen = store.seen_hit_keys()
-    gallery = store.gallery()
-    new_rows: list[dict[str, Any]] = []
+    report = ScanReport(index=run_index(roots, store, options, progress=progress), started=started)
     watches = store.watches()
     report.watches = len(watches)
+    if not watches:
+        return report
+    current = {cid: m.generation for cid, m in store.media().items() if m.status == "ok"}
+    newest = max(current.values(), default=None)
+    seen = store.seen_hit_keys()
+    gallery = store.gallery()
     for watch in watches:
-        scope = None if watch["last_run"] is None else changed  # a new watch looks at everything once
+        mark = watch["checked_generation"]
+        scope = None if mark is None else {cid for cid, generation in current.items() if generation > mark}
+        report.checked.append(_Checked(watch["query"], watch["backend"], newest if newest is not None else mark))
         if scope is not None and not scope:
             continue
         referrer = create_referrer(watch["backend"], gallery=gallery)
@@ -68,10 +98,6 @@ def run_scan(roots: Sequence[str], store: Store, options: IndexOptions,
             if key in seen:
                 continue
             seen.add(key)
-            new_rows.append({"key": key, "query": watch["query"], "first_seen": started})
             report.new_hits.append(NewHit(watch["query"], watch["backend"], hit))
-    store.add_seen_hits(new_rows)
-    if watches:
-        store.mark_watches_run(started)
-    store.set_meta("last_scan", repr(started))
+    faults.point("before-report")
     return report

@@ -79,6 +79,7 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
     ``content_ids`` restricts the search to those files (what a scan just added). ``grounder``
     (refcli.ground) finds the things of "holding a microphone" on the frames that need them.
     """
+    require_query(query)
     unsupported = list(referrer.unsupported(query))
     chosen: dict[tuple[str, int, int], list[_Chosen]] = {}
     frames_of: dict[str, dict[str, Any]] = {}
@@ -112,6 +113,16 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
     return FindResult(query=query, backend=referrer.name, total=len(hits),
                       hits=hits if limit is None else hits[:limit], unsupported=unsupported, ignored=ignored,
                       warnings=warnings, frames_judged=judged, frames_grounded=grounding.ran)
+
+
+def require_query(query: str) -> None:
+    """Refuse a query that says nothing ("", "the", "!!!"): answering everyone would be a guess."""
+    from refcli.errors import UsageError
+    from refcli.refer.grammar import says_something
+
+    if not says_something(query):
+        raise UsageError(f"the query {query.strip()[:60]!r} says nothing to look for: describe someone, "
+                         "e.g. \"person\" for everyone or \"the woman in red on the left\"")
 
 
 class _Cache:

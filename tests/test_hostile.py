@@ -182,3 +182,78 @@ def test_show_refuses_to_draw_an_old_box_on_a_replaced_photo(photos: Path, tmp_p
     refcli_json("index", str(photos), "--db", db)
     shown = run_refcli("show", hit["id"], "--db", db, "-o", str(tmp_path / "x.png"))
     assert shown.returncode != 0 and "is not in the index any more" in shown.stderr or "no indexed file" in shown.stderr
+
+
+def test_file_names_cannot_send_escape_codes_to_the_terminal(tmp_path: Path, data_dir: Path) -> None:
+    root = tmp_path / "photos"
+    root.mkdir()
+    hostile = "\x1b[2J\x1b]0;pwned\x07 clear\r.jpg"
+    shutil.copy(data_dir / "messi5.jpg", root / hostile)
+    (root / "\x1b[31mbroken.jpg").write_bytes(b"not a jpeg")
+    db = str(tmp_path / "db")
+    outputs = [run_refcli("index", str(root), "--db", db), run_refcli("find", "person", "--db", db),
+               run_refcli("errors", "--db", db), run_refcli("status", "--db", db)]
+    hit = refcli_json("find", "person", "--db", db)["hits"][0]
+    outputs.append(run_refcli("show", hit["id"], "--db", db, "-o", str(tmp_path / f"{hostile}.png")))
+    for proc in outputs:
+        assert proc.returncode == 0, proc.stderr
+        for text in (proc.stdout, proc.stderr):
+            assert "\x1b" not in text and "\r" not in text and "\x07" not in text, repr(text)
+    assert "\\x1b[2J" in outputs[1].stdout and "\\x1b[31mbroken.jpg" in outputs[2].stdout
+    assert hit["path"] == str(root / hostile)  # JSON stays exact
+
+
+def test_queries_that_say_nothing_are_refused(photos: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "db")
+    refcli_json("index", str(photos), "--db", db)
+    for query in ("", "the", "!!!", "   "):
+        for args in (("find", query), ("watch", "add", query), ("export", query, "--clips", str(tmp_path / "c"))):
+            proc = run_refcli(*args, "--db", db)
+            assert proc.returncode == 2, (args, proc.stderr)
+            assert "says nothing to look for" in proc.stderr and "Traceback" not in proc.stderr
+    assert refcli_json("watch", "list", "--db", db) == []
+    assert len(refcli_json("find", "person", "--db", db)["hits"]) == 2
+
+
+def test_broken_links_and_loops_are_recorded_once(photos: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "db")
+    (photos / "gone.jpg").symlink_to(photos / "missing.jpg")
+    (photos / "loop.jpg").symlink_to(photos / "loop.jpg")
+    first = run_refcli("scan", str(photos), "--db", db, "--settle", "0", "--json")
+    assert first.returncode == 11, first.stderr  # new failures: reported
+    reasons = {Path(f["path"]).name: f["reason"] for f in json.loads(first.stdout)["index"]["failures"]}
+    assert reasons == {"gone.jpg": "broken symbolic link", "loop.jpg": "symbolic link loop"}
+    errors = {Path(e["path"]).name for e in refcli_json("errors", "--db", db)}
+    assert errors == {"gone.jpg", "loop.jpg"}
+    second = run_refcli("scan", str(photos), "--db", db, "--settle", "0", "--json")
+    assert second.returncode == 0, second.stderr  # the same broken links: recorded, not news every night
+    assert json.loads(second.stdout)["index"]["unchanged"] == 4
+    (photos / "gone.jpg").unlink()
+    shutil.copy(photos / "a.jpg", photos / "gone.jpg")  # the link's target is a photo now
+    third = refcli_json("index", str(photos), "--db", db)
+    assert third["linked"] == 1 and third["failed"] == 0
+    assert {Path(e["path"]).name for e in refcli_json("errors", "--db", db)} == {"loop.jpg"}
+
+
+def test_status_counts_only_tracks_readers_can_reach(photos: Path, tmp_path: Path, data_dir: Path) -> None:
+    db = str(tmp_path / "db")
+    refcli_json("index", str(photos), "--db", db)
+    before = refcli_json("status", "--db", db)["tracks"]
+    shutil.copy(data_dir / "obama.jpg", photos / "a.jpg")
+    proc = run_refcli("index", str(photos), "--db", db,
+                      env={"REFCLI_FAULT": "before-switch:1"})  # killed after writing new rows, before the switch
+    assert proc.returncode == -signal.SIGKILL
+    store = Store.open(db)
+    assert store._read("tracks", ["content_id"]).num_rows > before  # unreachable rows are there...
+    assert refcli_json("status", "--db", db)["tracks"] == before  # ...and not counted
+
+
+def test_refcli_keeps_its_database_private_and_onnxruntime_quiet(photos: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    db = tmp_path / "made by the user"
+    db.mkdir(mode=0o755)
+    proc = run_refcli("index", str(photos), "--db", str(db), env={"HOME": str(home), "XDG_CACHE_HOME": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert (db.stat().st_mode & 0o777) == 0o700
+    assert not (home / ".cache" / "Microsoft").exists()  # no device id, no telemetry cache

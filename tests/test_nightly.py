@@ -250,3 +250,87 @@ def test_optimize_builds_indexes(media: Path, tmp_path: Path) -> None:
     store = Store.open(db)
     assert "content_id_idx" in {i.name for i in store._table("tracks").list_indices()}
     assert json.loads(cli("find", "person", "--db", db, "--json").stdout)["total"] == 1
+
+
+def _scan_hits(proc: subprocess.CompletedProcess) -> set[tuple[str, str, int]]:
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return {(h["query"], h["content_id"], h["track"]) for h in json.loads(proc.stdout)["new_hits"]}
+
+
+@pytest.mark.parametrize(("fault", "how"), [("before-report", "KILL"), ("after-plan", "INT"),
+                                            ("after-report", "KILL"), ("mid-batch:3", "INT")])
+def test_an_interrupted_scan_reports_every_new_hit_on_the_next_run(fault: str, how: str, media: Path,
+                                                                   tmp_path: Path, data_dir: Path) -> None:
+    """At least once: whatever moment a scan dies at, the next scan reports every hit it did not
+    deliver (and a watch also looks at what a plain `refcli index` added in between)."""
+    def watched(db: str) -> None:
+        for query in ("people in red", "person"):
+            cli("watch", "add", query, "--db", db)
+
+    reference_db = str(tmp_path / "reference")
+    watched(reference_db)
+    reference = _scan_hits(run_refcli("scan", str(media), "--db", reference_db, "--settle", "0", "--json"))
+    assert len(reference) > 10
+
+    db = str(tmp_path / "db")
+    watched(db)
+    env = {"REFCLI_FAULT": fault, "REFCLI_FAULT_ONCE": str(tmp_path / "fired")}
+    if how == "INT":
+        env["REFCLI_FAULT_SIGNAL"] = "INT"
+    first = run_refcli("scan", str(media), "--db", db, "--settle", "0", "--json", env=env)
+    assert first.returncode == (130 if how == "INT" else -signal.SIGKILL), first.stderr
+    delivered = _scan_hits(first) if fault == "after-report" else set()
+    again = run_refcli("scan", str(media), "--db", db, "--settle", "0", "--json")
+    assert again.returncode == 10, again.stderr
+    assert _scan_hits(again) == reference  # everything, the hits printed before the kill included
+    assert delivered in (set(), reference)
+    assert _scan_hits(run_refcli("scan", str(media), "--db", db, "--settle", "0", "--json")) == set()
+    if fault == "before-report":  # content added by a plain index between scans is looked at too
+        shutil.copy(data_dir / "vtest_4s_rot90.mp4", media / "phone.mp4")
+        cli("index", str(media), "--db", db)
+        late = run_refcli("scan", str(media), "--db", db, "--settle", "0", "--json")
+        assert late.returncode == 10 and {h["path"] for h in json.loads(late.stdout)["new_hits"]} \
+            == {str(media / "phone.mp4")}
+
+
+@pytest.mark.parametrize("trial", range(4))
+def test_two_runs_creating_a_new_database_at_once(trial: int, media: Path, tmp_path: Path) -> None:
+    from test_cli import BIN
+
+    db = str(tmp_path / "db")
+    env = {k: v for k, v in os.environ.items() if k != "REFCLI_DB"}
+    procs = [subprocess.Popen([str(BIN / "refcli"), "index", str(media / name), "--db", db, *wait],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name, wait in (("messi5.jpg", []), ("biden.jpg", ["--wait", "120"]))]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    for code, err in results:
+        assert code in (0, 75), err  # done, or "another refcli is writing" (try later): never "not a database"
+        assert "not a refcli database" not in err and "Traceback" not in err
+    assert results[1][0] == 0  # the one that waits always gets its turn
+    status = json.loads(cli("status", "--db", db, "--json").stdout)
+    assert status["files"] == (2 if results[0][0] == 0 else 1)
+
+
+def test_a_scan_keeps_the_settings_the_archive_was_indexed_with(media: Path, tmp_path: Path) -> None:
+    db = str(tmp_path / "db")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("messi5.jpg", "biden.jpg"):
+        shutil.copy(media / name, photos / name)
+    cli("index", str(photos), str(media / "plaza.mp4"), "--db", db, "--faces", "--fps", "4")
+    faces = Store.open(db)._read("faces").num_rows
+    assert faces >= 1
+    status = json.loads(cli("status", "--db", db, "--json").stdout)
+    assert status["index_settings"] == {"fps": 4.0, "detector": "ssdlite", "detector_model": None, "faces": True,
+                                        "pose": False}
+    assert "indexed with detector ssdlite, 4 fps, faces" in cli("status", "--db", db).stdout
+    scan = json.loads(cli("scan", str(photos), str(media / "plaza.mp4"), "--db", db, "--settle", "0",
+                          "--json").stdout)
+    assert (scan["index"]["unchanged"], scan["index"]["updated"]) == (3, 0)
+    assert Store.open(db)._read("faces").num_rows == faces
+    again = json.loads(cli("index", str(photos), "--db", db, "--json").stdout)
+    assert again["unchanged"] == 2 and again["settings"]["faces"] is True
+    off = json.loads(cli("scan", str(photos), "--db", db, "--settle", "0", "--no-faces", "--json").stdout)
+    assert off["index"]["updated"] == 2  # told otherwise: re-indexed without faces, and that is kept
+    assert json.loads(cli("status", "--db", db, "--json").stdout)["index_settings"]["faces"] is False
+    assert json.loads(cli("scan", str(photos), "--db", db, "--settle", "0", "--json").stdout)["index"]["unchanged"] == 2

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from refcli.errors import BackendError, MediaError, RefcliError, SchemaTooNewError, StoreError, WriterBusyError
+from refcli.errors import (
+    BackendError,
+    MediaError,
+    RefcliError,
+    SchemaTooNewError,
+    StoreError,
+    UsageError,
+    WriterBusyError,
+)
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2  # as click's own usage errors
 EXIT_STORE = 3
 EXIT_BACKEND = 4
 EXIT_MEDIA = 5
@@ -19,6 +28,7 @@ EXIT_CODES: list[tuple[type[RefcliError], int]] = [
     (SchemaTooNewError, EXIT_STORE),
     (StoreError, EXIT_STORE),
     (BackendError, EXIT_BACKEND),
+    (UsageError, EXIT_USAGE),
     (MediaError, EXIT_MEDIA),
     (RefcliError, EXIT_ERROR),
 ]

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from refcli.cli._common import DbOpt
+from refcli.cli._safe import printable, say
 
 app = typer.Typer(help="Named people: a face gallery for queries like \"Ada Lovelace\" (opt-in).",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -34,13 +35,13 @@ def add(
         try:
             faces = encoder.faces(load_image(str(photo)))
         except MediaError as err:
-            typer.echo(f"skipped: {photo}: {err}", err=True)
+            say(f"skipped: {printable(photo)}: {err}", err=True)
             continue
         if not faces:
-            typer.echo(f"skipped: {photo}: no face found", err=True)
+            say(f"skipped: {printable(photo)}: no face found", err=True)
             continue
         if len(faces) > 1:
-            typer.echo(f"note: {photo}: {len(faces)} faces, using the largest", err=True)
+            say(f"note: {printable(photo)}: {len(faces)} faces, using the largest", err=True)
         rows.append({"name": name.strip(), "embedding": faces[0].embedding.tolist(), "source": str(photo.resolve()),
                      "added_at": time.time()})
     if not rows:
@@ -48,7 +49,7 @@ def add(
     store = Store.open(db, create=True)
     with store.writer():
         store.add_to_gallery(rows)
-    typer.echo(f"added {len(rows)} photo{'s' * (len(rows) != 1)} of {name.strip()}; index with --faces so "
+    say(f"added {len(rows)} photo{'s' * (len(rows) != 1)} of {printable(name.strip())}; index with --faces so "
                "that find can recognise them")
 
 
@@ -61,9 +62,9 @@ def list_(db: DbOpt = None) -> None:
     for row in Store.open(db).gallery_entries():
         counts[row["name"]] = counts.get(row["name"], 0) + 1
     for person, n in sorted(counts.items()):
-        typer.echo(f"{person}\t{n} photo{'s' * (n != 1)}")
+        say(f"{printable(person)}\t{n} photo{'s' * (n != 1)}")
     if not counts:
-        typer.echo("the gallery is empty: add people with `refcli faces add NAME PHOTO...`", err=True)
+        say("the gallery is empty: add people with `refcli faces add NAME PHOTO...`", err=True)
 
 
 @app.command()
@@ -77,7 +78,7 @@ def remove(name: Annotated[str, typer.Argument(help="A name in the gallery.")], 
         removed = store.remove_from_gallery(name.strip())
     if not removed:
         raise RefcliError(f"{name!r} is not in the gallery (see `refcli faces list`)")
-    typer.echo(f"removed {name.strip()} ({removed} photo{'s' * (removed != 1)})")
+    say(f"removed {printable(name.strip())} ({removed} photo{'s' * (removed != 1)})")
 
 
 @app.command()
@@ -91,5 +92,5 @@ def forget(db: DbOpt = None,
     store = Store.open(db)
     with store.writer():
         gallery, faces = store.forget_faces()
-    typer.echo(f"deleted {gallery} gallery photos and {faces} indexed faces; index again without --faces to keep "
+    say(f"deleted {gallery} gallery photos and {faces} indexed faces; index again without --faces to keep "
                "it that way")

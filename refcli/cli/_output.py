@@ -10,6 +10,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from refcli.cli._safe import printable
 from refcli.refer.embedded import MODEL_BACKEND_HINT
 from refcli.search import FindResult
 
@@ -39,13 +40,13 @@ def _console() -> Console:
 def print_find(result: FindResult, console: Console | None = None) -> None:
     console = console or _console()
     if result.unsupported:
-        phrases = ", ".join(f'"{p}"' for p in result.unsupported)
+        phrases = ", ".join(f'"{printable(p)}"' for p in result.unsupported)
         console.print(f"nobody: the {result.backend} backend cannot judge {phrases}, so it does not guess; "
                       f"{MODEL_BACKEND_HINT}, or --ignore-unsupported answers the rest of the query",
                       highlight=False, markup=False)
         return
     if result.ignored:
-        phrases = ", ".join(f'"{p}"' for p in result.ignored)
+        phrases = ", ".join(f'"{printable(p)}"' for p in result.ignored)
         console.print(f"ignored (cannot judge): {phrases}", highlight=False, markup=False)
     if not result.hits:
         console.print("nobody matches", highlight=False)
@@ -56,7 +57,7 @@ def print_find(result: FindResult, console: Console | None = None) -> None:
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for hit in result.hits:
         # A clickable file:// link where the terminal supports it (OSC 8); plain text elsewhere.
-        path = Text(hit.path, style=Style(link=Path(hit.path).as_uri()) if console.is_terminal else "")
+        path = Text(printable(hit.path), style=Style(link=Path(hit.path).as_uri()) if console.is_terminal else "")
         table.add_row(f"{hit.score:.2f}", path, format_span(hit.start, hit.end),
                       ",".join(f"{v:.0f}" for v in hit.box), hit.id)
     console.print(table)
@@ -73,15 +74,22 @@ def print_status(report: dict[str, Any], console: Console | None = None) -> None
     console = console or _console()
     last = time.strftime("%Y-%m-%d %H:%M", time.localtime(report["last_scan"])) if report["last_scan"] else "never"
     console.print(
-        f"database {report['db']} (schema v{report['schema_version']}, {report['size_bytes'] / 2**20:.1f} MiB)\n"
+        f"database {printable(report['db'])} (schema v{report['schema_version']}, "
+        f"{report['size_bytes'] / 2**20:.1f} MiB)\n"
         f"{_count(report['files'], 'file')}: {_count(report['images'], 'image')}, "
         f"{_count(report['videos'], 'video')}, {report['failed']} failed, {report['gone']} gone\n"
         f"{_count(report['frames'], 'frame')} sampled, {_count(report['tracks'], 'track')} "
         f"({_count(report['people'], 'person track')})\n"
         f"{_count(report['watches'], 'standing query', )}; last scan {last}",
         highlight=False, markup=False)
+    if report.get("index_settings"):
+        from refcli.config import IndexSettings
+
+        console.print(f"indexed with {printable(IndexSettings(**report['index_settings']).describe())} "
+                      "(kept by later index and scan runs unless given)", highlight=False, markup=False)
     for failure in report["failures"]:
-        console.print(f"failed: {failure['path']}: {failure['error']}", highlight=False, markup=False)
+        console.print(f"failed: {printable(failure['path'])}: {printable(failure['error'])}", highlight=False,
+                      markup=False)
 
 
 def _count(n: int, noun: str) -> str:
@@ -148,14 +156,16 @@ def print_scan(report: Any, console: Console | None = None) -> None:
     console = console or _console()
     console.print(describe_index(report.index), highlight=False, markup=False)
     for problem in report.index.failures:
-        console.print(f"failed: {problem.path}: {problem.reason}", highlight=False, markup=False)
+        console.print(f"failed: {printable(problem.path)}: {printable(problem.reason)}", highlight=False,
+                      markup=False)
     for query, phrases in report.unsupported.items():
-        console.print(f"watch {query!r}: cannot judge {', '.join(phrases)}", highlight=False, markup=False)
+        console.print(f"watch {printable(repr(query))}: cannot judge {printable(', '.join(phrases))}",
+                      highlight=False, markup=False)
     if not report.new_hits:
         console.print(f"no new hits ({_count(report.watches, 'standing query')})", highlight=False)
         return
     for new in report.new_hits:
         hit = new.hit
-        console.print(f"new: {new.query!r}: {hit.path} {format_span(hit.start, hit.end)} "
+        console.print(f"new: {printable(repr(new.query))}: {printable(hit.path)} {format_span(hit.start, hit.end)} "
                       f"box {','.join(f'{v:.0f}' for v in hit.box)} score {hit.score:.2f} hit {hit.id}",
                       highlight=False, markup=False)

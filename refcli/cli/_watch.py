@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from refcli.cli._common import DbOpt, require_paths
-from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
+from refcli.cli._common import DbOpt, DetectorModelOpt, DetectorOpt, FacesOpt, FpsOpt, PoseOpt, require_paths
+from refcli.cli._safe import printable, say
+from refcli.defaults import PEOPLE_MIN_SCORE
 
 app = typer.Typer(help="Standing queries that `refcli scan` runs on everything it adds.", no_args_is_help=True,
                   rich_markup_mode=None)
@@ -26,8 +28,10 @@ def add(
     """Add a standing query. The next scan runs it over the whole archive once, then over what is new."""
     from refcli.errors import RefcliError
     from refcli.refer import create_referrer
+    from refcli.search import require_query
     from refcli.store import Store
 
+    require_query(query)
     store = Store.open(db, create=True)
     referrer = create_referrer(backend, gallery=store.gallery())
     unsupported = referrer.unsupported(query)
@@ -38,7 +42,8 @@ def add(
                           "this watch would never find anyone")
     with store.writer():
         added = store.add_watch(query.strip(), backend, min_score)
-    typer.echo(f"watching for {query.strip()!r}" if added else f"already watching for {query.strip()!r}")
+    shown = printable(repr(query.strip()))
+    say(f"watching for {shown}" if added else f"already watching for {shown}")
 
 
 @app.command("list")
@@ -51,7 +56,7 @@ def list_(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = F
         typer.echo(json.dumps(watches, indent=2))
         return
     for w in watches:
-        typer.echo(f"{w['query']}\t(backend {w['backend']}, min score {w['min_score']:.2f})")
+        say(f"{printable(w['query'])}\t(backend {w['backend']}, min score {w['min_score']:.2f})")
 
 
 @app.command()
@@ -65,20 +70,21 @@ def remove(query: Annotated[str, typer.Argument(help="The query, as listed.")], 
         removed = store.remove_watch(query.strip())
     if not removed:
         raise RefcliError(f"not watching for {query!r} (see `refcli watch list`)")
-    typer.echo(f"stopped watching for {query.strip()!r}")
+    say(f"stopped watching for {printable(repr(query.strip()))}")
 
 
 def scan(
     paths: Annotated[list[Path], typer.Argument(help="Folders and files to scan.", show_default=False)],
     db: DbOpt = None,
-    fps: Annotated[float, typer.Option(min=0.01, max=240, help="Video frames sampled per second.")] = DEFAULT_FPS,
+    fps: FpsOpt = None,
     settle: Annotated[float, typer.Option(min=0, help="Leave files modified in the last SECONDS for the next run.",
                                           metavar="SECONDS")] = 60,
     wait: Annotated[float, typer.Option(help="Wait up to SECONDS for another writer (-1: forever).",
                                         metavar="SECONDS")] = 600,
-    faces: Annotated[bool, typer.Option("--faces", envvar="REFCLI_FACES", help="Also store face embeddings.")]
-    = False,
-    pose: Annotated[bool, typer.Option("--pose", envvar="REFCLI_POSE", help="Also store body poses.")] = False,
+    faces: FacesOpt = None,
+    pose: PoseOpt = None,
+    detector: DetectorOpt = None,
+    detector_model: DetectorModelOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
 ) -> None:
     """Index new and changed media, then report hits of the standing queries that are new.
@@ -87,22 +93,29 @@ def scan(
     read, 10 when there are new hits, 0 when there is nothing new.
     """
 
+    from refcli import faults
     from refcli.cli._errors import EXIT_FILES_FAILED, EXIT_NEW_HITS
+    from refcli.config import resolve
     from refcli.pipeline import IndexOptions, stderr_progress
     from refcli.scan import run_scan
     from refcli.store import Store
 
     require_paths(paths)
     store = Store.open(db, create=True)
-    options = IndexOptions(fps=fps, settle_seconds=settle, faces=faces, pose=pose)
     with store.writer(wait=wait):
+        settings = resolve(store.index_settings(), fps=fps, detector=detector, detector_model=detector_model,
+                           faces=faces, pose=pose)
+        options = IndexOptions.of(settings, settle_seconds=settle)
         report = run_scan([str(p) for p in paths], store, options, progress=None if as_json else stderr_progress)
-    if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
-    else:
-        from refcli.cli._output import print_scan
+        if as_json:
+            typer.echo(json.dumps(report.to_dict(), indent=2))
+        else:
+            from refcli.cli._output import print_scan
 
-        print_scan(report)
+            print_scan(report)
+        sys.stdout.flush()  # delivered, then confirmed: a scan killed in between reports again next time
+        faults.point("after-report")
+        report.confirm(store)
     if report.index.failed:
         raise typer.Exit(EXIT_FILES_FAILED)
     if report.new_hits:

@@ -12,15 +12,16 @@ import typer
 from typer.core import TyperGroup
 
 from refcli import __version__
-from refcli.cli._common import DbOpt, require_paths
+from refcli.cli._common import DbOpt, DetectorModelOpt, DetectorOpt, FacesOpt, FpsOpt, PoseOpt, require_paths
 from refcli.cli._errors import EXIT_INTERRUPTED, exit_code
 from refcli.cli._eval import app as eval_app
 from refcli.cli._faces import app as faces_app
 from refcli.cli._models import app as models_app
 from refcli.cli._models import doctor as doctor_command
+from refcli.cli._safe import printable, say
 from refcli.cli._watch import app as watch_app
 from refcli.cli._watch import scan as scan_command
-from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
+from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.errors import RefcliError
 
 
@@ -39,11 +40,10 @@ class _Group(TyperGroup):
         except RefcliError as err:
             if os.environ.get("REFCLI_DEBUG"):
                 raise
-            typer.echo(f"refcli: error: {err}", err=True)
+            say(f"refcli: error: {err}", err=True)
             raise typer.Exit(exit_code(err)) from None
         except KeyboardInterrupt:
-            typer.echo("refcli: interrupted; finished files are saved, run the same command again to continue",
-                       err=True)
+            say("refcli: interrupted; finished files are saved, run the same command again to continue", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
@@ -111,7 +111,7 @@ def index(
     paths: Annotated[list[Path], typer.Argument(help="Folders and files to index (recursively).",
                                                  show_default=False)],
     db: DbOpt = None,
-    fps: Annotated[float, typer.Option(min=0.01, max=240, help="Video frames sampled per second.")] = DEFAULT_FPS,
+    fps: FpsOpt = None,
     as_json: JsonOpt = False,
     decoder: Annotated[Decoder, typer.Option(help="Video decoder: auto is PyAV; decord on request.")]
     = Decoder.auto,
@@ -119,20 +119,14 @@ def index(
     threads: Annotated[int | None, typer.Option(min=1, help="Detector threads [default: cores - 1].",
                                                 show_default=False)] = None,
     hidden: Annotated[bool, typer.Option("--hidden", help="Also index hidden files and folders.")] = False,
-    faces: Annotated[bool, typer.Option("--faces", envvar="REFCLI_FACES",
-                                        help="Also store face embeddings, for named people (opt-in).")] = False,
-    pose: Annotated[bool, typer.Option("--pose", envvar="REFCLI_POSE",
-                                       help="Also store body poses, for sitting/kneeling/arms raised/facing "
-                                            "(opt-in, refcli[pose]).")] = False,
+    faces: FacesOpt = None,
+    pose: PoseOpt = None,
     settle: Annotated[float, typer.Option(min=0, help="Leave files modified in the last SECONDS for the next run.",
                                           metavar="SECONDS")] = 0,
     wait: Annotated[float, typer.Option(help="Wait up to SECONDS for another index to finish (-1: forever).",
                                         metavar="SECONDS")] = 0,
-    detector: Annotated[str, typer.Option(help="Person detector: ssdlite (embedded) or hf (a transformers model).")]
-    = "ssdlite",
-    detector_model: Annotated[str | None, typer.Option(envvar="REFCLI_DETECTOR_MODEL",
-                                                       help="Model folder or name for --detector hf.",
-                                                       show_default=False)] = None,
+    detector: DetectorOpt = None,
+    detector_model: DetectorModelOpt = None,
     device: DeviceOpt = "auto",
     use_ray: RayOpt = False,
     ray_address: RayAddressOpt = None,
@@ -142,28 +136,32 @@ def index(
     """Detect every person in the photos and videos under PATHS and store them.
 
     Unchanged files are skipped; changed files are re-indexed. Files that cannot be read are
-    reported, recorded and skipped until they change: the run goes on and exits 0.
+    reported, recorded and skipped until they change: the run goes on and exits 0. The settings
+    that decide what is stored (--fps, --detector, --faces, --pose) are saved in the database:
+    later runs and scans keep them unless told otherwise.
     """
+    from refcli.config import resolve
     from refcli.pipeline import IndexOptions, run_index, stderr_progress
     from refcli.store import Store
 
     require_paths(paths)
     ray_options = _ray_options(use_ray, ray_address, actors, gpus_per_actor)
-    options = IndexOptions(fps=fps, decoder=decoder.value, batch_size=batch_size, include_hidden=hidden,
-                           ray=ray_options, detector_threads=threads, faces=faces, pose=pose, settle_seconds=settle,
-                           detector=detector, detector_model=detector_model, device=device)
     store = Store.open(db, create=True)
     with store.writer(wait=wait):
+        settings = resolve(store.index_settings(), fps=fps, detector=detector, detector_model=detector_model,
+                           faces=faces, pose=pose)
+        options = IndexOptions.of(settings, decoder=decoder.value, batch_size=batch_size, include_hidden=hidden,
+                                  ray=ray_options, detector_threads=threads, settle_seconds=settle, device=device)
         summary = run_index([str(p) for p in paths], store, options,
                             progress=None if as_json else stderr_progress)
     for problem in summary.failures:
-        typer.echo(f"failed: {problem.path}: {problem.reason}", err=True)
+        say(f"failed: {printable(problem.path)}: {problem.reason}", err=True)
     for problem in summary.warnings:
-        typer.echo(f"warning: {problem.path}: {problem.reason}", err=True)
+        say(f"warning: {printable(problem.path)}: {problem.reason}", err=True)
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return
-    typer.echo(describe_index(summary))
+    say(describe_index(summary))
 
 
 @app.command()
@@ -222,19 +220,19 @@ def find(
         result = run_find(store, query, create_referrer(backend, **context), min_score=min_score,
                           limit=limit or None, grounder=found_by)
     for warning in result.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+        say(f"warning: {warning}", err=True)
     if thumbnails is not None:
         _write_thumbnails(store, result.hits, thumbnails)
     if html_path is not None:
         from refcli.report import write_html
 
         write_html(store, result, str(html_path))
-        typer.echo(f"report: {html_path}", err=True)
+        say(f"report: {printable(html_path)}", err=True)
     if contact_sheet_path is not None:
         from refcli.report import contact_sheet
 
         contact_sheet(store, result.hits, str(contact_sheet_path))
-        typer.echo(f"contact sheet: {contact_sheet_path}", err=True)
+        say(f"contact sheet: {printable(contact_sheet_path)}", err=True)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -275,11 +273,11 @@ def export(
         return
     for item in exported:
         if item.error:
-            typer.echo(f"skipped: hit {item.hit.id}: {item.error}", err=True)
+            say(f"skipped: hit {item.hit.id}: {item.error}", err=True)
         else:
-            typer.echo(item.path)
+            say(printable(item.path))
     if result.unsupported:
-        typer.echo(f"nothing to export: cannot judge {', '.join(result.unsupported)}", err=True)
+        say(f"nothing to export: cannot judge {', '.join(printable(p) for p in result.unsupported)}", err=True)
 
 
 @app.command()
@@ -297,7 +295,7 @@ def show(
     ref = HitRef.parse(hit)
     target = out or Path(f"refcli-{str(ref).replace(':', '-')}.png")
     save_png(hit_picture(Store.open(db), ref), str(target))
-    typer.echo(str(target))
+    say(printable(target))
 
 
 @app.command()
@@ -310,9 +308,9 @@ def errors(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         typer.echo(json.dumps(failures, indent=2))
         return
     for failure in failures:
-        typer.echo(f"{failure['path']}: {failure['error']}")
+        say(f"{printable(failure['path'])}: {failure['error']}")
     if not failures:
-        typer.echo("no failed files", err=True)
+        say("no failed files", err=True)
 
 
 @app.command()
@@ -326,7 +324,7 @@ def prune(
     store = Store.open(db)
     with store.writer():
         removed = store.prune(older_than)
-    typer.echo(f"forgot {removed} gone file{'s' * (removed != 1)}")
+    say(f"forgot {removed} gone file{'s' * (removed != 1)}")
 
 
 @app.command()
@@ -337,7 +335,7 @@ def optimize(db: DbOpt = None) -> None:
     store = Store.open(db)
     with store.writer():
         store.optimize(force=True)
-    typer.echo(f"optimized {store.path}")
+    say(f"optimized {printable(store.path)}")
 
 
 def describe_index(summary: Any) -> str:
@@ -346,7 +344,8 @@ def describe_index(summary: Any) -> str:
                                                     (summary.gone, "gone")) if n)
     return (f"indexed {indexed} file{'s' * (indexed != 1)} ({summary.new} new, {summary.updated} updated), "
             f"{summary.unchanged} unchanged, {summary.linked} linked, {summary.failed} failed{extra}; "
-            f"{summary.frames} frames, {summary.people} people; {summary.seconds:.1f} s; database {summary.db}")
+            f"{summary.frames} frames, {summary.people} people; {summary.seconds:.1f} s; "
+            f"database {printable(summary.db)}")
 
 
 def _write_thumbnails(store: Any, hits: list[Any], folder: Path) -> None:
@@ -359,7 +358,7 @@ def _write_thumbnails(store: Any, hits: list[Any], folder: Path) -> None:
         try:
             save_png(hit_picture(store, HitRef.parse(hit.id), max_side=640), str(target))
         except RefcliError as err:  # one unreadable hit must not cost the others
-            typer.echo(f"warning: no thumbnail for hit {hit.id}: {err}", err=True)
+            say(f"warning: no thumbnail for hit {hit.id}: {err}", err=True)
 
 
 @app.command()

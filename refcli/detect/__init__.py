@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from refcli.config import DEFAULT_DETECTOR
 from refcli.detections import Detections
 from refcli.registry import Registry
 
@@ -41,7 +42,6 @@ detectors: Registry[Detector] = Registry("detector")
 detectors.register("ssdlite", "refcli.detect.ssdlite:SSDLitePersonDetector")
 detectors.register("hf", "refcli.detect.hf:HFDetector")
 
-DEFAULT_DETECTOR = "ssdlite"
 
 
 def create_detector(name: str = DEFAULT_DETECTOR, *, threads: int | None = None, **options: Any) -> Detector:

@@ -78,8 +78,9 @@ class SSDLitePersonDetector(Detector):
 
     @cached_property
     def _session(self) -> Any:
-        import onnxruntime as ort
+        from refcli.onnx import onnxruntime
 
+        ort = onnxruntime()
         data = resources.files("refcli.detect").joinpath("models", MODEL_FILE).read_bytes()
         if hashlib.sha256(data).hexdigest() != MODEL_SHA256:
             raise BackendError(f"{MODEL_FILE} inside refcli is damaged (checksum mismatch): reinstall refcli")

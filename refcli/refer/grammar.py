@@ -261,6 +261,13 @@ def _normal_name(name: str) -> str:
     return " ".join(_WORD.findall(name.lower()))
 
 
+def says_something(expression: str) -> bool:
+    """Whether the expression names anything at all: "", "the" and "!!!" do not (and must not be
+    read as "everyone"); "person" or "someone in red" do."""
+    words = _LEADING.sub("", normalize(expression)).split()
+    return any(word not in _DROP for word in words)
+
+
 @lru_cache(maxsize=2048)
 def parse(expression: str, names: tuple[str, ...] = ()) -> ParsedExpression:
     """Parse an expression; ``names`` are the people in the user's face gallery."""

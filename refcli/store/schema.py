@@ -149,7 +149,11 @@ WATCHES = pa.schema([
     ("backend", pa.string()),
     ("min_score", pa.float32()),
     ("added_at", pa.float64()),
-    ("last_run", pa.float64()),  # null until the first scan: that scan looks at everything
+    ("last_run", pa.float64()),
+    # The newest content generation the query has looked at and reported (null: none yet, so the
+    # next scan looks at everything). Contents of a newer generation are what it has not seen, even
+    # when they were indexed by an earlier, interrupted scan or by a plain `refcli index`.
+    ("checked_generation", pa.int64()),
 ])
 
 # Hits already reported by `refcli scan`, so that each is reported once: backend + query +
@@ -251,7 +255,12 @@ def _v6_to_v7(db: Any) -> None:
 
 def _v7_to_v8(db: Any) -> None:
     """v8 keeps each content's full hash (null for what was indexed before) and its row counts,
-    counted here from the tables as they are."""
+    counted here from the tables as they are, and how far each standing query has looked. A watch
+    that ran before starts from the newest generation there is (it saw everything up to its last
+    run; what an interrupted scan left unreported before v8 cannot be told apart)."""
+    watches = db.open_table("watches")
+    if "checked_generation" not in watches.schema.names:
+        watches.add_columns({"checked_generation": "CAST(NULL AS BIGINT)"})
     media = db.open_table("media")
     if "full_hash" not in media.schema.names:
         media.add_columns({"full_hash": "CAST(NULL AS STRING)"})
@@ -268,6 +277,9 @@ def _v7_to_v8(db: Any) -> None:
         for key in zip(pairs.column("content_id").to_pylist(), pairs.column("generation").to_pylist()):
             if key in counts:
                 counts[key][name] += 1
+    newest = max((gen for _, gen in current), default=None)
+    if newest is not None and watches.count_rows("last_run IS NOT NULL"):
+        watches.update(where="last_run IS NOT NULL", values={"checked_generation": newest})
     if counts:
         rows = pa.Table.from_pylist([{"content_id": cid, "generation": gen,
                                       "row_counts": [{"table": t, "rows": n} for t, n in tables.items()]}

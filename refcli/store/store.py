@@ -8,6 +8,7 @@ either the old rows or the new ones, never a mix. Superseded rows are swept afte
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ from refcli.io.discover import Fingerprint, db_path, real_path
 from refcli.store import schema
 
 if TYPE_CHECKING:
+    from refcli.config import IndexSettings
     from refcli.track import Rows
 
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -243,6 +245,11 @@ class Store:
                                   "try again later or pass --wait") from None
         self._lock = lock
         try:
+            # Generations also order contents for the standing queries: never below one already
+            # stored, whatever this machine's clock says now.
+            stored = self._read("media", ["generation"]).column("generation").drop_null().to_pylist()
+            with self._gen_lock:
+                self._last_generation = max([self._last_generation, *stored])
             with open(os.path.join(self.path, _HOLDER_NAME), "w", encoding="utf-8") as f:
                 json.dump({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}, f)
             yield self
@@ -494,7 +501,8 @@ class Store:
         self._require_writer()
         if any(w["query"] == query and w["backend"] == backend for w in self.watches()):
             return False
-        row = {"query": query, "backend": backend, "min_score": min_score, "added_at": time.time(), "last_run": None}
+        row = {"query": query, "backend": backend, "min_score": min_score, "added_at": time.time(), "last_run": None,
+               "checked_generation": None}
         self._table("watches").add(pa.Table.from_pylist([row], schema=schema.WATCHES))
         return True
 
@@ -505,9 +513,14 @@ class Store:
         table.delete(f"query = {_sql_string(query)}")
         return before - table.count_rows()
 
-    def mark_watches_run(self, when: float) -> None:
+    def mark_watch_checked(self, query: str, backend: str, generation: int | None, when: float) -> None:
+        """The watch has looked at, and reported, every content up to ``generation``."""
         self._require_writer()
-        self._table("watches").update(values={"last_run": when})
+        values: dict[str, Any] = {"last_run": when}
+        if generation is not None:
+            values["checked_generation"] = int(generation)
+        self._table("watches").update(where=f"query = {_sql_string(query)} AND backend = {_sql_string(backend)}",
+                                      values=values)
 
     def seen_hit_keys(self) -> set[str]:
         return set(self._read("seen_hits", ["key"]).column("key").to_pylist())
@@ -526,6 +539,13 @@ class Store:
         meta = self._table("meta")
         meta.delete(f"key = {_sql_string(key)}")
         meta.add(pa.Table.from_pylist([{"key": key, "value": value}], schema=schema.META))
+
+    def index_settings(self) -> IndexSettings | None:
+        """The settings the database was last indexed with (None before the first index)."""
+        from refcli.config import IndexSettings
+
+        saved = self.get_meta("index_settings")
+        return IndexSettings.from_json(saved) if saved else None
 
     def get_meta(self, key: str) -> str | None:
         values = [r["value"] for r in self._read("meta").to_pylist() if r["key"] == key]
@@ -598,21 +618,28 @@ class Store:
         """Files present, files gone, present files by kind, failures (by path) and media rows."""
         files = self._read("files", ["path", "content_id", "error", "gone_at"]).to_pylist()
         media = {row["content_id"]: row for row in self._read(
-            "media", ["content_id", "kind", "status", "error", "people", "samples"]).to_pylist()}
+            "media", ["content_id", "kind", "status", "error", "people", "samples", "generation"]).to_pylist()}
         failures = []
         kinds = {"image": 0, "video": 0}
-        gone = 0
+        gone = present = 0
         for row in files:
             if row["gone_at"] is not None:
-                gone += 1
+                gone += row["content_id"] is not None  # not problems that are over (a folder readable again)
                 continue
+            present += 1
             record = media.get(row["content_id"]) if row["content_id"] else None
             error = row["error"] or (record["error"] if record and record["status"] == "failed" else None)
             if error:
                 failures.append({"path": real_path(row["path"]), "error": error})
             elif record:
                 kinds[record["kind"]] = kinds.get(record["kind"], 0) + 1
-        return len(files) - gone, gone, kinds, sorted(failures, key=lambda f: f["path"]), media
+        return present, gone, kinds, sorted(failures, key=lambda f: f["path"]), media
+
+    def _current_rows(self, name: str, current: set[tuple[str, int]]) -> int:
+        """Rows of a content table that readers can reach (not superseded generations awaiting a sweep)."""
+        pairs = self._read(name, ["content_id", "generation"])
+        return sum(1 for key in zip(pairs.column("content_id").to_pylist(), pairs.column("generation").to_pylist())
+                   if key in current)
 
     def failures(self) -> list[dict[str, Any]]:
         """Files that could not be indexed, and why (`refcli errors`), by path."""
@@ -627,9 +654,11 @@ class Store:
             "db": self.path, "schema_version": schema.SCHEMA_VERSION, "size_bytes": _folder_size(self.path),
             "files": present, "images": kinds["image"], "videos": kinds["video"], "gone": gone,
             "failed": len(failures), "contents": len(media), "frames": sum(m["samples"] or 0 for m in ok),
-            "tracks": self._table("tracks").count_rows() if "tracks" in self._table_names() else 0,
+            "tracks": self._current_rows("tracks", {(cid, m["generation"]) for cid, m in media.items()
+                                                    if m["status"] == "ok"}),
             "people": sum(m["people"] or 0 for m in ok), "watches": len(self.watches()),
             "last_scan": float(last_scan) if last_scan else None,
+            "index_settings": dataclasses.asdict(settings) if (settings := self.index_settings()) else None,
             "failures": failures,
         }
 
