@@ -86,14 +86,15 @@ def test_ray_stores_what_a_local_run_stores(media: Path, local: tuple[Path, dict
     assert json.loads(on_ray.stdout) == json.loads(here.stdout)
 
 
+@pytest.mark.parametrize("how", ["KILL", "INT"])
 @pytest.mark.parametrize("point", ["ray-file:3", "ray-detector:2"])
-def test_a_killed_worker_or_actor_costs_a_retry_not_a_row(point: str, media: Path, local: tuple[Path, dict],
-                                                          tmp_path: Path) -> None:
-    """SIGKILL of the process decoding a file (3rd sample) or of a detector actor (2nd batch):
-    the file is tried again under a new generation; nothing is lost or stored twice."""
+def test_a_killed_worker_or_actor_costs_a_retry_not_a_row(point: str, how: str, media: Path,
+                                                          local: tuple[Path, dict], tmp_path: Path) -> None:
+    """SIGKILL or SIGINT of the process decoding a file (3rd sample) or of a detector actor (2nd
+    batch): the file is tried again under a new generation; nothing is lost or stored twice."""
     marker = tmp_path / "fired"
     db = tmp_path / "db"
-    result = index_on_ray(media, db, REFCLI_FAULT=point, REFCLI_FAULT_ONCE=str(marker))
+    result = index_on_ray(media, db, REFCLI_FAULT=point, REFCLI_FAULT_ONCE=str(marker), REFCLI_FAULT_SIGNAL=how)
     assert result.returncode == 0, result.stderr
     assert marker.exists()  # the fault did fire
     assert json.loads(result.stdout)["new"] == 4
