@@ -312,25 +312,29 @@ def test_two_runs_creating_a_new_database_at_once(trial: int, media: Path, tmp_p
 
 
 def test_a_scan_keeps_the_settings_the_archive_was_indexed_with(media: Path, tmp_path: Path) -> None:
+    def refcli(*args: str) -> dict:
+        proc = run_refcli(*args, "--json")
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        return json.loads(proc.stdout)
+
     db = str(tmp_path / "db")
     photos = tmp_path / "photos"
     photos.mkdir()
     for name in ("messi5.jpg", "biden.jpg"):
         shutil.copy(media / name, photos / name)
-    cli("index", str(photos), str(media / "plaza.mp4"), "--db", db, "--faces", "--fps", "4")
+    refcli("index", str(photos), str(media / "plaza.mp4"), "--db", db, "--faces", "--fps", "4")
     faces = Store.open(db)._read("faces").num_rows
     assert faces >= 1
-    status = json.loads(cli("status", "--db", db, "--json").stdout)
+    status = refcli("status", "--db", db)
     assert status["index_settings"] == {"fps": 4.0, "detector": "ssdlite", "detector_model": None, "faces": True,
                                         "pose": False}
-    assert "indexed with detector ssdlite, 4 fps, faces" in cli("status", "--db", db).stdout
-    scan = json.loads(cli("scan", str(photos), str(media / "plaza.mp4"), "--db", db, "--settle", "0",
-                          "--json").stdout)
+    assert "indexed with detector ssdlite, 4 fps, faces" in run_refcli("status", "--db", db).stdout
+    scan = refcli("scan", str(photos), str(media / "plaza.mp4"), "--db", db, "--settle", "0")
     assert (scan["index"]["unchanged"], scan["index"]["updated"]) == (3, 0)
     assert Store.open(db)._read("faces").num_rows == faces
-    again = json.loads(cli("index", str(photos), "--db", db, "--json").stdout)
+    again = refcli("index", str(photos), "--db", db)
     assert again["unchanged"] == 2 and again["settings"]["faces"] is True
-    off = json.loads(cli("scan", str(photos), "--db", db, "--settle", "0", "--no-faces", "--json").stdout)
+    off = refcli("scan", str(photos), "--db", db, "--settle", "0", "--no-faces")
     assert off["index"]["updated"] == 2  # told otherwise: re-indexed without faces, and that is kept
-    assert json.loads(cli("status", "--db", db, "--json").stdout)["index_settings"]["faces"] is False
-    assert json.loads(cli("scan", str(photos), "--db", db, "--settle", "0", "--json").stdout)["index"]["unchanged"] == 2
+    assert refcli("status", "--db", db)["index_settings"]["faces"] is False
+    assert refcli("scan", str(photos), "--db", db, "--settle", "0")["index"]["unchanged"] == 2
