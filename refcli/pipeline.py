@@ -473,10 +473,10 @@ def _decode(job: Job, options: IndexOptions, report: VideoReport | None) -> Iter
         job.full_hash = full_hash(data)
         yield Sample(0, None, decode_image(data)), 1.0
         return
-    job.full_hash = full_hash(path=job.path)
     for sample in sample_video(job.path, options.fps, decoder=options.decoder, report=report):
         fraction = sample.time / report.duration if report.duration and sample.time is not None else None
         yield sample, fraction
+    job.full_hash = full_hash(path=job.path)  # after decoding: a file that is not video costs no full read
 
 
 def stderr_progress(**kwargs: Any) -> Any:

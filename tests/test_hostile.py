@@ -257,3 +257,15 @@ def test_refcli_keeps_its_database_private_and_onnxruntime_quiet(photos: Path, t
     assert proc.returncode == 0, proc.stderr
     assert (db.stat().st_mode & 0o777) == 0o700
     assert not (home / ".cache" / "Microsoft").exists()  # no device id, no telemetry cache
+
+
+def test_every_content_keeps_the_full_hash_of_its_bytes(photos: Path, tmp_path: Path, data_dir: Path) -> None:
+    from refcli.io.files import full_hash
+
+    shutil.copy(data_dir / "vtest_4s.mp4", photos / "clip.mp4")
+    db = str(tmp_path / "db")
+    refcli_json("index", str(photos), "--db", db)
+    store = Store.open(db)
+    media = store.media()
+    for record in store.files().values():
+        assert media[record.content_id].full_hash == full_hash(path=record.path)
