@@ -21,7 +21,7 @@ from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detect import Detector
 from refcli.errors import MediaError
 from refcli.evaluate import Annotation, EvalError
-from refcli.io.image import load_image
+from refcli.io.image import Picture, load_picture
 from refcli.refer import ReferRequest, Referrer
 
 
@@ -82,18 +82,19 @@ def run_humanref(annotations: list[Annotation], images: str, referrer: Referrer,
         for image_name, group in groupby(todo, key=lambda a: a.image_name):
             items = list(group)
             try:
-                image: np.ndarray | None = load_image(os.path.join(images, image_name), apply_exif=False)
+                picture: Picture | None = load_picture(os.path.join(images, image_name), apply_exif=False)
                 error = None
             except MediaError as err:
                 counts["unreadable_images"] += 1
-                image, error = None, f"image unreadable: {err}"
-            boxes, scores = _candidates(items[0], image, detector, min_score)
+                picture, error = None, f"image unreadable: {err}"
+            boxes, scores = _candidates(items[0], picture, detector, min_score)
             for ann in items:
-                if image is None:
+                if picture is None:
                     pending.append((ann, None, boxes, error))
                     continue
+                image, k = picture.image, picture.scale  # boxes: the annotation's pixels; requests: the image's
                 if detector is None:
-                    boxes, scores = _candidates(ann, image, None, min_score)
+                    boxes, scores = _candidates(ann, picture, None, min_score)
                 # the image goes to every backend: one that measures features (colours, faces) on
                 # the fly needs it as much as one that looks at pixels
                 features = None
@@ -103,8 +104,8 @@ def run_humanref(annotations: list[Annotation], images: str, referrer: Referrer,
                 phrases = referrer.object_phrases(ann.referring) if grounder is not None else ()
                 if phrases:
                     objects = {phrase: grounder.ground([image], phrase)[0] for phrase in phrases}
-                request = ReferRequest(ann.referring, boxes, scores, (image.shape[1], image.shape[0]), image,
-                                       features, objects)
+                request = ReferRequest(ann.referring, boxes if k == 1.0 else boxes * np.float32(k), scores,
+                                       (image.shape[1], image.shape[0]), image, features, objects)
                 pending.append((ann, request, boxes, None))
             if len(pending) >= batch_size:
                 flush(out)
@@ -174,15 +175,17 @@ class VideoMotion:
         return out
 
 
-def _candidates(ann: Annotation, image: np.ndarray | None, detector: Detector | None,
+def _candidates(ann: Annotation, picture: Picture | None, detector: Detector | None,
                 min_score: float) -> tuple[np.ndarray, np.ndarray]:
-    """The boxes the referrer chooses from: the benchmark's own, or the detector's people."""
-    if detector is None or image is None:
+    """The boxes the referrer chooses from, in the annotation's pixels: the benchmark's own, or
+    the detector's people."""
+    if detector is None or picture is None:
         boxes = np.array(ann.candidate_boxes, np.float32).reshape(-1, 4)
         return boxes, np.ones(len(boxes), np.float32)
-    found = detector.detect([image])[0]
+    found = detector.detect([picture.image])[0]
     keep = found.confidence >= min_score
-    return found.xyxy[keep], found.confidence[keep]
+    boxes = found.xyxy[keep] if picture.scale == 1.0 else found.xyxy[keep] / np.float32(picture.scale)
+    return boxes, found.confidence[keep]
 
 
 def check_images(images: str) -> None:

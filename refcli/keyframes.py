@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -82,20 +83,38 @@ class EncodedKeyframe:
     jpeg: bytes
     width: int
     height: int
-    scale: float  # keyframe pixels per displayed pixel: box_in_keyframe = box * scale
+    scale: float  # keyframe pixels per pixel of the image given: box_in_keyframe = box * scale
 
 
 def encode_keyframe(image: npt.NDArray[np.uint8], long_side: int = KEYFRAME_LONG_SIDE) -> EncodedKeyframe:
     from PIL import Image
 
-    picture = Image.fromarray(image)
+    picture, scale = _fit(Image.fromarray(image), long_side)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=KEYFRAME_QUALITY)
+    return EncodedKeyframe(buffer.getvalue(), picture.width, picture.height, scale)
+
+
+def keyframe_sized(image: npt.NDArray[np.uint8], long_side: int = KEYFRAME_LONG_SIDE
+                   ) -> tuple[npt.NDArray[np.uint8], float]:
+    """``image`` reduced as ``encode_keyframe`` reduces it, and its scale: a frame held only for
+    its keyframe costs no more than the keyframe, and encodes to the same JPEG."""
+    if max(image.shape[:2]) <= long_side:
+        return image, 1.0
+    from PIL import Image
+
+    picture, scale = _fit(Image.fromarray(image), long_side)
+    return np.asarray(picture), scale
+
+
+def _fit(picture: Any, long_side: int) -> tuple[Any, float]:
+    from PIL import Image
+
     scale = min(1.0, long_side / max(picture.size))
     if scale < 1.0:
         picture = picture.resize((round(picture.width * scale), round(picture.height * scale)),
                                  Image.Resampling.BILINEAR, reducing_gap=2.0)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=KEYFRAME_QUALITY)
-    return EncodedKeyframe(buffer.getvalue(), picture.width, picture.height, scale)
+    return picture, scale
 
 
 def decode_keyframe(jpeg: bytes) -> npt.NDArray[np.uint8]:

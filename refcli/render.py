@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from refcli.errors import MediaError, RefcliError
 from refcli.io.discover import display_path
+from refcli.io.image import Picture
 from refcli.keyframes import decode_keyframe
 from refcli.store import MediaRecord, Store
 
@@ -52,7 +53,9 @@ def hit_picture(store: Store, ref: HitRef, max_side: int | None = None) -> npt.N
         image = decode_keyframe(keyframe["jpeg"])
         box = [v * keyframe["scale"] for v in box]
     else:
-        image = _from_source(store, record, paths, time)
+        picture = _from_source(store, record, paths, time)
+        image = picture.image
+        box = [v * picture.scale for v in box]  # stored in displayed pixels; a huge file is decoded reduced
     return draw_box(image, box, max_side=max_side)
 
 
@@ -66,14 +69,14 @@ def _box_at(store: Store, content_id: str, generation: int, ref: HitRef) -> tupl
     raise RefcliError(f"hit {ref} belongs to no track: nothing to show")
 
 
-def _from_source(store: Store, record: MediaRecord, paths: list[str], time: float | None) -> npt.NDArray[np.uint8]:
+def _from_source(store: Store, record: MediaRecord, paths: list[str], time: float | None) -> Picture:
     """The hit's frame decoded from a file that still holds the content it was found in."""
-    from refcli.io.image import decode_image
+    from refcli.io.image import decode_picture
     from refcli.io.video import frame_at
 
     path, data = holding_file(store, record, paths)
     try:
-        return decode_image(data) if data is not None else frame_at(path, time or 0.0)
+        return decode_picture(data) if data is not None else frame_at(path, time or 0.0)
     except MediaError as err:
         raise RefcliError(f"cannot read the hit's frame: {display_path(path)}: {err}") from None
 

@@ -22,7 +22,14 @@ from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detections import NO_TRACK, Detections, box_iou
 from refcli.features.colors import average, clothing_colours
 from refcli.features.motion import velocities
-from refcli.keyframes import MIN_SAMPLES_FOR_KEYFRAMES, KeyframePicker, encode_keyframe, person_quality
+from refcli.keyframes import (
+    KEYFRAME_LONG_SIDE,
+    MIN_SAMPLES_FOR_KEYFRAMES,
+    KeyframePicker,
+    encode_keyframe,
+    keyframe_sized,
+    person_quality,
+)
 from refcli.store.schema import CONTENT_TABLES
 
 LOST_SECONDS = 2.0
@@ -163,6 +170,7 @@ class _Track:
     raw: int = NO_TRACK  # the tracker's own id
     poses: dict[int, Any] = field(default_factory=dict)  # sample -> Pose | None (nobody found in the crop)
     last_pose: float | None = None
+    colours: dict[int, Any] = field(default_factory=dict)  # sample -> clothing colours, measured on the whole frame
 
 
 @dataclass
@@ -199,6 +207,26 @@ class Rows:
         return sum(len(k["jpeg"]) for k in self.keyframes)
 
 
+@dataclass(frozen=True)
+class _Held:
+    """A frame the builder holds: its pixels and their scale (pixels per displayed pixel)."""
+
+    image: npt.NDArray[np.uint8]
+    scale: float
+
+    def box(self, box: Any) -> Any:
+        """A displayed-pixel box in this frame's pixels."""
+        return box if self.scale == 1.0 else [float(v) * self.scale for v in box]
+
+    def pose(self, pose: Any, to_image: bool) -> Any:
+        """A pose in this frame's pixels (``to_image``) or back in displayed pixels."""
+        if pose is None or self.scale == 1.0:
+            return pose
+        from refcli.features.pose import Pose
+
+        return Pose(pose.xy * self.scale if to_image else pose.xy / self.scale, pose.visibility)
+
+
 @dataclass
 class _Pending:
     sample: int
@@ -216,6 +244,13 @@ class TrackBuilder:
     confirms a track on its second frame and only then names the box that started it.
     Candidates no track took, at or above ``min_score``, become one-frame tracks; weaker
     ones keep track -1.
+
+    Everything it stores is in displayed pixels of the original file, also when the images it
+    is given were reduced (refcli.io.image.WORKING_LONG_SIDE): ``add`` converts the boxes found
+    on them, and it converts back and forth wherever it looks at its held frames. A frame kept
+    after its sample is emitted only serves keyframes and clothing colours; without faces and
+    pose its colours are measured at once and it is kept at keyframe size, so the frames live
+    tracks may still choose cost ~3 MB each whatever the video's resolution.
     """
 
     def __init__(self, content_id: str, generation: int, tracker: Tracker | None,
@@ -234,26 +269,34 @@ class TrackBuilder:
         self._compact: dict[int, int] = {}  # tracker id -> compact id, for live tracks only
         self._next_id = 0
         self._alive: dict[int, _Track] = {}
-        self._images: dict[int, npt.NDArray[np.uint8]] = {}
+        self._images: dict[int, _Held] = {}
+        self._keyframe_sized = store_keyframes and face_encoder is None and pose_estimator is None
         self._encoded: set[int] = set()
         self.row_counts = dict.fromkeys(Rows.TABLES, 0)  # rows handed out per table, for the media row
 
-    def add(self, sample: int, time: float | None, detections: Detections,
-            image: npt.NDArray[np.uint8]) -> Rows:
-        """Take one sample (in order); returns the rows that became final."""
+    def add(self, sample: int, time: float | None, detections: Detections, image: npt.NDArray[np.uint8],
+            scale: float = 1.0, size: tuple[int, int] | None = None) -> Rows:
+        """Take one sample (in order); returns the rows that became final.
+
+        ``detections`` are boxes on ``image``, which has ``scale`` pixels per displayed pixel of
+        the original (``size``, displayed width and height; None: the image's own size).
+        """
+        if scale != 1.0:  # the one place where boxes found on a reduced image become displayed pixels
+            detections = Detections(detections.xyxy / np.float32(scale), detections.confidence,
+                                    detections.tracker_id, detections.data)
         if self.tracker is not None:
             update = self.tracker.update(detections)
         else:
             update = TrackUpdate(np.full(len(detections), NO_TRACK, np.int64))
         self.detections += int((detections.confidence >= self.min_score).sum())
-        current = _Pending(sample, time, detections, update.ids, (image.shape[1], image.shape[0]))
+        current = _Pending(sample, time, detections, update.ids, size or (image.shape[1], image.shape[0]))
         rows = Rows()
         if self._pending is not None:
             for j, track in update.confirmed_before.items():
                 if self._pending.ids[j] == NO_TRACK:
                     self._pending.ids[j] = track
             rows.extend(self._emit(self._pending))
-        self._images[sample] = image
+        self._images[sample] = _Held(image, scale)
         self._pending = current
         rows.extend(self._retire(before=sample - (self.tracker.lost_samples + 1) if self.tracker else sample))
         self._release_images()
@@ -264,6 +307,7 @@ class TrackBuilder:
         if self._pending is not None:
             rows.extend(self._emit(self._pending))
             self._pending = None
+            self._release_images()
         rows.extend(self._retire(before=None))
         self._images.clear()
         return self._counted(rows)
@@ -296,11 +340,14 @@ class TrackBuilder:
             state.boxes.extend(float(v) for v in box)
             state.scores.append(score)
             state.last = pending.sample
-            quality = person_quality(self._images[pending.sample], box, score)
+            held = self._images[pending.sample]
+            quality = person_quality(held.image, held.box(box), score)
             state.picker.offer(pending.time or 0.0, pending.sample, quality)
+            if self._keyframe_sized:
+                self._measure_colours(state, held, pending.sample, box)
             if self.pose_estimator is not None and (
                     state.last_pose is None or (pending.time or 0.0) - state.last_pose >= POSE_EVERY_SECONDS - 1e-6):
-                state.poses[pending.sample] = self.pose_estimator.estimate(self._images[pending.sample], box)
+                state.poses[pending.sample] = self._pose(held, box)
                 state.last_pose = pending.time or 0.0
         if candidates:
             width, height = pending.size
@@ -327,12 +374,13 @@ class TrackBuilder:
             stored = self.store_keyframes and len(state.samples) >= MIN_SAMPLES_FOR_KEYFRAMES
             for sample, time in chosen if stored else []:
                 if sample not in self._encoded:
-                    encoded = encode_keyframe(self._images[sample])
+                    held = self._images[sample]
+                    encoded = encode_keyframe(held.image)
                     self._encoded.add(sample)
                     rows.keyframes.append({
                         "content_id": self.content_id, "generation": self.generation, "sample": sample,
                         "time": time, "width": encoded.width, "height": encoded.height,
-                        "scale": encoded.scale, "jpeg": encoded.jpeg})
+                        "scale": encoded.scale * held.scale, "jpeg": encoded.jpeg})
             rows.faces.extend(self._faces(state, chosen))
             rows.poses.extend(self._poses(state, chosen))
             row = self._track_row(state, [sample for sample, _ in chosen] if stored else [])
@@ -351,17 +399,31 @@ class TrackBuilder:
 
         measured: list[dict[str, dict[str, float]] | None] = []
         for s, _ in chosen:
+            if s in state.colours:
+                measured.append(state.colours[s])
+                continue
             if s not in self._images:
                 continue
-            box = self._box_at(state, s)
-            pose = state.poses.get(s)
+            held = self._images[s]
+            box = held.box(self._box_at(state, s))
+            pose = held.pose(state.poses.get(s), to_image=True)
             regions = body_regions_from_pose(pose, box) if pose is not None else None
-            measured.append(clothing_colours(self._images[s], box, regions))
+            measured.append(clothing_colours(held.image, box, regions))
         averaged = average(measured)
         if averaged is None:
             return {"upper_colours": None, "lower_colours": None}
         return {f"{part}_colours": [{"name": n, "share": v} for n, v in averaged[part].items()]
                 for part in ("upper", "lower")}
+
+    def _measure_colours(self, state: _Track, held: _Held, sample: int, box: Any) -> None:
+        """Clothing colours of a sample the track may keep, measured while its frame is whole: held
+        frames are then kept at keyframe size and measure the same. (Without pose the colours depend
+        on the pixels and the box alone.)"""
+        chosen = {s for s, _ in state.picker.chosen()}
+        if sample in chosen:
+            state.colours[sample] = clothing_colours(held.image, held.box(box))
+        for s in [s for s in state.colours if s not in chosen]:
+            del state.colours[s]
 
     def _faces(self, state: _Track, chosen: list[tuple[int, float]]) -> list[dict[str, Any]]:
         if self.face_encoder is None:
@@ -370,9 +432,11 @@ class TrackBuilder:
         for sample, _ in chosen:
             if sample not in self._images:
                 continue
-            for face in self.face_encoder.person_faces(self._images[sample], self._box_at(state, sample))[:1]:
+            held = self._images[sample]
+            for face in self.face_encoder.person_faces(held.image, held.box(self._box_at(state, sample)))[:1]:
+                box = list(face.box) if held.scale == 1.0 else [v / held.scale for v in face.box]
                 rows.append({"content_id": self.content_id, "generation": self.generation, "track": state.track,
-                             "sample": sample, "box": list(face.box), "embedding": face.embedding.tolist()})
+                             "sample": sample, "box": box, "embedding": face.embedding.tolist()})
         return rows
 
     def _poses(self, state: _Track, chosen: list[tuple[int, float]]) -> list[dict[str, Any]]:
@@ -383,7 +447,7 @@ class TrackBuilder:
 
         for sample, _ in chosen:
             if sample not in state.poses and sample in self._images:
-                state.poses[sample] = self.pose_estimator.estimate(self._images[sample], self._box_at(state, sample))
+                state.poses[sample] = self._pose(self._images[sample], self._box_at(state, sample))
         rows = []
         for sample in sorted(state.poses):
             pose = state.poses[sample]
@@ -409,13 +473,21 @@ class TrackBuilder:
             "keyframes": keyframes, "motion": velocities(state.times, state.boxes),
         }
 
+    def _pose(self, held: _Held, box: Any) -> Any:
+        """The pose of the person in ``box`` (displayed pixels), in displayed pixels."""
+        assert self.pose_estimator is not None
+        return held.pose(self.pose_estimator.estimate(held.image, held.box(box)), to_image=False)
+
     def _release_images(self) -> None:
-        """Keep only frames a live track may still choose, and the one awaiting emission."""
+        """Keep only frames a live track may still choose (at keyframe size where that is all
+        they serve), and the one awaiting emission (whole: its people are measured on it)."""
         wanted = {s for t in self._alive.values() for s, _ in t.picker.chosen()}
-        if self._pending is not None:
-            wanted.add(self._pending.sample)
-        for sample in list(self._images):
-            if sample not in wanted:
+        pending = self._pending.sample if self._pending is not None else None
+        for sample, held in list(self._images.items()):
+            if sample != pending and sample not in wanted:
                 del self._images[sample]
+            elif sample != pending and self._keyframe_sized and max(held.image.shape[:2]) > KEYFRAME_LONG_SIDE:
+                image, scale = keyframe_sized(held.image)
+                self._images[sample] = _Held(image, held.scale * scale)
 
 

@@ -119,7 +119,7 @@ def test_clips_without_boxes_are_the_source_pictures(indexed, tmp_path: Path) ->
     for item in videos:
         with av.open(item["path"]) as clip:
             first = next(clip.decode(video=0)).to_ndarray(format="rgb24").astype(int)
-        source = frame_at(str(root / "plaza clip.mp4"), found[item["hit"]]["start"]).astype(int)
+        source = frame_at(str(root / "plaza clip.mp4"), found[item["hit"]]["start"]).image.astype(int)
         assert np.abs(first - source).mean() < 4  # re-encoded, nothing drawn on it
 
 

@@ -45,6 +45,7 @@ from refcli.pipeline import (
     PendingWrites,
     ProgressFactory,
     _decode,
+    batch_full,
     new_builder,
     record_file,
 )
@@ -139,8 +140,8 @@ def _index_file(job: Job, options: IndexOptions, generation: int, detectors: lis
             if builder is None:
                 builder = new_builder(job, generation, options, _model("faces") if faces else None,
                                       _model("pose") if pose else None)
-                size = (sample.image.shape[1], sample.image.shape[0])
-            rows.extend(builder.add(sample.index, sample.time, detections, sample.image))
+                size = sample.displayed_size
+            rows.extend(builder.add(sample.index, sample.time, detections, sample.image, sample.scale, sample.size))
             samples += 1
 
     try:
@@ -148,7 +149,7 @@ def _index_file(job: Job, options: IndexOptions, generation: int, detectors: lis
         for sample, _ in _decode(job, options, report):
             faults.point("ray-file")
             batch.append(sample)
-            if len(batch) >= options.batch_size:
+            if batch_full(batch, options.batch_size):
                 actor = detectors[(start + sent) % len(detectors)]
                 sent += 1
                 ref = actor.detect.remote([s.image for s in batch])

@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from refcli.ground import Found, Grounder, Image
+from refcli.ground import Found, Grounder
+from refcli.io.image import Picture
 from refcli.store import Store, frame_cache_key
 
 CHUNK_FRAMES = 32
@@ -24,9 +25,9 @@ def cache_key(grounder: Grounder, phrase: str, frame: dict[str, Any]) -> str:
 
 
 def ground_frames(store: Store, grounder: Grounder, phrases: Sequence[str], frames: Sequence[dict[str, Any]],
-                  pixels: Callable[[dict[str, Any]], Image | None]) -> tuple[list[dict[str, Found] | None], int]:
-    """Per frame, {phrase: boxes} (None when its pixels could not be had), and how many
-    (frame, phrase) pairs ran the grounder (the rest came from the cache)."""
+                  pixels: Callable[[dict[str, Any]], Picture | None]) -> tuple[list[dict[str, Found] | None], int]:
+    """Per frame, {phrase: boxes} in the frame's displayed pixels (None when its pixels could not
+    be had), and how many (frame, phrase) pairs ran the grounder (the rest came from the cache)."""
     keys = [[cache_key(grounder, phrase, frame) for phrase in phrases] for frame in frames]
     known = store.grounded([k for row in keys for k in row])
     out: list[dict[str, Found] | None] = [{} for _ in frames]
@@ -37,12 +38,14 @@ def ground_frames(store: Store, grounder: Grounder, phrases: Sequence[str], fram
         chunk = missing[start:start + CHUNK_FRAMES]
         images = {i: pixels(frames[i]) for i in chunk}
         for j, phrase in enumerate(phrases):
-            todo = [i for i in chunk if keys[i][j] not in known and images[i] is not None]
+            todo = [(i, picture) for i in chunk if keys[i][j] not in known and (picture := images[i]) is not None]
             if not todo:
                 continue
-            found = grounder.ground([images[i] for i in todo], phrase)  # type: ignore[misc]
+            found = grounder.ground([picture.image for _, picture in todo], phrase)
             ran += len(todo)
-            for i, boxes in zip(todo, found):
+            for (i, picture), boxes in zip(todo, found):
+                if picture.scale != 1.0:  # found on a reduced picture: kept in displayed pixels
+                    boxes = [([v / picture.scale for v in box], score) for box, score in boxes]
                 known[keys[i][j]] = boxes
                 new_rows.append({"key": keys[i][j], "boxes": [v for box, _ in boxes for v in box],
                                  "scores": [score for _, score in boxes], "created": time.time()})

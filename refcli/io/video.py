@@ -23,11 +23,15 @@ import numpy.typing as npt
 
 from refcli.errors import MediaError
 from refcli.io.files import regular_path
+from refcli.io.image import Picture, reduction
 
 Image = npt.NDArray[np.uint8]
 
 DECODERS = ("auto", "decord", "pyav")
 _DECORD_CHUNK = 4  # frames per decord get_batch call: bounds memory for 4K input
+MAX_FRAME_PIXELS = 12288 * 8192
+"""Larger video frames are refused: FFmpeg's decoder holds a few frames at full size before refcli
+can reduce them (12K cinema and 8K 360-degree video pass; an 8K UHD frame is 33 Mpx)."""
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,22 @@ class Sample:
     Attributes:
         index: ordinal of this sample within its file (0, 1, 2, ...).
         time: seconds from the start of the video by the container's timestamps; None for photos.
-        image: (H, W, 3) uint8 RGB in displayed orientation.
+        image: (H, W, 3) uint8 RGB in displayed orientation, at most the working size
+            (refcli.io.image.WORKING_LONG_SIDE): larger frames are reduced while decoded.
+        scale: image pixels per displayed pixel of the original (1.0 unless reduced).
+        size: the original's displayed (width, height), what boxes are stored in; None: the
+            image's own.
     """
 
     index: int
     time: float | None
     image: Image
+    scale: float = 1.0
+    size: tuple[int, int] | None = None
+
+    @property
+    def displayed_size(self) -> tuple[int, int]:
+        return self.size or (self.image.shape[1], self.image.shape[0])
 
 
 class FrameSampler:
@@ -74,6 +88,18 @@ class VideoInfo:
     duration: float | None
     origin: float
     codec: str
+
+    @property
+    def factor(self) -> int:
+        """Frames are decoded with their sides divided by this (1 within the working size)."""
+        return reduction(self.width, self.height)
+
+    def reduced(self) -> dict[str, int]:
+        """FFmpeg's output size for a stored (not yet rotated) frame: {} when not reduced."""
+        if self.factor == 1:
+            return {}
+        width, height = (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
+        return {"width": -(-width // self.factor), "height": -(-height // self.factor)}
 
 
 @dataclass
@@ -107,9 +133,11 @@ def probe(path: str) -> VideoInfo:
             if not container.streams.video:
                 raise MediaError("no video stream in file")
             stream = container.streams.video[0]
+            _check_frame_size(stream.codec_context.width, stream.codec_context.height)  # before decoding any
             first = next(container.decode(stream), None)
             if first is None:
                 raise MediaError("video stream has no decodable frames")
+            _check_frame_size(first.width, first.height)
             rotation = int(getattr(first, "rotation", 0) or 0) % 360
             duration = None
             if stream.duration is not None and stream.time_base is not None:
@@ -127,6 +155,12 @@ def probe(path: str) -> VideoInfo:
         raise
     except (av.error.FFmpegError, OSError, ValueError, IndexError) as err:
         raise MediaError(f"not a readable video ({_ffmpeg_reason(err)})") from None
+
+
+def _check_frame_size(width: int, height: int) -> None:
+    if width * height > MAX_FRAME_PIXELS:
+        raise MediaError(f"video frames too large to decode: {width} x {height} px "
+                         f"(refcli decodes at most {MAX_FRAME_PIXELS // 1_000_000} Mpx)")
 
 
 def sample_video(path: str, fps: float, *, decoder: str = "auto",
@@ -180,7 +214,7 @@ def _decord_samples(path: str, info: VideoInfo, sampler: FrameSampler) -> Iterat
     decord.logging.set_level(decord.logging.QUIET)
     try:
         with regular_path(path) as safe:
-            reader = decord.VideoReader(safe, num_threads=1)
+            reader = decord.VideoReader(safe, num_threads=1, **info.reduced())  # not rotated: stored = displayed
         n = len(reader)
         times = reader.get_frame_timestamp(range(n))[:, 0].astype(np.float64) - info.origin if n else np.empty(0)
     except decord.DECORDError as err:
@@ -197,7 +231,8 @@ def _decord_samples(path: str, info: VideoInfo, sampler: FrameSampler) -> Iterat
         if batch.ndim != 4 or batch.shape[-1] != 3:
             raise _DecordUnfit(f"decord returned frames of shape {batch.shape}")
         for offset, frame_index in enumerate(chunk):
-            yield Sample(start + offset, max(0.0, float(times[frame_index])), batch[offset])
+            yield Sample(start + offset, max(0.0, float(times[frame_index])), batch[offset], 1 / info.factor,
+                         (info.width, info.height))
 
 
 def _pyav_samples(path: str, info: VideoInfo, sampler: FrameSampler, report: VideoReport,
@@ -205,6 +240,7 @@ def _pyav_samples(path: str, info: VideoInfo, sampler: FrameSampler, report: Vid
     av = _quiet_libav()
     index = first_index
     resume_after = report.last_time
+    reduced = info.reduced()
     errors: list[Any] = []
     try:
         with regular_path(path) as safe, av.logging.Capture(local=True) as errors, av.open(safe) as container:
@@ -220,10 +256,10 @@ def _pyav_samples(path: str, info: VideoInfo, sampler: FrameSampler, report: Vid
                     continue
                 if not sampler.keep(t):
                     continue
-                image = frame.to_ndarray(format="rgb24")
+                image = frame.to_ndarray(format="rgb24", **reduced)  # reduced by FFmpeg, from YUV
                 if info.rotation:
                     image = np.ascontiguousarray(np.rot90(image, k=info.rotation // 90))
-                yield Sample(index, max(0.0, t), image)
+                yield Sample(index, max(0.0, t), image, 1 / info.factor, (info.width, info.height))
                 index += 1
     except (av.error.FFmpegError, OSError) as err:
         if index == first_index:
@@ -248,8 +284,9 @@ def _ffmpeg_reason(err: BaseException) -> str:
     return str(text).strip().splitlines()[0].rstrip(":").lower()
 
 
-def frame_at(path: str, time: float) -> Image:
-    """The displayed frame at ``time`` seconds (as sampled: the first frame at or after it).
+def frame_at(path: str, time: float) -> Picture:
+    """The displayed frame at ``time`` seconds (as sampled: the first frame at or after it),
+    reduced to the working size as sampling reduces it.
 
     Seeks to the keyframe before ``time`` and decodes forward, so it costs at most one GOP.
     """
@@ -268,9 +305,9 @@ def frame_at(path: str, time: float) -> Image:
                     break
             if last is None:
                 raise MediaError(f"no frame at {time:.2f} s")
-            image = last.to_ndarray(format="rgb24")
+            image = last.to_ndarray(format="rgb24", **info.reduced())
     except (av.error.FFmpegError, OSError) as err:
         raise MediaError(f"cannot read the frame at {time:.2f} s ({_ffmpeg_reason(err)})") from None
     if info.rotation:
         image = np.ascontiguousarray(np.rot90(image, k=info.rotation // 90))
-    return image
+    return Picture(image, 1 / info.factor, (info.width, info.height))
