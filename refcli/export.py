@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from refcli.errors import MediaError, RefcliError
-from refcli.render import HitRef, draw_box, hit_picture, holding_file, save_png
+from refcli.render import HitRef, draw_box, hit_picture, holding_file, make_output_folder, save_png
 from refcli.search import Hit
 from refcli.store import Store
 
@@ -31,7 +31,7 @@ def _name(rank: int, hit: Hit, suffix: str) -> str:
 def export_hits(store: Store, hits: list[Hit], folder: str, *, boxes: bool = False,
                 margin: float = 1.0) -> list[Exported]:
     """Write one file per hit into ``folder``; a hit that cannot be exported is reported, not fatal."""
-    os.makedirs(folder, exist_ok=True)
+    make_output_folder(folder)
     out = []
     for rank, hit in enumerate(hits, 1):
         try:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from refcli.errors import BackendError, MediaError, RefcliError, SchemaTooNewError, StoreError, WriterBusyError
+from refcli.errors import (
+    BackendError,
+    MediaError,
+    OutputPathError,
+    RefcliError,
+    SchemaTooNewError,
+    StoreError,
+    WriterBusyError,
+)
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2  # click's code for bad usage; also an output path that cannot be written
 EXIT_STORE = 3
 EXIT_BACKEND = 4
 EXIT_MEDIA = 5
@@ -17,6 +26,7 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES: list[tuple[type[RefcliError], int]] = [
     (WriterBusyError, EXIT_BUSY),
     (SchemaTooNewError, EXIT_STORE),
+    (OutputPathError, EXIT_USAGE),
     (StoreError, EXIT_STORE),
     (BackendError, EXIT_BACKEND),
     (MediaError, EXIT_MEDIA),

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from refcli.cli._common import DbOpt
+
 app = typer.Typer(help="Model weights for model backends: list, pull (the only download), path.",
                   no_args_is_help=True, rich_markup_mode=None)
 
@@ -44,13 +46,20 @@ def path(name: Annotated[str, typer.Argument(help="A model name or folder.")]) -
     typer.echo(installed(name) or os.path.join(models_dir(), name))
 
 
-def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
-    """What is installed: versions, devices, models, and what each backend still needs."""
-    from refcli.doctor import report
+def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+           db: DbOpt = None) -> None:
+    """What is installed: versions, devices, models, what each backend still needs, and whether the
+    database is healthy (exit 3 when it is not)."""
+    from refcli.cli._errors import EXIT_STORE
+    from refcli.doctor import database, report
 
     data = report()
+    data["database"] = database(str(db) if db else None)
+    damaged = bool(data["database"]["problems"])
     if as_json:
         typer.echo(json.dumps(data, indent=2))
+        if damaged:
+            raise typer.Exit(EXIT_STORE)
         return
     typer.echo(f"refcli {data['refcli']} on Python {data['python']} ({data['platform']})")
     typer.echo("packages: " + ", ".join(f"{k} {v}" for k, v in data["packages"].items() if v)
@@ -61,3 +70,18 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print the repor
     typer.echo(f"models folder: {data['models_dir']}")
     for backend, state in data["backends"].items():
         typer.echo(f"  {backend:22} {state}")
+    base = data["database"]
+    if not base["exists"]:
+        typer.echo(f"database: {base['path']}: none yet (`refcli index` makes it)")
+    elif base["error"] and not damaged:
+        typer.echo(f"database: {base['path']}: {base['error']}")
+    elif not damaged:
+        typer.echo(f"database: {base['path']}: healthy (checked in {base['check_seconds']:.2f} s)")
+    else:
+        from refcli.errors import REPAIR_HINT
+
+        typer.echo(f"database: {base['path']}: damaged")
+        for problem in base["problems"]:
+            typer.echo(f"  table '{problem['table']}' {problem['kind']} ({problem['detail']})")
+        typer.echo(f"  {REPAIR_HINT}")
+        raise typer.Exit(EXIT_STORE)
