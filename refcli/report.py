@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from refcli.errors import RefcliError
+from refcli.errors import RefcliError, StoreError
 from refcli.render import HitRef, hit_picture, writing
 from refcli.search import FindResult, Hit
 from refcli.store import Store
@@ -39,6 +39,8 @@ window.addEventListener('load', () => {
 def _picture(store: Store, hit: Hit, max_side: int) -> npt.NDArray[np.uint8] | None:
     try:
         return hit_picture(store, HitRef.parse(hit.id), max_side=max_side)
+    except StoreError:
+        raise  # the database, not this hit: the report would be all gaps
     except RefcliError:
         return None  # the file went away since indexing: the card says so
 

@@ -121,8 +121,10 @@ def test_each_damaged_table_is_reported_then_repaired(indexed, tmp_path: Path) -
         shutil.copytree(db, copies[-1])
         damage(copies[-1], table)
     first = str(copies[0])  # deleted tracks rows: where `index` used to say "3 unchanged"
-    *statuses, found, again = in_parallel(*(("status", "--db", str(c), "--json") for c in copies),
-                                          ("find", "person", "--db", first), ("index", str(media), "--db", first))
+    report = ("find", "person", "--db", str(copies[1]), "--html", str(tmp_path / "report.html"))  # keyframes
+    *statuses, found, again, pictures = in_parallel(*(("status", "--db", str(c), "--json") for c in copies),
+                                                    ("find", "person", "--db", first),
+                                                    ("index", str(media), "--db", first), report)
     for (table, damage, kind, cause), status in zip(FAULTS, statuses):
         assert status.returncode == 3, (damage.__name__, status.stderr)
         problems = json.loads(status.stdout)["problems"]
@@ -130,6 +132,7 @@ def test_each_damaged_table_is_reported_then_repaired(indexed, tmp_path: Path) -
         assert cause in problems[0]["detail"], (damage.__name__, problems)
     for proc in (found, again):
         one_line(proc, 3, "table 'tracks'", "missing file", "refcli repair")
+    one_line(pictures, 3, "table 'keyframes'", "refcli repair")  # not a report of "picture unavailable"
 
     repairs = in_parallel(*(("repair", "--db", str(c), "--json") for c in copies))
     for (table, damage, _, _), copy, repaired in zip(FAULTS, copies, repairs):

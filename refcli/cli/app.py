@@ -356,7 +356,7 @@ def describe_index(summary: Any) -> str:
 
 
 def _write_thumbnails(store: Any, hits: list[Any], folder: Path) -> None:
-    from refcli.errors import RefcliError
+    from refcli.errors import OutputPathError, RefcliError, StoreError
     from refcli.render import HitRef, hit_picture, save_png
 
     for rank, hit in enumerate(hits, 1):
@@ -364,6 +364,8 @@ def _write_thumbnails(store: Any, hits: list[Any], folder: Path) -> None:
         target = folder / f"{rank:03d}-{stem}-{hit.id.replace(':', '-')}.png"
         try:
             save_png(hit_picture(store, HitRef.parse(hit.id), max_side=640), str(target))
+        except (StoreError, OutputPathError):
+            raise  # the database or the folder: every other hit would fail alike
         except RefcliError as err:  # one unreadable hit must not cost the others
             typer.echo(f"warning: no thumbnail for hit {hit.id}: {err}", err=True)
 
