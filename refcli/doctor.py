@@ -21,6 +21,26 @@ def _version(name: str) -> str | None:
         return None
 
 
+def database(path: str | None = None) -> dict[str, Any]:
+    """The database at ``path`` (default: the usual place) and its problems (Store.check); one
+    not made yet is no problem."""
+    from refcli.errors import DatabaseDamagedError, StoreError
+    from refcli.store import Store, default_db_path
+
+    where = os.path.abspath(os.path.expanduser(path or default_db_path()))
+    if not os.path.isdir(where):
+        return {"path": where, "exists": False, "problems": [], "error": None}
+    try:
+        health = Store.open(where).check()
+    except DatabaseDamagedError as err:
+        return {"path": where, "exists": True, "error": str(err),
+                "problems": [{"table": err.table, "kind": "cannot be read", "detail": err.cause}]}
+    except StoreError as err:
+        return {"path": where, "exists": True, "problems": [], "error": str(err)}
+    return {"path": where, "exists": True, "problems": health.to_dicts(), "error": None,
+            "check_seconds": health.seconds}
+
+
 def report() -> dict[str, Any]:
     from refcli import __version__
     from refcli.models import KNOWN, models_dir, states

@@ -26,6 +26,19 @@ REPAIR_HINT = ("run `refcli repair` to salvage what can be read and re-index the
 class DatabaseDamagedError(StoreError):
     """A table of the database cannot be read as stored: `refcli repair` is the way back."""
 
+    def __init__(self, message: str, *, table: str | None = None, cause: str | None = None) -> None:
+        super().__init__(message)
+        self.table = table  # None: the database as a whole
+        self.cause = cause or message
+
+
+class DatabaseWriteError(StoreError):
+    """The database cannot be written: its disk is full, or it is read-only (permissions, a
+    read-only filesystem). Nothing is damaged: the message says what to change and to run again."""
+
+
+FULL_DISK_HINT = "free some space and run the same command again: nothing indexed so far is lost"
+
 
 class WriterBusyError(StoreError):
     """Another process holds the database's writer lock."""
@@ -33,6 +46,11 @@ class WriterBusyError(StoreError):
 
 class SchemaTooNewError(StoreError):
     """The database was written by a newer refcli."""
+
+
+class OutputPathError(RefcliError):
+    """An output path (--html, --contact-sheet, --thumbnails, --clips, -o) cannot be written as
+    asked: a folder where a file is wanted, a file where a folder is wanted, or no permission."""
 
 
 class BackendError(RefcliError):

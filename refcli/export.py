@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from refcli.errors import MediaError, RefcliError
-from refcli.render import HitRef, draw_box, hit_picture, holding_file, save_png
+from refcli.errors import MediaError, OutputPathError, RefcliError, StoreError
+from refcli.render import HitRef, draw_box, hit_picture, holding_file, make_output_folder, save_png
 from refcli.search import Hit
 from refcli.store import Store
 
@@ -31,7 +31,7 @@ def _name(rank: int, hit: Hit, suffix: str) -> str:
 def export_hits(store: Store, hits: list[Hit], folder: str, *, boxes: bool = False,
                 margin: float = 1.0) -> list[Exported]:
     """Write one file per hit into ``folder``; a hit that cannot be exported is reported, not fatal."""
-    os.makedirs(folder, exist_ok=True)
+    make_output_folder(folder)
     out = []
     for rank, hit in enumerate(hits, 1):
         try:
@@ -43,6 +43,8 @@ def export_hits(store: Store, hits: list[Hit], folder: str, *, boxes: bool = Fal
                 target = os.path.join(folder, _name(rank, hit, ".png"))
                 save_png(hit_picture(store, HitRef.parse(hit.id)), target)
                 out.append(Exported(hit, target))
+        except (StoreError, OutputPathError):
+            raise  # the database or the folder: every other hit would fail alike
         except (RefcliError, OSError) as err:
             out.append(Exported(hit, None, error=str(err)))
     return out

@@ -141,6 +141,7 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
               *, progress: ProgressFactory | None = None, detector: Detector | None = None) -> IndexSummary:
     """Index ``roots`` into ``store`` (which must be open for writing, inside ``store.writer()``)."""
     started = time.perf_counter()
+    store.check().raise_for_damage()  # over unreadable tables every file would look unchanged
     summary = IndexSummary(db=store.path)
     detector = detector or create_detector(options.detector, threads=options.detector_threads or default_threads(),
                                            model=options.detector_model, device=options.device)

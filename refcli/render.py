@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from refcli.errors import MediaError, RefcliError
+from refcli.errors import MediaError, OutputPathError, RefcliError
 from refcli.io.discover import display_path
 from refcli.io.image import Picture
 from refcli.keyframes import decode_keyframe
@@ -120,5 +122,23 @@ def draw_box(image: npt.NDArray[np.uint8], box: list[float], max_side: int | Non
 def save_png(image: npt.NDArray[np.uint8], path: str) -> None:
     from PIL import Image
 
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    Image.fromarray(image).save(path, format="PNG")
+    with writing(path):
+        Image.fromarray(image).save(path, format="PNG")
+
+
+@contextmanager
+def writing(path: str) -> Iterator[None]:
+    """Make the output file's folder; an OS failure while writing (a full disk, a folder where a
+    file was meant) is the output path's error, not a traceback."""
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        yield
+    except OSError as err:
+        raise OutputPathError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def make_output_folder(path: str) -> None:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        raise OutputPathError(f"cannot make folder {path}: {err.strerror or err}") from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from refcli.errors import RefcliError
-from refcli.render import HitRef, hit_picture
+from refcli.errors import RefcliError, StoreError
+from refcli.render import HitRef, hit_picture, writing
 from refcli.search import FindResult, Hit
 from refcli.store import Store
 
@@ -40,6 +39,8 @@ window.addEventListener('load', () => {
 def _picture(store: Store, hit: Hit, max_side: int) -> npt.NDArray[np.uint8] | None:
     try:
         return hit_picture(store, HitRef.parse(hit.id), max_side=max_side)
+    except StoreError:
+        raise  # the database, not this hit: the report would be all gaps
     except RefcliError:
         return None  # the file went away since indexing: the card says so
 
@@ -81,8 +82,8 @@ def write_html(store: Store, result: FindResult, path: str, max_side: int = 480)
     page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>refcli: {e(result.query)}</title>'
             f"<style>{_CSS}</style><script>{_SCRIPT}</script></head><body>"
             f'<h1>{e(result.query)}</h1><div class="meta">{meta}</div><div class="hits">{body}</div></body></html>')
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    Path(path).write_text(page, encoding="utf-8")
+    with writing(path):
+        Path(path).write_text(page, encoding="utf-8")
     return len(cards)
 
 
@@ -107,6 +108,6 @@ def contact_sheet(store: Store, hits: Sequence[Hit], path: str, columns: int = 4
         draw.text((x + 6, y + cell + 16), f"{_span(hit)}  score {hit.score:.2f}", fill="dimgray")
     if not hits:
         draw.text((10, 10), "nobody matches", fill="black")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    sheet.save(path, format="PNG")
+    with writing(path):
+        sheet.save(path, format="PNG")
     return len(hits)

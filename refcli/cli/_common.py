@@ -38,3 +38,42 @@ def require_paths(paths: Iterable[Path]) -> None:
     for path in paths:
         if not os.path.exists(path):
             raise RefcliError(f"no such file or folder: {path}")
+
+
+def output_file(path: Path | None, option: str, example: str) -> None:
+    """Refuse an output file that cannot be written, before any work: a folder, a path under a
+    file, a folder without write permission (its missing folders are made when it is written)."""
+    from refcli.errors import OutputPathError
+
+    if path is None:
+        return
+    if path.is_dir():
+        raise OutputPathError(f"{option} {path}: is a folder; give a file name, e.g. {path / example}")
+    _writable(path.parent, path, option)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputPathError(f"{option} {path}: no permission to write it")
+
+
+def output_folder(path: Path | None, option: str) -> None:
+    """Refuse an output folder that cannot be made or written into, before any work."""
+    from refcli.errors import OutputPathError
+
+    if path is None:
+        return
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{option} {path}: is a file; give a folder (it is made if missing)")
+    _writable(path, path, option)
+
+
+def _writable(folder: Path, path: Path, option: str) -> None:
+    """``folder`` (or the nearest of its parents that exists, where it would be made) is a folder
+    refcli may write into."""
+    from refcli.errors import OutputPathError
+
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputPathError(f"{option} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{option} {path}: no permission to write in {existing}")

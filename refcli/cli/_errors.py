@@ -5,6 +5,7 @@ from __future__ import annotations
 from refcli.errors import (
     BackendError,
     MediaError,
+    OutputPathError,
     RefcliError,
     SchemaTooNewError,
     StoreError,
@@ -13,7 +14,7 @@ from refcli.errors import (
 )
 
 EXIT_ERROR = 1
-EXIT_USAGE = 2  # as click's own usage errors
+EXIT_USAGE = 2  # click's code for bad usage; also an empty query or an output path that cannot be written
 EXIT_STORE = 3
 EXIT_BACKEND = 4
 EXIT_MEDIA = 5
@@ -26,6 +27,7 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES: list[tuple[type[RefcliError], int]] = [
     (WriterBusyError, EXIT_BUSY),
     (SchemaTooNewError, EXIT_STORE),
+    (OutputPathError, EXIT_USAGE),
     (StoreError, EXIT_STORE),
     (BackendError, EXIT_BACKEND),
     (UsageError, EXIT_USAGE),

@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from refcli.cli._common import DbOpt
+from refcli.cli._safe import printable, say
+
 app = typer.Typer(help="Model weights for model backends: list, pull (the only download), path.",
                   no_args_is_help=True, rich_markup_mode=None)
 
@@ -44,13 +47,20 @@ def path(name: Annotated[str, typer.Argument(help="A model name or folder.")]) -
     typer.echo(installed(name) or os.path.join(models_dir(), name))
 
 
-def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
-    """What is installed: versions, devices, models, and what each backend still needs."""
-    from refcli.doctor import report
+def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+           db: DbOpt = None) -> None:
+    """What is installed: versions, devices, models, what each backend still needs, and whether the
+    database is healthy (exit 3 when it is not)."""
+    from refcli.cli._errors import EXIT_STORE
+    from refcli.doctor import database, report
 
     data = report()
+    data["database"] = database(str(db) if db else None)
+    damaged = bool(data["database"]["problems"])
     if as_json:
         typer.echo(json.dumps(data, indent=2))
+        if damaged:
+            raise typer.Exit(EXIT_STORE)
         return
     typer.echo(f"refcli {data['refcli']} on Python {data['python']} ({data['platform']})")
     typer.echo("packages: " + ", ".join(f"{k} {v}" for k, v in data["packages"].items() if v)
@@ -58,6 +68,21 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print the repor
     cuda = data["devices"].get("cuda") or []
     typer.echo(f"devices: cpu ({data['devices']['cpu']} cores)" + (f", cuda: {', '.join(cuda)}" if cuda else "")
                + (", mps" if data["devices"].get("mps") else ""))
-    typer.echo(f"models folder: {data['models_dir']}")
+    say(f"models folder: {printable(data['models_dir'])}")
     for backend, state in data["backends"].items():
         typer.echo(f"  {backend:22} {state}")
+    base = data["database"]
+    if not base["exists"]:
+        say(f"database: {printable(base['path'])}: none yet (`refcli index` makes it)")
+    elif base["error"] and not damaged:
+        say(f"database: {printable(base['path'])}: {base['error']}")
+    elif not damaged:
+        say(f"database: {printable(base['path'])}: healthy (checked in {base['check_seconds']:.2f} s)")
+    else:
+        from refcli.errors import REPAIR_HINT
+
+        say(f"database: {printable(base['path'])}: damaged")
+        for problem in base["problems"]:
+            say(f"  table '{problem['table']}' {problem['kind']} ({printable(problem['detail'])})")
+        typer.echo(f"  {REPAIR_HINT}")
+        raise typer.Exit(EXIT_STORE)

@@ -12,10 +12,21 @@ import typer
 from typer.core import TyperGroup
 
 from refcli import __version__
-from refcli.cli._common import DbOpt, DetectorModelOpt, DetectorOpt, FacesOpt, FpsOpt, PoseOpt, require_paths
-from refcli.cli._errors import EXIT_INTERRUPTED, exit_code
+from refcli.cli._common import (
+    DbOpt,
+    DetectorModelOpt,
+    DetectorOpt,
+    FacesOpt,
+    FpsOpt,
+    PoseOpt,
+    output_file,
+    output_folder,
+    require_paths,
+)
+from refcli.cli._errors import EXIT_INTERRUPTED, EXIT_STORE, exit_code
 from refcli.cli._eval import app as eval_app
 from refcli.cli._faces import app as faces_app
+from refcli.cli._health import repair as repair_command
 from refcli.cli._models import app as models_app
 from refcli.cli._models import doctor as doctor_command
 from refcli.cli._safe import printable, say
@@ -198,6 +209,9 @@ def find(
     A hit is a stretch of time in which one tracked person matches: start-end for videos,
     no time for photos. `refcli show HIT` draws one.
     """
+    output_folder(thumbnails, "--thumbnails")  # before the query, which may take long
+    output_file(html_path, "--html", "report.html")
+    output_file(contact_sheet_path, "--contact-sheet", "sheet.png")
     from refcli.refer import create_referrer
     from refcli.search import find as run_find
     from refcli.store import Store
@@ -257,6 +271,7 @@ def export(
     as_json: JsonOpt = False,
 ) -> None:
     """Cut every video hit into a playable H.264 clip; photos are copied with the box drawn."""
+    output_folder(clips, "--clips")
     from refcli.export import export_hits
     from refcli.refer import create_referrer
     from refcli.search import find as run_find
@@ -294,6 +309,7 @@ def show(
 
     ref = HitRef.parse(hit)
     target = out or Path(f"refcli-{str(ref).replace(':', '-')}.png")
+    output_file(target, "--out", f"refcli-{str(ref).replace(':', '-')}.png")
     save_png(hit_picture(Store.open(db), ref), str(target))
     say(printable(target))
 
@@ -349,7 +365,7 @@ def describe_index(summary: Any) -> str:
 
 
 def _write_thumbnails(store: Any, hits: list[Any], folder: Path) -> None:
-    from refcli.errors import RefcliError
+    from refcli.errors import OutputPathError, RefcliError, StoreError
     from refcli.render import HitRef, hit_picture, save_png
 
     for rank, hit in enumerate(hits, 1):
@@ -357,23 +373,29 @@ def _write_thumbnails(store: Any, hits: list[Any], folder: Path) -> None:
         target = folder / f"{rank:03d}-{stem}-{hit.id.replace(':', '-')}.png"
         try:
             save_png(hit_picture(store, HitRef.parse(hit.id), max_side=640), str(target))
+        except (StoreError, OutputPathError):
+            raise  # the database or the folder: every other hit would fail alike
         except RefcliError as err:  # one unreadable hit must not cost the others
             say(f"warning: no thumbnail for hit {hit.id}: {err}", err=True)
 
 
 @app.command()
 def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """What the database holds, and which files failed."""
+    """What the database holds, which files failed, and whether every table reads (exit 3 if not)."""
+    from refcli.cli._health import print_problems, status_report
     from refcli.store import Store
 
-    store = Store.open(db)
-    report = store.status()
+    report, health = status_report(Store.open(db))
     if as_json:
         typer.echo(json.dumps(report, indent=2))
-        return
-    from refcli.cli._output import print_status
+    else:
+        from refcli.cli._output import print_status
 
-    print_status(report)
+        if "files" in report:
+            print_status(report)
+        print_problems(health)
+    if not health.ok:
+        raise typer.Exit(EXIT_STORE)
 
 
 app.add_typer(eval_app, name="eval")
@@ -382,6 +404,7 @@ app.add_typer(watch_app, name="watch")
 app.command("scan")(scan_command)
 app.add_typer(models_app, name="models")
 app.command("doctor")(doctor_command)
+app.command("repair")(repair_command)
 
 
 def main() -> None:

@@ -4,6 +4,10 @@ LanceDB has no multi-table transactions. A file's new frames and tracks are writ
 fresh generation number first; its media row, which names the current generation, is
 switched last. Readers join on the current generation, so a crash or a concurrent read sees
 either the old rows or the new ones, never a mix. Superseded rows are swept afterwards.
+
+Every LanceDB call goes through refcli.store.guard, which turns a damaged table, a full disk or a
+read-only folder into DatabaseDamagedError / DatabaseWriteError; `check` (refcli.store.health)
+looks for damage before it is stumbled on, and refcli.store.repair is the way back.
 """
 
 from __future__ import annotations
@@ -27,12 +31,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from refcli import faults
-from refcli.errors import REPAIR_HINT, DatabaseDamagedError, SchemaTooNewError, StoreError, WriterBusyError
+from refcli.errors import (
+    REPAIR_HINT,
+    DatabaseDamagedError,
+    DatabaseWriteError,
+    SchemaTooNewError,
+    StoreError,
+    WriterBusyError,
+)
 from refcli.io.discover import Fingerprint, db_path, real_path
 from refcli.store import schema
+from refcli.store.guard import Guarded, damaged, guarded
 
 if TYPE_CHECKING:
     from refcli.config import IndexSettings
+    from refcli.store.health import Health
     from refcli.track import Rows
 
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -115,6 +128,14 @@ class Store:
         With ``create`` a missing database is created; otherwise a missing one is an error
         that says how to make one.
         """
+        store = cls.connect(path, create=create)
+        store._prepare(create=create)
+        return store
+
+    @classmethod
+    def connect(cls, path: str | os.PathLike[str] | None = None, *, create: bool = False) -> Store:
+        """The database at ``path`` with its schema version not looked at yet: ``open`` checks it,
+        `refcli repair` must reach the tables even when that version cannot be read."""
         path = os.fspath(path) if path is not None else None
         if path and "://" in path:
             raise StoreError(f"{path}: refcli keeps its database on a filesystem (local disk or a shared one); "
@@ -130,9 +151,8 @@ class Store:
                 raise StoreError(f"cannot create database folder {path}: {err.strerror}") from None
         import lancedb
 
-        store = cls(path, lancedb.connect(path))
-        store._prepare(create=create)
-        return store
+        with guarded(path):
+            return cls(path, Guarded(lancedb.connect(path), path))
 
     def _table_names(self) -> set[str]:
         return schema.table_names(self._db)
@@ -149,26 +169,30 @@ class Store:
 
         lock = FileLock(os.path.join(self.path, _LOCK_NAME))
         try:
-            lock.acquire(timeout=_PREPARE_WAIT)
+            with guarded(self.path):
+                lock.acquire(timeout=_PREPARE_WAIT)
         except Timeout:
             raise WriterBusyError(f"another refcli is writing to {self.path}{self._holder()}; "
                                   "try again later or pass --wait") from None
         try:
-            if self._ready(create=True):
-                return
-            existing = self._table_names()
-            if "meta" in existing and self._schema_version() < schema.SCHEMA_VERSION:
-                self._migrate(self._schema_version())
-            for name, table_schema in schema.TABLES.items():
-                if name not in existing and name != "meta":
-                    self._db.create_table(name, schema=table_schema, exist_ok=True)
-            if "meta" not in existing:
-                os.chmod(self.path, 0o700)  # a folder made by the user for refcli: faces and names are private
-                # made last: a database without its version is one still being created
-                self._db.create_table("meta", data=pa.Table.from_pylist(
-                    [{"key": "schema_version", "value": str(schema.SCHEMA_VERSION)}], schema=schema.META))
+            if not self._ready(create=True):
+                self.make_current()
         finally:
             lock.release()
+
+    def make_current(self) -> None:
+        """Migrate to this schema version and make missing tables (under the writer lock)."""
+        existing = self._table_names()
+        if "meta" in existing and self._schema_version() < schema.SCHEMA_VERSION:
+            self._migrate(self._schema_version())
+        for name, table_schema in schema.TABLES.items():
+            if name not in existing and name != "meta":
+                self._db.create_table(name, schema=table_schema, exist_ok=True)
+        if "meta" not in existing:
+            os.chmod(self.path, 0o700)  # a folder made by the user for refcli: faces and names are private
+            # made last: a database without its version is one still being created
+            self._db.create_table("meta", data=pa.Table.from_pylist(
+                [{"key": "schema_version", "value": str(schema.SCHEMA_VERSION)}], schema=schema.META))
 
     def _ready(self, *, create: bool) -> bool:
         """Whether the database is complete and current; raises where it cannot be used at all."""
@@ -195,8 +219,9 @@ class Store:
         try:
             return int(values[-1])
         except ValueError:
-            raise DatabaseDamagedError(f"database {self.path} is damaged: its schema version reads "
-                                       f"{values[-1][:40]!r}; {REPAIR_HINT}") from None
+            cause = f"its schema version reads {values[-1][:40]!r}"
+            raise DatabaseDamagedError(f"database {self.path} is damaged: {cause}; {REPAIR_HINT}", table="meta",
+                                       cause=cause) from None
 
     def _migrate(self, version: int) -> None:
         while version < schema.SCHEMA_VERSION:
@@ -209,11 +234,15 @@ class Store:
             self._tables[name] = self._db.open_table(name)
         return self._tables[name]
 
+    def forget_tables(self) -> None:
+        """Drop the open table handles (repair replaces tables' folders under them)."""
+        self._tables.clear()
+
     def _read(self, name: str, columns: list[str] | None = None, where: str | None = None) -> pa.Table:
-        """A table (some columns, some rows) as Arrow; an empty table if it does not exist."""
+        """A table (some columns, some rows) as Arrow."""
         if name not in self._tables and name not in self._table_names():
-            empty = schema.TABLES[name].empty_table()
-            return empty.select(columns) if columns else empty
+            # meta is made last, after every table: one missing now was lost, not yet to be made
+            raise damaged(self.path, name, "the table's folder is missing")
         table = self._table(name)
         table.checkout_latest()
         if where is None and columns is None:
@@ -239,7 +268,8 @@ class Store:
 
         lock = FileLock(os.path.join(self.path, _LOCK_NAME))
         try:
-            lock.acquire(timeout=wait)
+            with guarded(self.path):  # a read-only folder fails here, before any work
+                lock.acquire(timeout=wait)
         except Timeout:
             raise WriterBusyError(f"another refcli is writing to {self.path}{self._holder()}; "
                                   "try again later or pass --wait") from None
@@ -250,7 +280,7 @@ class Store:
             stored = self._read("media", ["generation"]).column("generation").drop_null().to_pylist()
             with self._gen_lock:
                 self._last_generation = max([self._last_generation, *stored])
-            with open(os.path.join(self.path, _HOLDER_NAME), "w", encoding="utf-8") as f:
+            with guarded(self.path), open(os.path.join(self.path, _HOLDER_NAME), "w", encoding="utf-8") as f:
                 json.dump({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}, f)
             yield self
         finally:
@@ -323,6 +353,13 @@ class Store:
                 # generations are unique across the database, so they alone name the rows
                 self._table(name).delete(f"generation IN ({', '.join(str(int(g)) for g in chunk)})")
         return len(orphans)
+
+    def drop_contents(self, content_ids: list[str]) -> None:
+        """Forget these contents' media rows: their files are decoded again by the next index
+        (`refcli repair` does it to contents that lost rows); their rows are swept."""
+        self._require_writer()
+        for chunk in _chunks(content_ids, 500):
+            self._table("media").delete(f"content_id IN ({_sql_list(chunk)})")
 
     def optimize(self, force: bool = False) -> None:
         """Compact small fragments left by many small commits and keep the scalar indexes current.
@@ -579,7 +616,13 @@ class Store:
         """Append cached answers. Not under the writer lock: an append is one atomic LanceDB
         commit, and caching must not wait for a nightly index to finish."""
         if rows and "verified" in self._table_names():
-            self._table("verified").add(pa.Table.from_pylist(rows, schema=schema.VERIFIED))
+            self._cache("verified", pa.Table.from_pylist(rows, schema=schema.VERIFIED))
+
+    def _cache(self, name: str, data: pa.Table) -> None:
+        try:
+            self._table(name).add(data)
+        except DatabaseWriteError:
+            pass  # a full disk or a read-only database still answers queries; the cache just stays as it is
 
     def grounded(self, keys: list[str]) -> dict[str, list[tuple[list[float], float]]]:
         """Cached grounding results by key (see refcli/ground/stage.py)."""
@@ -596,7 +639,7 @@ class Store:
     def cache_grounded(self, rows: list[dict[str, Any]]) -> None:
         """Append grounding results; like the answer cache, not under the writer lock."""
         if rows and "grounded" in self._table_names():
-            self._table("grounded").add(pa.Table.from_pylist(rows, schema=schema.GROUNDED))
+            self._cache("grounded", pa.Table.from_pylist(rows, schema=schema.GROUNDED))
 
     def keyframe(self, content_id: str, generation: int, sample: int) -> dict[str, Any] | None:
         where = (f"content_id = '{_checked_id(content_id)}' AND generation = {int(generation)} "
@@ -644,6 +687,13 @@ class Store:
     def failures(self) -> list[dict[str, Any]]:
         """Files that could not be indexed, and why (`refcli errors`), by path."""
         return self._file_states()[3]
+
+    def check(self) -> Health:
+        """Whether every table opens and reads, and holds the rows its media rows count (cheap:
+        light columns only; see refcli.store.health)."""
+        from refcli.store.health import check
+
+        return check(self)
 
     def status(self) -> dict[str, Any]:
         """What the database holds and which files failed, for `refcli status`."""
