@@ -118,6 +118,7 @@ class Store:
         self._last_generation = 0
         self._lock: Any = None
         self._gen_lock = threading.Lock()
+        self._generation_floor = False  # the stored generations have been read (new_generation)
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -275,11 +276,6 @@ class Store:
                                   "try again later or pass --wait") from None
         self._lock = lock
         try:
-            # Generations also order contents for the standing queries: never below one already
-            # stored, whatever this machine's clock says now.
-            stored = self._read("media", ["generation"]).column("generation").drop_null().to_pylist()
-            with self._gen_lock:
-                self._last_generation = max([self._last_generation, *stored])
             with guarded(self.path), open(os.path.join(self.path, _HOLDER_NAME), "w", encoding="utf-8") as f:
                 json.dump({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}, f)
             yield self
@@ -303,6 +299,12 @@ class Store:
     def new_generation(self) -> int:
         """A number never used before in this database (time-based, strictly increasing)."""
         with self._gen_lock:
+            if not self._generation_floor:
+                # Generations also order contents for the standing queries: never below one
+                # already stored, whatever this machine's clock says now.
+                stored = self._read("media", ["generation"]).column("generation").drop_null().to_pylist()
+                self._last_generation = max([self._last_generation, *stored])
+                self._generation_floor = True
             self._last_generation = max(self._last_generation + 1, time.time_ns())
             return self._last_generation
 
