@@ -292,3 +292,16 @@ def test_programming_errors_are_not_passed_off_as_damage(indexed) -> None:
     with pytest.raises(ValueError, match="No field named"):
         store._read("tracks", ["content_id"], where="no_such_column = 1")
     assert store.check().ok
+
+
+def test_a_garbled_schema_version_is_one_line_and_repair_restores_it(indexed, copy: Path) -> None:
+    import lancedb
+
+    lancedb.connect(str(copy)).open_table("meta").update(where="key = 'schema_version'", values={"value": "eight"})
+    db = ("--db", str(copy))
+    for proc in in_parallel(("find", "person", *db), ("index", str(indexed[0]), *db), ("status", *db)):
+        one_line(proc, 3, "schema version reads 'eight'", "refcli repair")
+    repaired = run_refcli("repair", *db)
+    assert repaired.returncode == 0 and "schema version restored" in repaired.stdout, repaired.stderr
+    assert hits(str(copy)) == indexed[2]
+    assert "nothing to repair" in run_refcli("repair", *db).stdout

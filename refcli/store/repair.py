@@ -60,7 +60,7 @@ _OPT_IN = {"faces": ("face embeddings", "--faces", "faces"), "poses": ("body pos
 @dataclass
 class TableRepair:
     table: str
-    action: str  # "rolled back", "salvaged" or "recreated"
+    action: str  # "rolled back", "salvaged", "recreated" or "schema version restored"
     cause: str
     rows_kept: int
     rows_lost: int | None  # None: unknown (the lost version's rows could not even be counted)
@@ -102,8 +102,12 @@ def repair(store: Store, *, reindex: bool = True, progress: Callable[..., Any] |
         if done is not None:
             report.tables.append(done)
     store.forget_tables()
-    if store.get_meta("schema_version") is None:
+    said = store.get_meta("schema_version")
+    if not (said or "").strip().isdigit():  # lost, or garbled ("eight")
         _restore_version(store)
+        rows = store._read("meta", ["key"]).num_rows
+        report.tables.append(TableRepair("meta", "schema version restored", "it was lost" if said is None
+                                         else f"it read {said[:40]!r}", rows, 0))
     store.make_current()
     _reconcile(store, report)
     if reindex:
@@ -380,7 +384,8 @@ def _refuse_foreign(store: Store) -> None:
 
 
 def _restore_version(store: Store) -> None:
-    """meta lost its schema version: the tables tell it, when they have this version's columns."""
+    """meta lost its schema version (or it cannot be read as one): the tables tell it, when they
+    have this version's columns."""
     media = store._table("media").schema
     if set(schema.MEDIA.names) <= set(media.names):
         store._put_meta("schema_version", str(schema.SCHEMA_VERSION))
