@@ -84,8 +84,7 @@ def cut_clip(store: Store, hit: Hit, target: str, *, boxes: bool, margin: float)
     from refcli.io.files import regular_path
     from refcli.io.video import _quiet_libav, probe
 
-    record, paths = store.content(hit.content_id[:16])
-    source, _ = holding_file(store, record, paths)
+    source, _ = holding_file(*store.content(hit.content_id[:16]))
     info = probe(source)
     start = max(0.0, (hit.start or 0.0) - margin)
     end = (hit.end or 0.0) + margin

@@ -14,7 +14,7 @@ from refcli.errors import MediaError, OutputPathError, RefcliError
 from refcli.io.discover import display_path
 from refcli.io.image import Picture
 from refcli.keyframes import decode_keyframe
-from refcli.store import MediaRecord, Store
+from refcli.store import FileRecord, MediaRecord, Store
 
 BOX_COLOUR = (255, 40, 40)
 
@@ -47,7 +47,7 @@ def hit_id(content_id: str, track: int, sample: int) -> str:
 def hit_picture(store: Store, ref: HitRef, max_side: int | None = None) -> npt.NDArray[np.uint8]:
     """The hit's frame with its box drawn (RGB). Uses the stored keyframe when the hit's frame
     is one; otherwise decodes that frame from the file; photos are read from the file."""
-    record, paths = store.content(ref.content)
+    record, files = store.content(ref.content)
     box, time = _box_at(store, record.content_id, record.generation, ref)
     image: npt.NDArray[np.uint8] | None = None
     keyframe = store.keyframe(record.content_id, record.generation, ref.sample) if record.kind == "video" else None
@@ -55,7 +55,7 @@ def hit_picture(store: Store, ref: HitRef, max_side: int | None = None) -> npt.N
         image = decode_keyframe(keyframe["jpeg"])
         box = [v * keyframe["scale"] for v in box]
     else:
-        picture = _from_source(store, record, paths, time)
+        picture = _from_source(record, files, time)
         image = picture.image
         box = [v * picture.scale for v in box]  # stored in displayed pixels; a huge file is decoded reduced
     return draw_box(image, box, max_side=max_side)
@@ -71,33 +71,34 @@ def _box_at(store: Store, content_id: str, generation: int, ref: HitRef) -> tupl
     raise RefcliError(f"hit {ref} belongs to no track: nothing to show")
 
 
-def _from_source(store: Store, record: MediaRecord, paths: list[str], time: float | None) -> Picture:
+def _from_source(record: MediaRecord, files: list[FileRecord], time: float | None) -> Picture:
     """The hit's frame decoded from a file that still holds the content it was found in."""
     from refcli.io.image import decode_picture
     from refcli.io.video import frame_at
 
-    path, data = holding_file(store, record, paths)
+    path, data = holding_file(record, files)
     try:
         return decode_picture(data) if data is not None else frame_at(path, time or 0.0)
     except MediaError as err:
         raise RefcliError(f"cannot read the hit's frame: {display_path(path)}: {err}") from None
 
 
-def holding_file(store: Store, record: MediaRecord, paths: list[str]) -> tuple[str, bytes | None]:
-    """The first of ``paths`` that still holds ``record``'s content (and a photo's bytes, read
-    once for the check and the decoding): a box found in a file is never drawn on what replaced it."""
+def holding_file(record: MediaRecord, files: list[FileRecord]) -> tuple[str, bytes | None]:
+    """The first of ``files`` (as `Store.content` gives them) that still holds ``record``'s content,
+    and a photo's bytes, read once for the check and the decoding: a box found in a file is never
+    drawn on what replaced it."""
     from refcli.identity import still_holds
     from refcli.io.files import read_regular
 
-    known = store.files()
     problems = []
-    for path in paths:
+    for known in files:
+        path = known.path
         if not os.path.lexists(path):
             problems.append(f"{display_path(path)}: missing")
             continue
         try:
             data = read_regular(path) if record.kind == "image" else None
-            if still_holds(path, record, known.get(path), data):
+            if still_holds(path, record, known, data):
                 return path, data
             problems.append(f"{display_path(path)}: changed since it was indexed (run `refcli index` on it, "
                             "then `refcli find` again)")

@@ -649,15 +649,16 @@ class Store:
         rows = self._read("keyframes", where=where).to_pylist()
         return rows[0] if rows else None
 
-    def content(self, prefix: str) -> tuple[MediaRecord, list[str]]:
-        """The indexed content whose id starts with ``prefix``, and its paths."""
+    def content(self, prefix: str) -> tuple[MediaRecord, list[FileRecord]]:
+        """The indexed content whose id starts with ``prefix``, and the files that held it, by path
+        (with the fingerprints they were indexed with)."""
         matches = [m for cid, m in self.media().items() if cid.startswith(prefix.lower())]
         if len(matches) != 1:
             raise StoreError(f"{'no' if not matches else 'more than one'} indexed file has an id starting "
                              f"with {prefix!r}: copy the hit id from `refcli find`")
         record = matches[0]
-        paths = sorted(r.path for r in self.files().values() if r.content_id == record.content_id)
-        return record, paths
+        files = sorted((r for r in self.files().values() if r.content_id == record.content_id), key=lambda r: r.path)
+        return record, files
 
     def _file_states(self) -> tuple[int, int, dict[str, int], list[dict[str, Any]], dict[str, dict[str, Any]]]:
         """Files present, files gone, present files by kind, failures (by path) and media rows."""
