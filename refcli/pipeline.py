@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from refcli import __version__, faults
-from refcli.config import IndexSettings
+from refcli.config import IndexSettings, resolve
 from refcli.defaults import DEFAULT_FPS, PEOPLE_MIN_SCORE
 from refcli.detect import DEFAULT_DETECTOR, Detector, create_detector
 from refcli.errors import MediaError
@@ -74,6 +74,14 @@ class IndexOptions:
         """The part of these options that decides what is stored (saved in the database)."""
         return IndexSettings(fps=self.fps, detector=self.detector, detector_model=self.detector_model,
                              faces=self.faces, pose=self.pose)
+
+    @classmethod
+    def resolved(cls, store: Store, *, fps: float | None, detector: str | None, detector_model: str | None,
+                 faces: bool | None, pose: bool | None, **runtime: Any) -> IndexOptions:
+        """Options for a run on ``store`` (`index`, `scan`): each setting as given (None: not given),
+        else as the database saved it, else the default (refcli.config)."""
+        return cls.of(resolve(store.index_settings(), fps=fps, detector=detector, detector_model=detector_model,
+                              faces=faces, pose=pose), **runtime)
 
     @classmethod
     def of(cls, settings: IndexSettings, **runtime: Any) -> IndexOptions:

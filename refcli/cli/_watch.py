@@ -95,7 +95,6 @@ def scan(
 
     from refcli import faults
     from refcli.cli._errors import EXIT_FILES_FAILED, EXIT_NEW_HITS
-    from refcli.config import resolve
     from refcli.pipeline import IndexOptions, stderr_progress
     from refcli.scan import run_scan
     from refcli.store import Store
@@ -103,9 +102,8 @@ def scan(
     require_paths(paths)
     store = Store.open(db, create=True)
     with store.writer(wait=wait):
-        settings = resolve(store.index_settings(), fps=fps, detector=detector, detector_model=detector_model,
-                           faces=faces, pose=pose)
-        options = IndexOptions.of(settings, settle_seconds=settle)
+        options = IndexOptions.resolved(store, fps=fps, detector=detector, detector_model=detector_model, faces=faces,
+                                        pose=pose, settle_seconds=settle)
         report = run_scan([str(p) for p in paths], store, options, progress=None if as_json else stderr_progress)
         if as_json:
             typer.echo(json.dumps(report.to_dict(), indent=2))

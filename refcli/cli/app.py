@@ -151,7 +151,6 @@ def index(
     that decide what is stored (--fps, --detector, --faces, --pose) are saved in the database:
     later runs and scans keep them unless told otherwise.
     """
-    from refcli.config import resolve
     from refcli.pipeline import IndexOptions, run_index, stderr_progress
     from refcli.store import Store
 
@@ -159,10 +158,9 @@ def index(
     ray_options = _ray_options(use_ray, ray_address, actors, gpus_per_actor)
     store = Store.open(db, create=True)
     with store.writer(wait=wait):
-        settings = resolve(store.index_settings(), fps=fps, detector=detector, detector_model=detector_model,
-                           faces=faces, pose=pose)
-        options = IndexOptions.of(settings, decoder=decoder.value, batch_size=batch_size, include_hidden=hidden,
-                                  ray=ray_options, detector_threads=threads, settle_seconds=settle, device=device)
+        options = IndexOptions.resolved(store, fps=fps, detector=detector, detector_model=detector_model, faces=faces,
+                                        pose=pose, decoder=decoder.value, batch_size=batch_size, include_hidden=hidden,
+                                        ray=ray_options, detector_threads=threads, settle_seconds=settle, device=device)
         summary = run_index([str(p) for p in paths], store, options,
                             progress=None if as_json else stderr_progress)
     for problem in summary.failures:
@@ -308,8 +306,9 @@ def show(
     from refcli.store import Store
 
     ref = HitRef.parse(hit)
-    target = out or Path(f"refcli-{str(ref).replace(':', '-')}.png")
-    output_file(target, "--out", f"refcli-{str(ref).replace(':', '-')}.png")
+    default = f"refcli-{str(ref).replace(':', '-')}.png"
+    target = out or Path(default)
+    output_file(target, "--out", default)
     save_png(hit_picture(Store.open(db), ref), str(target))
     say(printable(target))
 
