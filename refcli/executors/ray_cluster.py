@@ -22,9 +22,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-import queue
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -186,6 +184,19 @@ def _index_file(job: Job, options: IndexOptions, generation: int, detectors: lis
                               full_hash=job.full_hash, row_counts=builder.row_counts)
 
 
+def _next_event(stream: Any) -> tuple[str, Any]:
+    """The next (kind, payload) a file's task yielded; a task that died is "lost"."""
+    try:
+        kind, payload = ray.get(next(stream))
+    except StopIteration:  # ended without its "done": the task was cut short
+        return "lost", "the task ended early"
+    except ray.exceptions.RayError as err:
+        return "lost", f"{type(err).__name__}: {str(err).splitlines()[0]}"
+    except Exception as err:  # the driver loop must hear of every file
+        return "lost", f"{type(err).__name__}: {err}"
+    return kind, payload
+
+
 class _DetectorPool:
     """Detector actors: ``min_actors`` at start, one more while files wait and the cluster has room."""
 
@@ -250,18 +261,7 @@ class RayIndexer:
             pool = _DetectorPool(self.options, self.version)
             task = ray.remote(_index_file).options(num_cpus=1, max_retries=0, num_returns="streaming")
             cpus = int(ray.cluster_resources().get("CPU", 1))
-            events: queue.Queue[tuple[Job, int, str, Any]] = queue.Queue()
             waiting = collections.deque((job, 1) for job in jobs)
-
-            def consume(job: Job, generation: int, stream: Any) -> None:
-                try:
-                    for ref in stream:
-                        kind, payload = ray.get(ref)
-                        events.put((job, generation, kind, payload))
-                except ray.exceptions.RayError as err:
-                    events.put((job, generation, "lost", f"{type(err).__name__}: {str(err).splitlines()[0]}"))
-                except Exception as err:  # the driver loop must hear of every file
-                    events.put((job, generation, "lost", f"{type(err).__name__}: {err}"))
 
             while waiting or running:
                 pool.grow(len(waiting) + len(running))
@@ -271,23 +271,20 @@ class RayIndexer:
                     generation = self.store.new_generation()
                     stream = task.remote(job, self.options, generation, list(pool.actors), self.faces, self.pose)
                     running[id(job)] = (job, generation, attempt, stream)
-                    threading.Thread(target=consume, args=(job, generation, stream), daemon=True,
-                                     name="refcli-ray-file").start()
-                try:
-                    job, generation, kind, payload = events.get(timeout=0.5)
-                except queue.Empty:
+                # The streams are polled here, on the driver's own thread: a thread blocked in a
+                # stream when Ctrl-C shuts Ray down makes Ray end the whole process (exit 1).
+                ready, _ = ray.wait([entry[3] for entry in running.values()], num_returns=1, timeout=0.5)
+                if not ready:
                     self.writes.flush_if_due()
                     continue
-                current = running.get(id(job))
-                if current is None or current[1] != generation:
-                    continue  # a late word from an abandoned attempt
+                job, _, attempt, stream = next(entry for entry in running.values() if entry[3] == ready[0])
+                kind, payload = _next_event(stream)
                 if kind == "rows":
                     faults.point("ray-driver")
                     self.writes.rows.extend(payload)
                     self.writes.flush_if_due()
                     continue
                 del running[id(job)]
-                attempt = current[2]
                 if kind == "lost" and attempt < self.ray_options.max_attempts:
                     waiting.append((job, attempt + 1))  # its rows so far stay unreachable: swept at the end
                     continue
