@@ -21,10 +21,10 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from refcli.detect import create_detector  # noqa: E402
+from refcli.index import IndexOptions, default_threads, run_index  # noqa: E402
 from refcli.io.discover import FoundFile, walk  # noqa: E402
 from refcli.io.image import load_image  # noqa: E402
 from refcli.io.video import VideoReport, sample_video  # noqa: E402
-from refcli.pipeline import IndexOptions, default_threads, run_index  # noqa: E402
 from refcli.store import Store  # noqa: E402
 from refcli.track import ByteTrackTracker  # noqa: E402
 

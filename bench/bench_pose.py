@@ -24,7 +24,7 @@ from collections import defaultdict
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from refcli.evaluate import box_iou, evaluate, load_annotations, load_predictions  # noqa: E402
-from refcli.pipeline import IndexOptions, run_index  # noqa: E402
+from refcli.index import IndexOptions, run_index  # noqa: E402
 from refcli.refer.grammar import parse  # noqa: E402
 from refcli.store import Store  # noqa: E402
 

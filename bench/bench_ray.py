@@ -22,11 +22,12 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 from refcli.detect import create_detector  # noqa: E402
 from refcli.executors import RayOptions  # noqa: E402
+from refcli.index import IndexOptions, run_index  # noqa: E402
+from refcli.index.file_run import new_builder  # noqa: E402
+from refcli.index.plan import Job  # noqa: E402
 from refcli.io.discover import FoundFile, walk  # noqa: E402
 from refcli.io.image import load_image  # noqa: E402
 from refcli.io.video import sample_video  # noqa: E402
-from refcli.pipeline import IndexOptions, new_builder, run_index  # noqa: E402
-from refcli.plan import Job  # noqa: E402
 from refcli.store import Store  # noqa: E402
 from refcli.track import Rows  # noqa: E402
 

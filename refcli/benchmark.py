@@ -138,7 +138,7 @@ class VideoMotion:
         if video not in self._indexed:
             import tempfile
 
-            from refcli.pipeline import run_index
+            from refcli.index import run_index
             from refcli.search import _Moments
             from refcli.store import Store
 

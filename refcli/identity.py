@@ -16,7 +16,7 @@ from refcli.io.discover import Fingerprint, FoundFile, content_id, verified_id
 from refcli.io.files import full_hash
 
 if TYPE_CHECKING:
-    from refcli.plan import Job
+    from refcli.index.plan import Job
     from refcli.store import FileRecord, MediaRecord
 
 

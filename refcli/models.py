@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from refcli.errors import BackendError
+from refcli.errors import BackendError, MissingExtraError
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,8 @@ def pull(name: str) -> str:
     try:
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import HfHubHTTPError
-    except ImportError:  # pragma: no cover - a transformers dependency
-        raise BackendError("huggingface_hub is not installed") from None
+    except ImportError:  # it comes with transformers
+        raise MissingExtraError("refcli models pull", "models") from None
     try:
         snapshot_download(repo_id=KNOWN[name].repo, local_dir=target)
     except (HfHubHTTPError, OSError, ValueError) as err:

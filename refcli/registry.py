@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 from typing import Any, Generic, TypeVar
 
-from refcli.errors import BackendError
+from refcli.errors import BackendError, MissingExtraError
 
 T = TypeVar("T")
+
+EXTRAS = {"models": ("torch", "transformers"), "ray": ("ray",)}
+"""Modules each optional dependency group of pyproject.toml brings, for backends that need one."""
 
 
 class Registry(Generic[T]):
@@ -17,10 +21,14 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._targets: dict[str, str] = {}
+        self._extras: dict[str, str] = {}
 
-    def register(self, name: str, target: str) -> None:
-        """Register ``target`` ("package.module:Class") under ``name``."""
+    def register(self, name: str, target: str, *, extra: str = "") -> None:
+        """Register ``target`` ("package.module:Class") under ``name``; ``extra`` is the optional
+        dependency group (pyproject) it needs, checked before it is imported."""
         self._targets[name] = target
+        if extra:
+            self._extras[name] = extra
 
     def names(self) -> list[str]:
         return sorted(self._targets)
@@ -32,6 +40,9 @@ class Registry(Generic[T]):
         except KeyError:
             known = ", ".join(self.names()) or "none"
             raise BackendError(f"unknown {self.kind} {name!r} (known: {known})") from None
+        extra = self._extras.get(name)
+        if extra and not all(installed(module) for module in EXTRAS[extra]):
+            raise MissingExtraError(f"the {name} {self.kind}", extra)
         module_name, _, class_name = target.partition(":")
         module = importlib.import_module(module_name)
         cls: type[T] = getattr(module, class_name)
@@ -44,3 +55,11 @@ class Registry(Generic[T]):
         cls = self.load(name)
         accepted = inspect.signature(cls).parameters
         return cls(**{k: v for k, v in options.items() if k in accepted and (keep_none or v is not None)})
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported here, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package is missing, or a finder refused it
+        return False

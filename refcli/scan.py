@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refcli import faults
-from refcli.pipeline import IndexOptions, IndexSummary, ProgressFactory, run_index
+from refcli.index import IndexOptions, IndexSummary, ProgressFactory, run_index
 from refcli.refer import create_referrer
 from refcli.search import Hit, find
 from refcli.store import Store

@@ -10,9 +10,9 @@ import pytest
 from conftest import write_bad_files
 from PIL import Image
 
-import refcli.pipeline
-import refcli.plan
-from refcli.pipeline import IndexOptions, run_index
+import refcli.index.decode
+import refcli.index.plan
+from refcli.index import IndexOptions, run_index
 from refcli.store import Store
 
 
@@ -30,8 +30,8 @@ def forbid_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*args, **kwargs):
         raise AssertionError("an unchanged file was read")
 
-    monkeypatch.setattr(refcli.plan, "content_id", fail)
-    monkeypatch.setattr(refcli.pipeline, "_decode", fail)
+    monkeypatch.setattr(refcli.index.plan, "content_id", fail)
+    monkeypatch.setattr(refcli.index.decode, "samples", fail)
 
 
 def test_index_reports_bad_files_and_keeps_going(archive: Path, db_path: Path, detector) -> None:
@@ -94,7 +94,7 @@ def test_moved_and_copied_files_are_linked_not_decoded(archive: Path, db_path: P
     (archive / "moved").mkdir()
     shutil.move(archive / "videos" / "plaza clip.mp4", archive / "moved" / "plaza.mp4")
     shutil.copy(archive / "photos" / "rotated.jpg", archive / "moved" / "copy of rotated.jpg")
-    monkeypatch.setattr(refcli.pipeline, "_decode", lambda *a: (_ for _ in ()).throw(AssertionError("decoded")))
+    monkeypatch.setattr(refcli.index.decode, "samples", lambda *a: (_ for _ in ()).throw(AssertionError("decoded")))
     summary = index(archive, db_path, detector)
     assert (summary.new, summary.updated, summary.linked) == (0, 0, 2)
     assert len(frame_rows(db_path)) == frames_before

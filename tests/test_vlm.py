@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from refcli.cli.app import app
 from refcli.devices import pick_device, run_in_batches
 from refcli.errors import BackendError
-from refcli.pipeline import IndexOptions, run_index
+from refcli.index import IndexOptions, run_index
 from refcli.refer import ReferRequest, create_referrer
 from refcli.refer.groups import refer_in_groups, split_groups
 from refcli.refer.vlm import VLMReferrer, parse_marks, parse_rex_thinker

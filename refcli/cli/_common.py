@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -77,3 +77,12 @@ def _writable(folder: Path, path: Path, option: str) -> None:
         raise OutputPathError(f"{option} {path}: {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise OutputPathError(f"{option} {path}: no permission to write in {existing}")
+
+
+def stderr_progress(**kwargs: Any) -> Any:
+    """A tqdm bar on stderr that switches itself off when stderr is not a terminal (cron)."""
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(file=sys.stderr, disable=None, dynamic_ncols=True, **kwargs)

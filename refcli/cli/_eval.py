@@ -53,10 +53,10 @@ def humanref(
 ) -> None:
     """Run a backend over the benchmark, write predictions in the reference format, print scores."""
     from refcli.benchmark import check_images, run_humanref
+    from refcli.cli._common import stderr_progress
     from refcli.detect import create_detector
     from refcli.errors import RefcliError
     from refcli.evaluate import evaluate, load_annotations, load_predictions
-    from refcli.pipeline import stderr_progress
     from refcli.refer import create_referrer
 
     if use_candidates and detector:

@@ -48,8 +48,8 @@ def repair(
     Unreadable files are moved into DB/damaged/TIME/, never deleted. Exit 0 when the database is
     healthy afterwards, 3 when it is not.
     """
+    from refcli.cli._common import stderr_progress
     from refcli.errors import DatabaseDamagedError
-    from refcli.pipeline import stderr_progress
     from refcli.store import Store
     from refcli.store.repair import repair as run_repair
 

@@ -94,8 +94,9 @@ def scan(
     """
 
     from refcli import faults
+    from refcli.cli._common import stderr_progress
     from refcli.cli._errors import EXIT_FILES_FAILED, EXIT_NEW_HITS
-    from refcli.pipeline import IndexOptions, stderr_progress
+    from refcli.index import IndexOptions
     from refcli.scan import run_scan
     from refcli.store import Store
 

@@ -151,7 +151,8 @@ def index(
     that decide what is stored (--fps, --detector, --faces, --pose) are saved in the database:
     later runs and scans keep them unless told otherwise.
     """
-    from refcli.pipeline import IndexOptions, run_index, stderr_progress
+    from refcli.cli._common import stderr_progress
+    from refcli.index import IndexOptions, run_index
     from refcli.store import Store
 
     require_paths(paths)

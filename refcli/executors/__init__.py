@@ -11,14 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from refcli.registry import Registry
+
 if TYPE_CHECKING:
-    from refcli.plan import Job
+    from refcli.index.options import IndexContext
+    from refcli.index.plan import Job
 
 
 class IndexExecutor(Protocol):
     """Runs the jobs of one `refcli index` and commits their rows through the store's one writer."""
 
+    def __init__(self, context: IndexContext) -> None: ...
+
     def run(self, jobs: list[Job]) -> None: ...
+
+
+index_executors: Registry[IndexExecutor] = Registry("executor")
+index_executors.register("local", "refcli.index.local:LocalIndexer")
+index_executors.register("ray", "refcli.executors.ray_cluster:RayIndexer", extra="ray")
 
 
 @dataclass(frozen=True)

@@ -32,24 +32,14 @@ import ray
 import ray.exceptions
 
 from refcli import faults
-from refcli.errors import BackendError, MediaError
+from refcli.errors import BackendError
 from refcli.executors import RayOptions
-from refcli.io.files import PathError
-from refcli.pipeline import (
-    COMMIT_EVERY_BYTES,
-    FileOutcome,
-    IndexOptions,
-    IndexSummary,
-    PendingWrites,
-    ProgressFactory,
-    _decode,
-    batch_full,
-    new_builder,
-    record_file,
-)
-from refcli.plan import Job
+from refcli.index import decode
+from refcli.index.file_run import FileOutcome, FileRun
+from refcli.index.options import IndexContext, IndexOptions
+from refcli.index.plan import Job
+from refcli.index.writer import COMMIT_EVERY_BYTES, PendingWrites, record_file
 from refcli.refer import ReferRequest, Referrer, ReferResult
-from refcli.store import Store
 from refcli.track import Rows
 
 _YIELD_EVERY_ROWS = 500
@@ -121,33 +111,25 @@ def _model(kind: str) -> Any:
 def _index_file(job: Job, options: IndexOptions, generation: int, detectors: list[Any], faces: bool,
                 pose: bool) -> Iterator[tuple[str, Any]]:
     """Decode, detect (on the actors), track one file; yields ("rows", Rows) ... then ("done",
-    FileOutcome) or ("failed", reason). A dead actor or worker is raised, for the driver to retry."""
-    from refcli.io.video import VideoReport
-
-    report = VideoReport() if job.kind == "video" else None
-    builder = None
+    FileOutcome). A dead actor or worker is raised, for the driver to retry."""
+    run = FileRun(job, options, lambda: generation, face_encoder=_model("faces") if faces else None,
+                  pose_estimator=_model("pose") if pose else None)
     rows = Rows()
-    samples, size = 0, None
     start = int(job.content_id[:8], 16)
     pending: tuple[list[Any], Any] | None = None  # a batch on its way to an actor
     sent = 0
 
     def take(batch: list[Any], ref: Any) -> None:
-        nonlocal builder, samples, size
         for sample, detections in zip(batch, ray.get(ref)):
-            if builder is None:
-                builder = new_builder(job, generation, options, _model("faces") if faces else None,
-                                      _model("pose") if pose else None)
-                size = sample.displayed_size
-            rows.extend(builder.add(sample.index, sample.time, detections, sample.image, sample.scale, sample.size))
-            samples += 1
+            rows.extend(run.add(sample, detections))
 
     try:
+        report = decode.new_report(job)
         batch: list[Any] = []
-        for sample, _ in _decode(job, options, report):
+        for sample, _ in decode.samples(job, options, report):
             faults.point("ray-file")
             batch.append(sample)
-            if batch_full(batch, options.batch_size):
+            if decode.batch_full(batch, options.batch_size):
                 actor = detectors[(start + sent) % len(detectors)]
                 sent += 1
                 ref = actor.detect.remote([s.image for s in batch])
@@ -161,27 +143,18 @@ def _index_file(job: Job, options: IndexOptions, generation: int, detectors: lis
             take(*pending)
         if batch:
             take(batch, detectors[(start + sent) % len(detectors)].detect.remote([s.image for s in batch]))
-    except PathError as err:  # sent whole: the driver records a path problem on the path alone
-        yield "failed", err
-        return
-    except MediaError as err:
-        yield "failed", str(err)
-        return
+        run.report = report
     except ray.exceptions.RayTaskError as err:  # the detector raised (a dead actor is a RayActorError)
-        yield "failed", f"detector failed: {err.cause}"
-        return
+        run.detector_failed(err.cause)
     except ray.exceptions.RayError:
         raise
     except Exception as err:  # never let one strange file end the run
-        yield "failed", f"unexpected {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-        return
-    if builder is None:
-        yield "failed", "no frame could be decoded"
-        return
-    rows.extend(builder.finish())
-    yield "rows", rows
-    yield "done", FileOutcome(None, report, generation, size, samples, builder.people, builder.detections,
-                              full_hash=job.full_hash, row_counts=builder.row_counts)
+        run.fail(err)
+    last, outcome = run.finish()
+    if outcome.error is None:  # a failed file's rows would only be swept
+        rows.extend(last)
+        yield "rows", rows
+    yield "done", outcome
 
 
 def _next_event(stream: Any) -> tuple[str, Any]:
@@ -235,15 +208,14 @@ class _DetectorPool:
 class RayIndexer:
     """The driver: plans nothing (run_index did), fans files out, writes everything itself."""
 
-    def __init__(self, store: Store, detector: Any, options: IndexOptions, signatures: dict[str, str],
-                 summary: IndexSummary, progress: ProgressFactory | None, face_encoder: Any = None,
-                 pose_estimator: Any = None) -> None:
-        self.store, self.options, self.signatures, self.summary = store, options, signatures, summary
-        self.version = detector.version
-        self.progress = progress
-        self.faces, self.pose = face_encoder is not None, pose_estimator is not None
-        self.ray_options: RayOptions = options.ray or RayOptions()
-        self.writes = PendingWrites(store)
+    def __init__(self, context: IndexContext) -> None:
+        self.store, self.options, self.signatures = context.store, context.options, context.signatures
+        self.summary = context.summary
+        self.version = context.detector.version
+        self.progress = context.progress
+        self.faces, self.pose = context.face_encoder is not None, context.pose_estimator is not None
+        self.ray_options: RayOptions = self.options.ray or RayOptions()
+        self.writes = PendingWrites(self.store)
 
     def run(self, jobs: list[Job]) -> None:
         # Ray's driver prints cluster events ("a worker died...") on stdout; stdout is for results
@@ -290,9 +262,6 @@ class RayIndexer:
                     continue
                 if kind == "lost":
                     payload = FileOutcome(f"worker lost {attempt} times ({payload})")
-                elif kind == "failed":
-                    payload = FileOutcome(str(payload), path_problem=isinstance(payload, PathError),
-                                          missing=isinstance(payload, PathError) and payload.missing)
                 media, files = record_file(self.summary, self.store, job, self.signatures[job.kind], payload)
                 self.writes.media.extend(media)
                 self.writes.files.extend(files)

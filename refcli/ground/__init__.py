@@ -48,9 +48,9 @@ class Grounder(ABC):
 
 
 grounders: Registry[Grounder] = Registry("object grounder")
-grounders.register("owlv2", "refcli.ground.hf:OWLv2Grounder")
-grounders.register("grounding-dino", "refcli.ground.hf:GroundingDinoGrounder")
-grounders.register("florence-2", "refcli.ground.hf:Florence2Grounder")
+grounders.register("owlv2", "refcli.ground.hf:OWLv2Grounder", extra="models")
+grounders.register("grounding-dino", "refcli.ground.hf:GroundingDinoGrounder", extra="models")
+grounders.register("florence-2", "refcli.ground.hf:Florence2Grounder", extra="models")
 
 
 def create_grounder(name: str, **options: Any) -> Grounder:

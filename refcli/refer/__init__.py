@@ -99,7 +99,7 @@ class Referrer(ABC):
 referrers: Registry[Referrer] = Registry("referrer")
 referrers.register("embedded", "refcli.refer.embedded:EmbeddedReferrer")
 referrers.register("all-persons", "refcli.refer.baselines:AllPersonsReferrer")
-referrers.register("vlm", "refcli.refer.vlm:VLMReferrer")
+referrers.register("vlm", "refcli.refer.vlm:VLMReferrer", extra="models")
 referrers.register("rexseek", "refcli.refer.rexseek:RexSeekReferrer")
 
 DEFAULT_REFERRER = "embedded"

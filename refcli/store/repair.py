@@ -38,7 +38,7 @@ from refcli.store.health import PROBE_COLUMNS, short_contents
 from refcli.store.store import _folder_size
 
 if TYPE_CHECKING:
-    from refcli.pipeline import IndexOptions, IndexSummary
+    from refcli.index import IndexOptions, IndexSummary
     from refcli.store.store import Store
 
 CACHES = ("verified", "grounded")
@@ -338,7 +338,7 @@ def _reconcile(store: Store, report: RepairReport) -> None:
 
 def _reindex(store: Store, report: RepairReport, progress: Callable[..., Any] | None) -> None:
     """Index again the files whose content lost its media row (in this repair or before)."""
-    from refcli.pipeline import run_index
+    from refcli.index import run_index
 
     media = set(store.media())
     wanted = sorted(path for path, record in store.files().items()
@@ -358,7 +358,7 @@ def index_options(store: Store) -> IndexOptions:
     """The settings the database was indexed with (refcli.config), the defaults where they are
     not kept or could not be read."""
     from refcli.config import IndexSettings
-    from refcli.pipeline import IndexOptions
+    from refcli.index import IndexOptions
 
     try:
         settings = store.index_settings()

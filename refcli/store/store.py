@@ -150,8 +150,9 @@ class Store:
                 os.chmod(path, 0o700)
             except OSError as err:
                 raise StoreError(f"cannot create database folder {path}: {err.strerror}") from None
-        import lancedb
+        from refcli.store.lancedb_import import import_lancedb
 
+        lancedb = import_lancedb()
         with guarded(path):
             return cls(path, Guarded(lancedb.connect(path), path))
 

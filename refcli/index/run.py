@@ -1,0 +1,78 @@
+"""`refcli index`: discover -> plan -> an executor decodes, detects, tracks -> one writer stores.
+
+Each file streams through a FileRun into rows that are written as they become final, under a
+generation that becomes current only when the file's media row is switched, so an interrupted
+run keeps every finished file and memory does not grow with video length.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from refcli import faults
+from refcli.detect import Detector, create_detector
+from refcli.executors import index_executors
+from refcli.index.options import IndexContext, IndexOptions, IndexSummary, Problem, ProgressFactory, default_threads
+from refcli.index.plan import make_plan, pipeline_signature
+from refcli.io.discover import walk
+from refcli.store import Store
+
+
+def run_index(roots: Sequence[str], store: Store, options: IndexOptions | None = None,
+              *, progress: ProgressFactory | None = None, detector: Detector | None = None) -> IndexSummary:
+    """Index ``roots`` into ``store`` (which must be open for writing, inside ``store.writer()``)."""
+    options = options or IndexOptions()
+    started = time.perf_counter()
+    store.check().raise_for_damage()  # over unreadable tables every file would look unchanged
+    summary = IndexSummary(db=store.path)
+    detector = detector or create_detector(options.detector, threads=options.detector_threads or default_threads(),
+                                           model=options.detector_model, device=options.device)
+    face_encoder = None
+    if options.faces:
+        from refcli.features.faces import FaceEncoder
+
+        face_encoder = FaceEncoder()
+        face_encoder.faces(np.zeros((64, 64, 3), np.uint8))  # load now: a missing extra fails before any work
+    pose_estimator = None
+    if options.pose:
+        from refcli.features.pose import PoseEstimator
+
+        pose_estimator = PoseEstimator()
+        pose_estimator.load()  # a missing extra fails before any work
+    summary.settings = options.settings
+    store.set_meta("index_settings", summary.settings.to_json())  # what later runs keep (refcli.config)
+    signatures = {kind: pipeline_signature(kind=kind, detector_version=detector.version, fps=options.fps,
+                                           faces=face_encoder.version if face_encoder else None,
+                                           pose=pose_estimator.version if pose_estimator else None)
+                  for kind in ("image", "video")}
+    plan = make_plan(walk(roots, include_hidden=options.include_hidden), store.files(), store.media(), signatures,
+                     roots=roots, settle_seconds=options.settle_seconds)
+    summary.unchanged = plan.unchanged
+    summary.settling = len(plan.settling)
+    summary.gone = len(plan.gone)
+    summary.content_ids = sorted({row["content_id"] for row in plan.links if row["content_id"]})
+    summary.linked = len(plan.links)
+    for problem in plan.problems:
+        summary.failures.append(Problem(problem.path, problem.reason))
+    for row in plan.failed_files:
+        summary.failures.append(Problem(row["path"], row["error"]))
+    summary.failed = len(summary.failures)
+
+    pending_files = plan.failed_files + plan.links + plan.refreshed + plan.gone
+    changed = bool(pending_files)
+    if pending_files:
+        store.commit(files=pending_files)
+    faults.point("after-plan")
+    if plan.jobs:
+        changed = True
+        context = IndexContext(store, detector, options, signatures, summary, progress, face_encoder, pose_estimator)
+        executor = index_executors.load("ray" if options.ray is not None else "local")(context)
+        executor.run(plan.jobs)
+    if changed and not summary.interrupted:
+        store.sweep()
+        store.optimize()
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
