@@ -22,6 +22,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 from refcli.detect import create_detector  # noqa: E402
 from refcli.executors import RayOptions  # noqa: E402
+from refcli.features import enabled  # noqa: E402
 from refcli.index import IndexOptions, run_index  # noqa: E402
 from refcli.index.file_run import new_builder  # noqa: E402
 from refcli.index.plan import Job  # noqa: E402
@@ -54,7 +55,7 @@ def stage_costs(files: list[FoundFile], fps: float) -> dict[str, float]:
     start = time.perf_counter()
     all_rows = Rows()
     for n, ((path, kind, samples), found) in enumerate(zip(decoded, detections)):
-        builder = new_builder(Job(path, kind, f"{n:016x}", "new"), 1, options)
+        builder = new_builder(Job(path, kind, f"{n:016x}", "new"), 1, options, enabled({}))
         for (index, when, image), boxes in zip(samples, found):
             all_rows.extend(builder.add(index, when, boxes, image))
         all_rows.extend(builder.finish())

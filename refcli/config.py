@@ -41,10 +41,15 @@ class IndexSettings:
         """These settings with the values given on the command line (None: not given)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    @property
+    def features(self) -> dict[str, bool]:
+        """The opt-in features (refcli.features) these settings ask for, by name."""
+        return {"faces": self.faces, "pose": self.pose}
+
     def describe(self) -> str:
         parts = [f"detector {self.detector}" + (f" ({self.detector_model})" if self.detector_model else ""),
                  f"{self.fps:g} fps"]
-        parts += [name for name in ("faces", "pose") if getattr(self, name)]
+        parts += [name for name, on in self.features.items() if on]
         return ", ".join(parts)
 
 

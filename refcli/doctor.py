@@ -58,17 +58,15 @@ def report() -> dict[str, Any]:
     referrer_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].serves("referrer")]
     detector_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].serves("detector")]
     grounder_models = [n for n, m in models.items() if m["installed"] and KNOWN[n].serves("grounder")]
-    faces = importlib.util.find_spec("dlib") is not None
-    from refcli.features.pose import MODEL_VERSION
-    from refcli.features.pose import available as pose_available
+    from refcli.features import features
+
     rexseek_missing = requirements()
     backends = {
         "detector ssdlite": "ready (embedded)",
         "detector hf": ("ready: " + ", ".join(detector_models)) if detector_models else
         "needs a model: refcli models pull grounding-dino-tiny (or --detector-model FOLDER)",
-        "referrer embedded": "ready" + ("" if faces else " (named people need: pip install 'refcli[faces]')"),
-        "body pose": f"ready: {MODEL_VERSION} (refcli index --pose)" if pose_available() else
-        "missing: pip install 'refcli[pose]' (posture, gestures and facing need it; motion does not)",
+        "referrer embedded": "ready",
+        **{f"feature {name}": features.load(name)().doctor() for name in features.registered()},
         "referrer all-persons": "ready",
         "referrer vlm": ("ready: " + ", ".join(referrer_models)) if referrer_models or os.environ.get(
             "REFCLI_VLM_MODEL") else "needs a model: refcli models pull rex-thinker-7b (or --model FOLDER)",

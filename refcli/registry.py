@@ -33,6 +33,10 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return sorted(self._targets)
 
+    def registered(self) -> list[str]:
+        """The names in the order they were registered (for kinds whose order matters)."""
+        return list(self._targets)
+
     def load(self, name: str) -> type[T]:
         """Import and return the class registered under ``name``."""
         try:

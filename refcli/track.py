@@ -20,8 +20,7 @@ import numpy.typing as npt
 
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detections import NO_TRACK, Detections, box_iou
-from refcli.features.colors import average, clothing_colours
-from refcli.features.motion import velocities
+from refcli.features import Feature, HeldFrame, TrackSoFar, enabled
 from refcli.keyframes import (
     KEYFRAME_LONG_SIDE,
     MIN_SAMPLES_FOR_KEYFRAMES,
@@ -34,9 +33,6 @@ from refcli.store.schema import CONTENT_TABLES
 
 LOST_SECONDS = 2.0
 """A track survives this long without a matching box (occlusion, detector miss)."""
-POSE_EVERY_SECONDS = 1.0
-"""With body pose on, a video track's pose is estimated at most this often (and on its keyframes):
-postures change over seconds, and each estimate costs ~16 ms per person on a CPU core."""
 
 
 
@@ -160,17 +156,11 @@ def _box_of(track: Any, boxes: npt.NDArray[np.float32], scores: npt.NDArray[np.f
 
 @dataclass
 class _Track:
-    track: int
+    seen: TrackSoFar
     picker: KeyframePicker
-    samples: list[int] = field(default_factory=list)
-    times: list[float | None] = field(default_factory=list)
-    boxes: list[float] = field(default_factory=list)  # flattened xyxy per sample
-    scores: list[float] = field(default_factory=list)
     last: int = 0
     raw: int = NO_TRACK  # the tracker's own id
-    poses: dict[int, Any] = field(default_factory=dict)  # sample -> Pose | None (nobody found in the crop)
-    last_pose: float | None = None
-    colours: dict[int, Any] = field(default_factory=dict)  # sample -> clothing colours, measured on the whole frame
+    measured: dict[str, Any] = field(default_factory=dict)  # feature name -> its state for this track
 
 
 @dataclass
@@ -207,26 +197,6 @@ class Rows:
         return sum(len(k["jpeg"]) for k in self.keyframes)
 
 
-@dataclass(frozen=True)
-class _Held:
-    """A frame the builder holds: its pixels and their scale (pixels per displayed pixel)."""
-
-    image: npt.NDArray[np.uint8]
-    scale: float
-
-    def box(self, box: Any) -> Any:
-        """A displayed-pixel box in this frame's pixels."""
-        return box if self.scale == 1.0 else [float(v) * self.scale for v in box]
-
-    def pose(self, pose: Any, to_image: bool) -> Any:
-        """A pose in this frame's pixels (``to_image``) or back in displayed pixels."""
-        if pose is None or self.scale == 1.0:
-            return pose
-        from refcli.features.pose import Pose
-
-        return Pose(pose.xy * self.scale if to_image else pose.xy / self.scale, pose.visibility)
-
-
 @dataclass
 class _Pending:
     sample: int
@@ -248,16 +218,16 @@ class TrackBuilder:
     Everything it stores is in displayed pixels of the original file, also when the images it
     is given were reduced (refcli.io.image.WORKING_LONG_SIDE): ``add`` converts the boxes found
     on them, and it converts back and forth wherever it looks at its held frames. A frame kept
-    after its sample is emitted only serves keyframes and clothing colours; without faces and
-    pose its colours are measured at once and it is kept at keyframe size, so the frames live
-    tracks may still choose cost ~3 MB each whatever the video's resolution.
+    after its sample is emitted only serves keyframes and the features (refcli.features); unless
+    a feature needs whole frames (faces, pose), the features measure at once and it is kept at
+    keyframe size, so the frames live tracks may still choose cost ~3 MB each whatever the
+    video's resolution.
     """
 
     def __init__(self, content_id: str, generation: int, tracker: Tracker | None,
                  min_score: float = PEOPLE_MIN_SCORE, store_keyframes: bool = True,
-                 face_encoder: Any = None, pose_estimator: Any = None) -> None:
-        self.face_encoder = face_encoder
-        self.pose_estimator = pose_estimator
+                 features: list[Feature] | None = None) -> None:
+        self.features = enabled({}) if features is None else features
         self.content_id = content_id
         self.generation = generation
         self.tracker = tracker
@@ -269,8 +239,8 @@ class TrackBuilder:
         self._compact: dict[int, int] = {}  # tracker id -> compact id, for live tracks only
         self._next_id = 0
         self._alive: dict[int, _Track] = {}
-        self._images: dict[int, _Held] = {}
-        self._keyframe_sized = store_keyframes and face_encoder is None and pose_estimator is None
+        self._images: dict[int, HeldFrame] = {}
+        self._keyframe_sized = store_keyframes and not any(f.whole_frames for f in self.features)
         self._encoded: set[int] = set()
         self.row_counts = dict.fromkeys(Rows.TABLES, 0)  # rows handed out per table, for the media row
 
@@ -296,7 +266,7 @@ class TrackBuilder:
                 if self._pending.ids[j] == NO_TRACK:
                     self._pending.ids[j] = track
             rows.extend(self._emit(self._pending))
-        self._images[sample] = _Held(image, scale)
+        self._images[sample] = HeldFrame(image, scale)
         self._pending = current
         rows.extend(self._retire(before=sample - (self.tracker.lost_samples + 1) if self.tracker else sample))
         self._release_images()
@@ -335,20 +305,19 @@ class TrackBuilder:
                 continue
             candidates.append({"box": box.tolist(), "score": score, "track": track})
             state = self._alive[track]
-            state.samples.append(pending.sample)
-            state.times.append(pending.time)
-            state.boxes.extend(float(v) for v in box)
-            state.scores.append(score)
+            seen = state.seen
+            seen.samples.append(pending.sample)
+            seen.times.append(pending.time)
+            seen.boxes.extend(float(v) for v in box)
+            seen.scores.append(score)
             state.last = pending.sample
             held = self._images[pending.sample]
             quality = person_quality(held.image, held.box(box), score)
             state.picker.offer(pending.time or 0.0, pending.sample, quality)
-            if self._keyframe_sized:
-                self._measure_colours(state, held, pending.sample, box)
-            if self.pose_estimator is not None and (
-                    state.last_pose is None or (pending.time or 0.0) - state.last_pose >= POSE_EVERY_SECONDS - 1e-6):
-                state.poses[pending.sample] = self._pose(held, box)
-                state.last_pose = pending.time or 0.0
+            chosen = {s for s, _ in state.picker.chosen()}
+            for feature in self.features:
+                feature.on_sample(state.measured[feature.name], seen, pending.sample, held, chosen,
+                                  not self._keyframe_sized)
         if candidates:
             width, height = pending.size
             rows.frames.append({"content_id": self.content_id, "generation": self.generation,
@@ -359,19 +328,22 @@ class TrackBuilder:
     def _new_track(self, time: float | None, raw: int = NO_TRACK) -> int:
         track = self._next_id
         self._next_id += 1
-        self._alive[track] = _Track(track, KeyframePicker(start=time or 0.0), raw=raw)
+        self._alive[track] = _Track(TrackSoFar(self.content_id, self.generation, track),
+                                    KeyframePicker(start=time or 0.0), raw=raw,
+                                    measured={f.name: f.start() for f in self.features})
         return track
 
     def _retire(self, before: int | None) -> Rows:
         """Finish tracks last seen before sample ``before`` (all when None)."""
         rows = Rows()
         done = [t for t in self._alive.values() if before is None or t.last < before]
-        for state in sorted(done, key=lambda t: t.track):
-            del self._alive[state.track]
-            if self._compact.get(state.raw) == state.track:
+        for state in sorted(done, key=lambda t: t.seen.track):
+            seen = state.seen
+            del self._alive[seen.track]
+            if self._compact.get(state.raw) == seen.track:
                 del self._compact[state.raw]
             chosen = state.picker.chosen()
-            stored = self.store_keyframes and len(state.samples) >= MIN_SAMPLES_FOR_KEYFRAMES
+            stored = self.store_keyframes and len(seen.samples) >= MIN_SAMPLES_FOR_KEYFRAMES
             for sample, time in chosen if stored else []:
                 if sample not in self._encoded:
                     held = self._images[sample]
@@ -381,102 +353,28 @@ class TrackBuilder:
                         "content_id": self.content_id, "generation": self.generation, "sample": sample,
                         "time": time, "width": encoded.width, "height": encoded.height,
                         "scale": encoded.scale * held.scale, "jpeg": encoded.jpeg})
-            rows.faces.extend(self._faces(state, chosen))
-            rows.poses.extend(self._poses(state, chosen))
-            row = self._track_row(state, [sample for sample, _ in chosen] if stored else [])
-            row.update(self._colours(state, chosen))
+            row = self._track_row(seen, [sample for sample, _ in chosen] if stored else [])
+            frames = {s: self._images[s] for s in seen.samples if s in self._images}
+            for feature in self.features:
+                measured = feature.finish(state.measured[feature.name], seen, chosen, frames, state.measured)
+                row.update(measured.track_fields)
+                for table, feature_rows in measured.rows.items():
+                    getattr(rows, table).extend(feature_rows)
             rows.tracks.append(row)
         return rows
 
-    def _box_at(self, state: _Track, sample: int) -> list[float]:
-        k = state.samples.index(sample)
-        return state.boxes[4 * k:4 * k + 4]
-
-    def _colours(self, state: _Track, chosen: list[tuple[int, float]]) -> dict[str, Any]:
-        """Clothing colours averaged over the track's best frames (null when grayscale); the body
-        regions come from the pose where one was estimated."""
-        from refcli.features.pose import body_regions_from_pose
-
-        measured: list[dict[str, dict[str, float]] | None] = []
-        for s, _ in chosen:
-            if s in state.colours:
-                measured.append(state.colours[s])
-                continue
-            if s not in self._images:
-                continue
-            held = self._images[s]
-            box = held.box(self._box_at(state, s))
-            pose = held.pose(state.poses.get(s), to_image=True)
-            regions = body_regions_from_pose(pose, box) if pose is not None else None
-            measured.append(clothing_colours(held.image, box, regions))
-        averaged = average(measured)
-        if averaged is None:
-            return {"upper_colours": None, "lower_colours": None}
-        return {f"{part}_colours": [{"name": n, "share": v} for n, v in averaged[part].items()]
-                for part in ("upper", "lower")}
-
-    def _measure_colours(self, state: _Track, held: _Held, sample: int, box: Any) -> None:
-        """Clothing colours of a sample the track may keep, measured while its frame is whole: held
-        frames are then kept at keyframe size and measure the same. (Without pose the colours depend
-        on the pixels and the box alone.)"""
-        chosen = {s for s, _ in state.picker.chosen()}
-        if sample in chosen:
-            state.colours[sample] = clothing_colours(held.image, held.box(box))
-        for s in [s for s in state.colours if s not in chosen]:
-            del state.colours[s]
-
-    def _faces(self, state: _Track, chosen: list[tuple[int, float]]) -> list[dict[str, Any]]:
-        if self.face_encoder is None:
-            return []
-        rows = []
-        for sample, _ in chosen:
-            if sample not in self._images:
-                continue
-            held = self._images[sample]
-            for face in self.face_encoder.person_faces(held.image, held.box(self._box_at(state, sample)))[:1]:
-                box = list(face.box) if held.scale == 1.0 else [v / held.scale for v in face.box]
-                rows.append({"content_id": self.content_id, "generation": self.generation, "track": state.track,
-                             "sample": sample, "box": box, "embedding": face.embedding.tolist()})
-        return rows
-
-    def _poses(self, state: _Track, chosen: list[tuple[int, float]]) -> list[dict[str, Any]]:
-        """Pose rows of the track: the samples estimated as it went, plus its keyframes."""
-        if self.pose_estimator is None:
-            return []
-        from refcli.features.pose import cues
-
-        for sample, _ in chosen:
-            if sample not in state.poses and sample in self._images:
-                state.poses[sample] = self._pose(self._images[sample], self._box_at(state, sample))
-        rows = []
-        for sample in sorted(state.poses):
-            pose = state.poses[sample]
-            if pose is None:
-                continue
-            rows.append({"content_id": self.content_id, "generation": self.generation, "track": state.track,
-                         "sample": sample, "time": state.times[state.samples.index(sample)],
-                         "landmarks": pose.flat(),
-                         "cues": [{"name": name, "value": value, "confidence": round(confidence, 3)}
-                                  for name, (value, confidence) in cues(pose).items()]})
-        return rows
-
-    def _track_row(self, state: _Track, keyframes: list[int]) -> dict[str, Any]:
-        best = int(np.argmax(state.scores))
-        known = [t for t in state.times if t is not None]
-        if max(state.scores) >= self.min_score:
+    def _track_row(self, seen: TrackSoFar, keyframes: list[int]) -> dict[str, Any]:
+        best = int(np.argmax(seen.scores))
+        known = [t for t in seen.times if t is not None]
+        if max(seen.scores) >= self.min_score:
             self.people += 1
         return {
-            "content_id": self.content_id, "generation": self.generation, "track": state.track,
+            "content_id": self.content_id, "generation": self.generation, "track": seen.track,
             "start": min(known) if known else None, "end": max(known) if known else None,
-            "time": state.times[best], "box": state.boxes[4 * best:4 * best + 4], "score": state.scores[best],
-            "samples": state.samples, "times": state.times, "boxes": state.boxes, "scores": state.scores,
-            "keyframes": keyframes, "motion": velocities(state.times, state.boxes),
+            "time": seen.times[best], "box": seen.boxes[4 * best:4 * best + 4], "score": seen.scores[best],
+            "samples": seen.samples, "times": seen.times, "boxes": seen.boxes, "scores": seen.scores,
+            "keyframes": keyframes,
         }
-
-    def _pose(self, held: _Held, box: Any) -> Any:
-        """The pose of the person in ``box`` (displayed pixels), in displayed pixels."""
-        assert self.pose_estimator is not None
-        return held.pose(self.pose_estimator.estimate(held.image, held.box(box)), to_image=False)
 
     def _release_images(self) -> None:
         """Keep only frames a live track may still choose (at keyframe size where that is all
@@ -488,6 +386,6 @@ class TrackBuilder:
                 del self._images[sample]
             elif sample != pending and self._keyframe_sized and max(held.image.shape[:2]) > KEYFRAME_LONG_SIDE:
                 image, scale = keyframe_sized(held.image)
-                self._images[sample] = _Held(image, held.scale * scale)
+                self._images[sample] = HeldFrame(image, held.scale * scale)
 
 

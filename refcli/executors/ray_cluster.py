@@ -34,6 +34,7 @@ import ray.exceptions
 from refcli import faults
 from refcli.errors import BackendError
 from refcli.executors import RayOptions
+from refcli.features import Feature, enabled
 from refcli.index import decode
 from refcli.index.file_run import FileOutcome, FileRun
 from refcli.index.options import IndexContext, IndexOptions
@@ -92,28 +93,21 @@ class _DetectorActor:
         return self.detector.detect(images)
 
 
-_models: dict[str, Any] = {}  # per worker process: face and pose models load once, not per file
+_measured: dict[tuple[tuple[str, bool], ...], list[Feature]] = {}
+"""Per worker process: the features' models load once, not per file."""
 
 
-def _model(kind: str) -> Any:
-    if kind not in _models:
-        if kind == "faces":
-            from refcli.features.faces import FaceEncoder
-
-            _models[kind] = FaceEncoder()
-        else:
-            from refcli.features.pose import PoseEstimator
-
-            _models[kind] = PoseEstimator()
-    return _models[kind]
+def _features(options: IndexOptions) -> list[Feature]:
+    key = tuple(sorted(options.settings.features.items()))
+    if key not in _measured:
+        _measured[key] = enabled(options.settings.features)
+    return _measured[key]
 
 
-def _index_file(job: Job, options: IndexOptions, generation: int, detectors: list[Any], faces: bool,
-                pose: bool) -> Iterator[tuple[str, Any]]:
+def _index_file(job: Job, options: IndexOptions, generation: int, detectors: list[Any]) -> Iterator[tuple[str, Any]]:
     """Decode, detect (on the actors), track one file; yields ("rows", Rows) ... then ("done",
     FileOutcome). A dead actor or worker is raised, for the driver to retry."""
-    run = FileRun(job, options, lambda: generation, face_encoder=_model("faces") if faces else None,
-                  pose_estimator=_model("pose") if pose else None)
+    run = FileRun(job, options, lambda: generation, _features(options))
     rows = Rows()
     start = int(job.content_id[:8], 16)
     pending: tuple[list[Any], Any] | None = None  # a batch on its way to an actor
@@ -213,7 +207,6 @@ class RayIndexer:
         self.summary = context.summary
         self.version = context.detector.version
         self.progress = context.progress
-        self.faces, self.pose = context.face_encoder is not None, context.pose_estimator is not None
         self.ray_options: RayOptions = self.options.ray or RayOptions()
         self.writes = PendingWrites(self.store)
 
@@ -241,7 +234,7 @@ class RayIndexer:
                 while waiting and len(running) < slots:
                     job, attempt = waiting.popleft()
                     generation = self.store.new_generation()
-                    stream = task.remote(job, self.options, generation, list(pool.actors), self.faces, self.pose)
+                    stream = task.remote(job, self.options, generation, list(pool.actors))
                     running[id(job)] = (job, generation, attempt, stream)
                 # The streams are polled here, on the driver's own thread: a thread blocked in a
                 # stream when Ctrl-C shuts Ray down makes Ray end the whole process (exit 1).

@@ -8,8 +8,13 @@ upper and lower body are stored per track. A grayscale picture claims no colours
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
 import numpy as np
 import numpy.typing as npt
+
+from refcli.features import Chosen, Feature, HeldFrame, Stored, TrackSoFar
 
 COLOURS = ("black", "gray", "white", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 _SKIN = len(COLOURS)  # pixels named as skin tones: counted, never reported as a clothing colour
@@ -149,3 +154,47 @@ def average(measurements: list[dict[str, dict[str, float]] | None]) -> dict[str,
                 total[name] = total.get(name, 0.0) + share / len(measurements)
         out[part] = {k: round(v, 3) for k, v in sorted(total.items(), key=lambda kv: -kv[1]) if v >= 0.05}
     return out
+
+
+class ColoursFeature(Feature):
+    """Clothing colours of a track, averaged over its keyframes, on the track row. The body
+    regions come from the pose where one was estimated (refcli.features.pose)."""
+
+    name: ClassVar[str] = "colours"
+
+    def start(self) -> dict[int, dict[str, dict[str, float]] | None]:
+        return {}  # sample -> colours measured while its frame was whole
+
+    def on_sample(self, state: dict[int, Any], track: TrackSoFar, sample: int, frame: HeldFrame, chosen: set[int],
+                  whole: bool) -> None:
+        """Frames kept after their sample are reduced to keyframe size unless ``whole``: measure the
+        samples the track may keep now, so the result is the same. (Without pose the colours depend
+        on the pixels and the box alone.)"""
+        if whole:
+            return
+        if sample in chosen:
+            state[sample] = clothing_colours(frame.image, frame.box(track.boxes[-4:]))
+        for s in [s for s in state if s not in chosen]:
+            del state[s]
+
+    def finish(self, state: dict[int, Any], track: TrackSoFar, chosen: Chosen, frames: Mapping[int, HeldFrame],
+               others: Mapping[str, Any]) -> Stored:
+        from refcli.features.pose import body_regions_from_pose, in_frame, pose_at
+
+        measured: list[dict[str, dict[str, float]] | None] = []
+        for s, _ in chosen:
+            if s in state:
+                measured.append(state[s])
+                continue
+            if s not in frames:
+                continue
+            frame = frames[s]
+            box = frame.box(track.box_at(s))
+            pose = in_frame(pose_at(others.get("pose"), s), frame)
+            regions = body_regions_from_pose(pose, box) if pose is not None else None
+            measured.append(clothing_colours(frame.image, box, regions))
+        averaged = average(measured)
+        if averaged is None:
+            return Stored({"upper_colours": None, "lower_colours": None})
+        return Stored({f"{part}_colours": [{"name": n, "share": v} for n, v in averaged[part].items()]
+                       for part in ("upper", "lower")})

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from refcli.errors import MissingExtraError
+from refcli.features import Chosen, Feature, HeldFrame, Stored, TrackSoFar
 
 SAME_PERSON_DISTANCE = 0.6
 MODEL_VERSION = "dlib-resnet-v1-hog-5pt"
@@ -92,3 +94,42 @@ class FaceEncoder:
 
 def distance(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
+
+
+class FacesFeature(Feature):
+    """Face embeddings (opt-in: `refcli index --faces`): one face per track keyframe, in the
+    ``faces`` table, matched against the gallery at query time."""
+
+    name: ClassVar[str] = "faces"
+    extra: ClassVar[str] = "faces"
+    opt_in: ClassVar[bool] = True
+    tables: ClassVar[tuple[str, ...]] = ("faces",)
+    whole_frames: ClassVar[bool] = True
+
+    def __init__(self, encoder: FaceEncoder | None = None) -> None:
+        self.encoder = encoder or FaceEncoder()
+
+    @property
+    def version(self) -> str:
+        return MODEL_VERSION
+
+    def load(self) -> None:
+        self.encoder.faces(np.zeros((64, 64, 3), np.uint8))
+
+    def doctor(self) -> str:
+        if importlib.util.find_spec("dlib") is not None:
+            return f"ready: {MODEL_VERSION} (refcli index --faces, refcli faces add)"
+        return "missing: pip install 'refcli[faces]' (named people need it)"
+
+    def finish(self, state: None, track: TrackSoFar, chosen: Chosen, frames: Mapping[int, HeldFrame],
+               others: Mapping[str, Any]) -> Stored:
+        rows = []
+        for sample, _ in chosen:
+            if sample not in frames:
+                continue
+            frame = frames[sample]
+            for face in self.encoder.person_faces(frame.image, frame.box(track.box_at(sample)))[:1]:
+                box = list(face.box) if frame.scale == 1.0 else [v / frame.scale for v in face.box]
+                rows.append({"content_id": track.content_id, "generation": track.generation, "track": track.track,
+                             "sample": sample, "box": box, "embedding": face.embedding.tolist()})
+        return Stored(rows={"faces": rows})

@@ -13,9 +13,12 @@ query time by ``motion_cues``, so their thresholds can change without re-indexin
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
+
+from refcli.features import Chosen, Feature, HeldFrame, Stored, TrackSoFar
 
 WINDOW_SECONDS = 1.0
 """Samples this close (either side) take part in a sample's velocity."""
@@ -81,3 +84,13 @@ def motion_cues(vx: float, vz: float, confidence: float) -> dict[str, Cue]:
         "horizontal": (("right" if vx > 0 else "left") if sideways else "none", confidence),
         "depth": (("towards" if vz > 0 else "away") if depthwise else "none", confidence),
     }
+
+
+class MotionFeature(Feature):
+    """Per-sample velocities of a video track, on the track row; named at query time."""
+
+    name: ClassVar[str] = "motion"
+
+    def finish(self, state: None, track: TrackSoFar, chosen: Chosen, frames: Mapping[int, HeldFrame],
+               others: Mapping[str, Any]) -> Stored:
+        return Stored({"motion": velocities(track.times, track.boxes)})

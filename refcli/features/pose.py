@@ -17,15 +17,16 @@ import importlib.util
 import math
 import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from refcli.errors import MissingExtraError
+from refcli.features import Chosen, Feature, HeldFrame, Stored, TrackSoFar
 
 MIN_VISIBILITY = 0.5
 MIN_HEIGHT = 80
@@ -271,3 +272,85 @@ def body_regions_from_pose(pose: Pose, box: npt.ArrayLike) -> dict[str, tuple[in
     bottom = float(seen_legs[:, 1].max()) if len(seen_legs) else y2
     lower = (int(left + inset), int(hip_y + 0.05 * (bottom - hip_y)), int(right - inset), int(min(y2, bottom)))
     return {"upper": upper, "lower": lower} if lower[3] > lower[1] + 2 else {"upper": upper, "lower": upper}
+
+
+# --- the feature ---------------------------------------------------------------------------------
+
+POSE_EVERY_SECONDS = 1.0
+"""A video track's pose is estimated at most this often (and on its keyframes): postures change
+over seconds, and each estimate costs ~16 ms per person on a CPU core."""
+
+
+@dataclass
+class PoseState:
+    """A track's poses so far: sample -> Pose in displayed pixels (None: nobody in the crop)."""
+
+    poses: dict[int, Pose | None] = field(default_factory=dict)
+    last: float | None = None  # time of the last estimate
+
+
+def in_frame(pose: Pose | None, frame: HeldFrame) -> Pose | None:
+    """A displayed-pixel pose in the pixels of ``frame``."""
+    if pose is None or frame.scale == 1.0:
+        return pose
+    return Pose(pose.xy * frame.scale, pose.visibility)
+
+
+class PoseFeature(Feature):
+    """Body pose (opt-in: `refcli index --pose`): landmarks per track, once a second and on its
+    keyframes, in the ``poses`` table."""
+
+    name: ClassVar[str] = "pose"
+    extra: ClassVar[str] = "pose"
+    opt_in: ClassVar[bool] = True
+    tables: ClassVar[tuple[str, ...]] = ("poses",)
+    whole_frames: ClassVar[bool] = True
+
+    def __init__(self, estimator: PoseEstimator | None = None) -> None:
+        self.estimator = estimator or PoseEstimator()
+
+    @property
+    def version(self) -> str:
+        return MODEL_VERSION
+
+    def load(self) -> None:
+        self.estimator.load()
+
+    def doctor(self) -> str:
+        if available():
+            return f"ready: {MODEL_VERSION} (refcli index --pose)"
+        return "missing: pip install 'refcli[pose]' (posture, gestures and facing need it; motion does not)"
+
+    def start(self) -> PoseState:
+        return PoseState()
+
+    def on_sample(self, state: PoseState, track: TrackSoFar, sample: int, frame: HeldFrame, chosen: set[int],
+                  whole: bool) -> None:
+        time = track.times[-1] or 0.0
+        if state.last is None or time - state.last >= POSE_EVERY_SECONDS - 1e-6:
+            state.poses[sample] = self._estimate(frame, track.boxes[-4:])
+            state.last = time
+
+    def finish(self, state: PoseState, track: TrackSoFar, chosen: Chosen, frames: Mapping[int, HeldFrame],
+               others: Mapping[str, Any]) -> Stored:
+        for sample, _ in chosen:
+            if sample not in state.poses and sample in frames:
+                state.poses[sample] = self._estimate(frames[sample], track.box_at(sample))
+        rows = [{"content_id": track.content_id, "generation": track.generation, "track": track.track,
+                 "sample": sample, "time": track.time_at(sample), "landmarks": pose.flat(),
+                 "cues": [{"name": name, "value": value, "confidence": round(confidence, 3)}
+                          for name, (value, confidence) in cues(pose).items()]}
+                for sample, pose in sorted(state.poses.items()) if pose is not None]
+        return Stored(rows={"poses": rows})
+
+    def _estimate(self, frame: HeldFrame, box: Sequence[float]) -> Pose | None:
+        """The pose of the person in ``box`` (displayed pixels), in displayed pixels."""
+        pose = self.estimator.estimate(frame.image, frame.box(box))
+        if pose is None or frame.scale == 1.0:
+            return pose
+        return Pose(pose.xy / frame.scale, pose.visibility)
+
+
+def pose_at(state: PoseState | None, sample: int) -> Pose | None:
+    """The pose a track's pose state holds for ``sample`` (displayed pixels), if any."""
+    return state.poses.get(sample) if state is not None else None

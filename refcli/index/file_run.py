@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from refcli.detections import Detections
 from refcli.errors import MediaError
+from refcli.features import Feature
 from refcli.index.options import IndexOptions
 from refcli.index.plan import Job
 from refcli.io.files import PathError
@@ -50,12 +50,11 @@ def failure(err: BaseException | str) -> str:
     return f"unexpected {type(err).__name__}: {text}"
 
 
-def new_builder(job: Job, generation: int, options: IndexOptions, face_encoder: Any = None,
-                pose_estimator: Any = None) -> TrackBuilder:
+def new_builder(job: Job, generation: int, options: IndexOptions, features: list[Feature]) -> TrackBuilder:
     """The TrackBuilder for one file, the same in local and Ray runs (so they store the same)."""
     tracker = ByteTrackTracker(options.fps) if job.kind == "video" and options.tracking else None
     return TrackBuilder(job.content_id, generation, tracker, store_keyframes=options.keyframes and job.kind == "video",
-                        face_encoder=face_encoder, pose_estimator=pose_estimator)
+                        features=features)
 
 
 class FileRun:
@@ -65,11 +64,10 @@ class FileRun:
     takes none).
     """
 
-    def __init__(self, job: Job, options: IndexOptions, generation: Callable[[], int], *,
-                 face_encoder: Any = None, pose_estimator: Any = None) -> None:
+    def __init__(self, job: Job, options: IndexOptions, generation: Callable[[], int], features: list[Feature]) -> None:
         self.job, self.options = job, options
         self._generation = generation
-        self._models = (face_encoder, pose_estimator)
+        self.features = features
         self.report: VideoReport | None = None  # the decoder's, once it is done with the file
         self.builder: TrackBuilder | None = None
         self.samples = 0
@@ -82,7 +80,7 @@ class FileRun:
         if self.error is not None:
             return Rows()
         if self.builder is None:
-            self.builder = new_builder(self.job, self._generation(), self.options, *self._models)
+            self.builder = new_builder(self.job, self._generation(), self.options, self.features)
             self.size = sample.displayed_size
         self.samples += 1
         try:

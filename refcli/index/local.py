@@ -73,8 +73,7 @@ class LocalIndexer:
                     break
                 state = running.get(id(job))
                 if state is None:
-                    run = FileRun(job, self.options, self.context.store.new_generation,
-                                  face_encoder=self.context.face_encoder, pose_estimator=self.context.pose_estimator)
+                    run = FileRun(job, self.options, self.context.store.new_generation, self.context.features)
                     state = running[id(job)] = _InFlight(run)
                     self.order.append(state)
                 if kind == "sample":

@@ -14,6 +14,7 @@ from refcli.executors import RayOptions
 
 if TYPE_CHECKING:
     from refcli.detect import Detector
+    from refcli.features import Feature
     from refcli.store import Store
 
 ProgressFactory = Callable[..., Any]
@@ -105,5 +106,4 @@ class IndexContext:
     signatures: dict[str, str]  # pipeline signature per kind ("image", "video")
     summary: IndexSummary
     progress: ProgressFactory | None = None
-    face_encoder: Any = None
-    pose_estimator: Any = None
+    features: list[Feature] = field(default_factory=list)  # what is measured on tracks, loaded

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,19 +26,14 @@ not force re-indexing: a release that changes nothing in the pipeline must not c
 re-index of the whole archive.)"""
 
 
-def pipeline_signature(*, kind: str, detector_version: str, fps: float, faces: str | None = None,
-                       pose: str | None = None) -> str:
+def pipeline_signature(*, kind: str, detector_version: str, fps: float,
+                       features: Mapping[str, str] | None = None) -> str:
     """Everything that changes what index stores for a file of ``kind``, as a stable string.
 
     The sampling rate is part of a video's signature only: changing --fps leaves photos alone.
-    ``faces`` names the face model when face embeddings are computed (opt-in); ``pose`` the
-    body pose model likewise.
+    ``features``: name -> version of the opt-in features measured (refcli.features.signature_parts).
     """
-    parts: dict[str, Any] = {"pipeline": PIPELINE_REVISION, "detector": detector_version}
-    if faces:
-        parts["faces"] = faces
-    if pose:
-        parts["pose"] = pose
+    parts: dict[str, Any] = {"pipeline": PIPELINE_REVISION, "detector": detector_version, **(features or {})}
     if kind == "video":
         parts["fps"] = round(float(fps), 6)
     return json.dumps(parts, sort_keys=True)

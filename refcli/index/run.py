@@ -10,11 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-import numpy as np
-
 from refcli import faults
 from refcli.detect import Detector, create_detector
 from refcli.executors import index_executors
+from refcli.features import enabled, signature_parts
 from refcli.index.options import IndexContext, IndexOptions, IndexSummary, Problem, ProgressFactory, default_threads
 from refcli.index.plan import make_plan, pipeline_signature
 from refcli.io.discover import walk
@@ -30,23 +29,13 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions | None =
     summary = IndexSummary(db=store.path)
     detector = detector or create_detector(options.detector, threads=options.detector_threads or default_threads(),
                                            model=options.detector_model, device=options.device)
-    face_encoder = None
-    if options.faces:
-        from refcli.features.faces import FaceEncoder
-
-        face_encoder = FaceEncoder()
-        face_encoder.faces(np.zeros((64, 64, 3), np.uint8))  # load now: a missing extra fails before any work
-    pose_estimator = None
-    if options.pose:
-        from refcli.features.pose import PoseEstimator
-
-        pose_estimator = PoseEstimator()
-        pose_estimator.load()  # a missing extra fails before any work
+    measured = enabled(options.settings.features)
+    for feature in measured:
+        feature.load()  # a missing extra fails before any work
     summary.settings = options.settings
     store.set_meta("index_settings", summary.settings.to_json())  # what later runs keep (refcli.config)
     signatures = {kind: pipeline_signature(kind=kind, detector_version=detector.version, fps=options.fps,
-                                           faces=face_encoder.version if face_encoder else None,
-                                           pose=pose_estimator.version if pose_estimator else None)
+                                           features=signature_parts(measured))
                   for kind in ("image", "video")}
     plan = make_plan(walk(roots, include_hidden=options.include_hidden), store.files(), store.media(), signatures,
                      roots=roots, settle_seconds=options.settle_seconds)
@@ -68,7 +57,7 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions | None =
     faults.point("after-plan")
     if plan.jobs:
         changed = True
-        context = IndexContext(store, detector, options, signatures, summary, progress, face_encoder, pose_estimator)
+        context = IndexContext(store, detector, options, signatures, summary, progress, measured)
         executor = index_executors.load("ray" if options.ray is not None else "local")(context)
         executor.run(plan.jobs)
     if changed and not summary.interrupted:
