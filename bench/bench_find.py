@@ -21,8 +21,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from refcli.query import find  # noqa: E402
 from refcli.refer import create_referrer  # noqa: E402
-from refcli.search import find  # noqa: E402
 from refcli.store import Store  # noqa: E402
 from refcli.track import Rows  # noqa: E402
 

@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Callable
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,8 +21,13 @@ from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detect import Detector
 from refcli.errors import MediaError
 from refcli.evaluate import Annotation, EvalError
+from refcli.ground import Grounder
 from refcli.io.image import Picture, load_picture
 from refcli.refer import ReferRequest, Referrer
+
+if TYPE_CHECKING:
+    from refcli.query.cues import MomentCues
+    from refcli.query.frames import Frame
 
 
 def done_ids(path: str) -> set[Any]:
@@ -45,7 +50,7 @@ def done_ids(path: str) -> set[Any]:
 
 def run_humanref(annotations: list[Annotation], images: str, referrer: Referrer, out_path: str, *,
                  detector: Detector | None = None, min_score: float = PEOPLE_MIN_SCORE, batch_size: int = 16,
-                 progress: Callable[..., Any] | None = None, grounder: Any = None) -> dict[str, int]:
+                 progress: Callable[..., Any] | None = None, grounder: Grounder | None = None) -> dict[str, int]:
     """Predict every annotation not yet in ``out_path``; candidates come from the annotation
     (``detector`` None) or from the detector. Requests go to the referrer in batches.
     Returns counts: done, skipped (already in the file), unreadable images."""
@@ -102,7 +107,7 @@ def run_humanref(annotations: list[Annotation], images: str, referrer: Referrer,
                     features = videos.motion(ann.video, ann.time, boxes)
                 objects = None
                 phrases = referrer.object_phrases(ann.referring) if grounder is not None else ()
-                if phrases:
+                if grounder is not None and phrases:
                     objects = {phrase: grounder.ground([image], phrase)[0] for phrase in phrases}
                 request = ReferRequest(ann.referring, boxes if k == 1.0 else boxes * np.float32(k), scores,
                                        (image.shape[1], image.shape[0]), image, features, objects)
@@ -124,7 +129,7 @@ class VideoMotion:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._tmp: Any = None
-        self._indexed: dict[str, tuple[list[dict[str, Any]], Any]] = {}
+        self._indexed: dict[str, tuple[list[Frame], MomentCues]] = {}
 
     def __enter__(self) -> VideoMotion:
         return self
@@ -133,13 +138,14 @@ class VideoMotion:
         if self._tmp is not None:
             self._tmp.cleanup()
 
-    def _indexed_frames(self, video: str) -> tuple[list[dict[str, Any]], Any]:
+    def _indexed_frames(self, video: str) -> tuple[list[Frame], MomentCues]:
         """The video's indexed frames and its tracks' motion, indexed and read once per video."""
         if video not in self._indexed:
             import tempfile
 
             from refcli.index import run_index
-            from refcli.search import _Moments
+            from refcli.query.cues import MomentCues
+            from refcli.query.frames import current_frames
             from refcli.store import Store
 
             self._tmp = self._tmp or tempfile.TemporaryDirectory(prefix="refcli-eval-")
@@ -151,8 +157,7 @@ class VideoMotion:
                 summary = run_index([path], store)
             if summary.failures:
                 raise EvalError(f"{path}: {summary.failures[0].reason}")
-            frames, _ = store.current_frames()
-            self._indexed[video] = (frames.to_pylist(), _Moments(store, frozenset({"motion"})))
+            self._indexed[video] = (current_frames(store), MomentCues(store, frozenset({"motion"})))
         return self._indexed[video]
 
     def motion(self, video: str, time: float | None, boxes: np.ndarray) -> list[dict[str, Any]]:
@@ -161,16 +166,16 @@ class VideoMotion:
         rows, moments = self._indexed_frames(video)
         if not rows or time is None:
             return [{"motion": None} for _ in boxes]
-        frame = min(rows, key=lambda f: abs((f["time"] or 0.0) - time))
-        if abs((frame["time"] or 0.0) - time) > 0.3:
+        frame = min(rows, key=lambda f: abs((f.time or 0.0) - time))
+        if abs((frame.time or 0.0) - time) > 0.3:
             return [{"motion": None} for _ in boxes]
         out: list[dict[str, Any]] = []
         for box in boxes.tolist():
-            overlaps = [box_iou(box, c["box"]) for c in frame["candidates"]]
+            overlaps = [box_iou(box, c.box) for c in frame.candidates]
             best = int(np.argmax(overlaps)) if overlaps else -1
             cues = None
             if best >= 0 and overlaps[best] >= 0.5:
-                cues = moments.at(frame, frame["candidates"][best]["track"]).get("motion")
+                cues = moments.at(frame, frame.candidates[best].track).get("motion")
             out.append({"motion": cues})
         return out
 

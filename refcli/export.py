@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from refcli.errors import MediaError, OutputPathError, RefcliError, StoreError
+from refcli.query.hits import Hit
 from refcli.render import HitRef, draw_box, hit_picture, holding_file, make_output_folder, save_png
-from refcli.search import Hit
 from refcli.store import Store
 
 

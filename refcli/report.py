@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from refcli.errors import RefcliError, StoreError
+from refcli.query.hits import FindResult, Hit
 from refcli.render import HitRef, hit_picture, writing
-from refcli.search import FindResult, Hit
 from refcli.store import Store
 
 _CSS = """

@@ -17,8 +17,9 @@ from typing import Any
 
 from refcli import faults
 from refcli.index import IndexOptions, IndexSummary, ProgressFactory, run_index
+from refcli.query.hits import Hit
+from refcli.query.search import find
 from refcli.refer import create_referrer
-from refcli.search import Hit, find
 from refcli.store import Store
 
 

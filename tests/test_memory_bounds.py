@@ -24,8 +24,9 @@ from test_cli import BIN, run_refcli
 
 from refcli.io.image import MAX_DECODE_BYTES, WORKING_LONG_SIDE, decode_picture, reduction
 from refcli.io.video import VideoInfo
+from refcli.query.frames import Candidate, Frame
+from refcli.query.pixels import frame_pixels, with_image
 from refcli.render import HitRef, hit_picture
-from refcli.search import _with_image, frame_pixels
 from refcli.store import Store
 
 PHOTO_UP = 8  # messi5.jpg 548x342 -> 4384x2736: reduced by 2
@@ -215,12 +216,14 @@ def test_find_answers_in_the_originals_pixels_and_models_get_matching_pixels(lar
     store = Store.open(str(db))
     for name in ("big_rotated.jpg", "big.mp4"):
         frame = next(f for f in _frames(db)[name].values() if _people(f))
-        frame["paths"] = [str(large[0] / name)]
-        picture = frame_pixels(store, frame)
+        stored = Frame(frame["content_id"], frame["generation"], frame["sample"], frame["time"], frame["width"],
+                       frame["height"], frame["kind"], [Candidate(**c) for c in frame["candidates"]],
+                       [str(large[0] / name)])
+        picture = frame_pixels(store, stored)
         assert picture is not None and picture.scale == 0.5 and picture.size == (frame["width"], frame["height"])
         boxes = np.array(_people(frame), np.float32)
-        request = _with_image(store, ReferRequest("person", boxes, np.ones(len(boxes), np.float32),
-                                                  (frame["width"], frame["height"])), frame)
+        request = with_image(store, ReferRequest("person", boxes, np.ones(len(boxes), np.float32),
+                                                 (frame["width"], frame["height"])), stored)
         assert request.image is not None and request.size == (request.image.shape[1], request.image.shape[0])
         assert request.size == (-(-frame["width"] // 2), -(-frame["height"] // 2))
         assert np.allclose(request.boxes, boxes / 2)

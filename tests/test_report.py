@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from refcli.cli._output import print_find
 from refcli.cli.app import app
+from refcli.query import find
 from refcli.refer import create_referrer
-from refcli.search import find
 from refcli.store import Store
 
 runner = CliRunner()

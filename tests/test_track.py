@@ -14,8 +14,8 @@ from PIL import Image
 from refcli.detections import NO_TRACK, Detections
 from refcli.index import IndexOptions, run_index
 from refcli.keyframes import KeyframePicker, encode_keyframe
+from refcli.query import find
 from refcli.refer import create_referrer
-from refcli.search import find
 from refcli.store import Store
 from refcli.track import ByteTrackTracker, TrackBuilder
 

@@ -17,10 +17,10 @@ from refcli.cli.app import app
 from refcli.devices import pick_device, run_in_batches
 from refcli.errors import BackendError
 from refcli.index import IndexOptions, run_index
+from refcli.query.assembly import frame_requests
 from refcli.refer import ReferRequest, create_referrer
 from refcli.refer.groups import refer_in_groups, split_groups
 from refcli.refer.vlm import VLMReferrer, parse_marks, parse_rex_thinker
-from refcli.search import _requests
 from refcli.store import Store
 
 runner = CliRunner()
@@ -43,7 +43,8 @@ def train(model_dir: Path, archive: Path, prompt: str) -> list[float]:
     """Train the tiny model on the exact request `find` will build; returns the target's box."""
     referrer = VLMReferrer(model=str(model_dir), prompt=prompt, device="cpu")
     store = Store.open(str(archive / "db"))
-    ((request, meta),) = next(iter(_requests(store, QUERY, 0.3, None, referrer)))
+    (item,) = next(iter(frame_requests(store, QUERY, 0.3, None, referrer)))
+    request = item.request
     prompt_inputs, boxes = referrer.encode([request])
     answer = (f"<answer>[{TARGET + 1}]</answer>" if prompt == "marks"
               else f"<think>it is them</think><answer>[{{\"bbox_2d\": {boxes[0][TARGET]}}}]</answer>")
@@ -67,7 +68,7 @@ def train(model_dir: Path, archive: Path, prompt: str) -> list[float]:
         raise AssertionError("the tiny model did not learn its answer in 400 steps")
     model.eval()
     model.save_pretrained(model_dir)
-    return meta["people"][TARGET]["box"]
+    return item.people[TARGET].box
 
 
 @pytest.mark.parametrize("prompt", ["marks", "rex-thinker"])

@@ -11,8 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from refcli.cli._safe import printable
+from refcli.query.hits import FindResult
 from refcli.refer.embedded import MODEL_BACKEND_HINT
-from refcli.search import FindResult
 
 
 def format_time(seconds: float | None) -> str:

@@ -27,8 +27,8 @@ def add(
 ) -> None:
     """Add a standing query. The next scan runs it over the whole archive once, then over what is new."""
     from refcli.errors import RefcliError
+    from refcli.query import require_query
     from refcli.refer import create_referrer
-    from refcli.search import require_query
     from refcli.store import Store
 
     require_query(query)

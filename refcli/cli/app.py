@@ -211,8 +211,8 @@ def find(
     output_folder(thumbnails, "--thumbnails")  # before the query, which may take long
     output_file(html_path, "--html", "report.html")
     output_file(contact_sheet_path, "--contact-sheet", "sheet.png")
+    from refcli.query import find as run_find
     from refcli.refer import create_referrer
-    from refcli.search import find as run_find
     from refcli.store import Store
 
     store = Store.open(db)
@@ -272,8 +272,8 @@ def export(
     """Cut every video hit into a playable H.264 clip; photos are copied with the box drawn."""
     output_folder(clips, "--clips")
     from refcli.export import export_hits
+    from refcli.query import find as run_find
     from refcli.refer import create_referrer
-    from refcli.search import find as run_find
     from refcli.store import Store
 
     store = Store.open(db)

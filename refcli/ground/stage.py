@@ -10,22 +10,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from refcli.ground import Found, Grounder
 from refcli.io.image import Picture
-from refcli.store import Store, frame_cache_key
+from refcli.store import Store
 
 CHUNK_FRAMES = 32
 """Frames whose pixels are held at once while grounding."""
 
 
-def cache_key(grounder: Grounder, phrase: str, frame: dict[str, Any]) -> str:
-    return frame_cache_key(f"{grounder.version}|{phrase}", frame)
+class StoredFrame(Protocol):
+    """A stored frame, as far as grounding needs it (refcli.query.frames.Frame is one)."""
+
+    def cache_key(self, prefix: str) -> str:
+        """The key of a cached result about this frame."""
+        ...
 
 
-def ground_frames(store: Store, grounder: Grounder, phrases: Sequence[str], frames: Sequence[dict[str, Any]],
-                  pixels: Callable[[dict[str, Any]], Picture | None]) -> tuple[list[dict[str, Found] | None], int]:
+F = TypeVar("F", bound=StoredFrame)
+
+
+def cache_key(grounder: Grounder, phrase: str, frame: StoredFrame) -> str:
+    return frame.cache_key(f"{grounder.version}|{phrase}")
+
+
+def ground_frames(store: Store, grounder: Grounder, phrases: Sequence[str], frames: Sequence[F],
+                  pixels: Callable[[F], Picture | None]) -> tuple[list[dict[str, Found] | None], int]:
     """Per frame, {phrase: boxes} in the frame's displayed pixels (None when its pixels could not
     be had), and how many (frame, phrase) pairs ran the grounder (the rest came from the cache)."""
     keys = [[cache_key(grounder, phrase, frame) for phrase in phrases] for frame in frames]

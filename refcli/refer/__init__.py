@@ -95,6 +95,13 @@ class Referrer(ABC):
         """Parts of ``expression`` dropped because the caller asked to ignore what it cannot judge."""
         return ()
 
+    def narrows(self, expression: str) -> bool:
+        """Whether ``expression`` says something this backend judges cheaply that rules people out
+        (a position, a colour, a name...): then its answers can spare a slower backend the frames
+        where nobody matches. False unless a backend says so: "person" rules nobody out, and a
+        backend that does not say is not asked to narrow."""
+        return False
+
 
 referrers: Registry[Referrer] = Registry("referrer")
 referrers.register("embedded", "refcli.refer.embedded:EmbeddedReferrer")

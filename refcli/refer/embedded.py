@@ -61,6 +61,24 @@ class EmbeddedReferrer(Referrer):
     def object_phrases(self, expression: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r.object for r in self.parse(expression).objects))
 
+    def narrows(self, expression: str) -> bool:
+        parsed = self.parse(expression)
+        return bool(parsed.positions or parsed.colours or parsed.names or parsed.size or parsed.next_to
+                    or parsed.count)
+
+    def meets_all_but_objects(self, requests: Sequence[ReferRequest]) -> list[bool]:
+        """Per request, whether someone in it meets every constraint of its expression except the
+        things it names ("holding a microphone"), which are judged once a grounder found them:
+        frames where nobody does are not worth grounding."""
+        cheap: dict[str, ParsedExpression] = {}
+        out = []
+        for request in requests:
+            if request.expression not in cheap:
+                cheap[request.expression] = replace(self.parse(request.expression), objects=())
+            out.append(bool(select(cheap[request.expression], request.boxes, request.size, request.features,
+                                   self.gallery)))
+        return out
+
     def wants(self, expression: str) -> frozenset[str]:
         parsed = self.parse(expression)
         extra = {w for w in ("pose", "motion") if _needs(parsed, w)}

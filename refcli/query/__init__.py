@@ -1,0 +1,41 @@
+"""Answering a query over the index: the modules `find`, `scan`, `export` and `eval` share.
+
+- ``frames``: the stored frames as typed records, and the requests built from them;
+- ``assembly``: frames to batches of requests (people, measured features, pixels);
+- ``cues``: pose and motion cues of a track at one frame;
+- ``prefilter``: a slow backend sees only frames the cheap referrer cannot rule out;
+- ``grounding``: object boxes for queries about things, on the frames worth grounding;
+- ``pixels``: a stored frame's pixels (the photo, or its keyframe);
+- ``cache``: slow referrers' answers, kept in the database;
+- ``moments``: chosen samples to hits (runs of a track);
+- ``hits``: the records `find` answers with; ``search``: `find` itself.
+
+Names are imported on first use, so that importing one module does not load them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from refcli.query.cues import MomentCues
+    from refcli.query.frames import Candidate, Frame, FrameRequest, current_frames
+    from refcli.query.hits import FindResult, Hit
+    from refcli.query.pixels import frame_pixels
+    from refcli.query.search import find, require_query
+
+_WHERE = {
+    "MomentCues": "cues", "find": "search", "require_query": "search", "Candidate": "frames", "Frame": "frames",
+    "FrameRequest": "frames", "current_frames": "frames", "FindResult": "hits", "Hit": "hits",
+    "frame_pixels": "pixels",
+}
+
+__all__ = ["Candidate", "FindResult", "Frame", "FrameRequest", "Hit", "MomentCues", "current_frames", "find",
+           "frame_pixels", "require_query"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"refcli.query.{_WHERE[name]}"), name)

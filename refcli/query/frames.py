@@ -1,0 +1,63 @@
+"""The indexed frames a query judges, as typed records read once from the store, and the
+requests built from them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from refcli.refer import ReferRequest
+from refcli.store import Store, frame_cache_key
+
+
+class Candidate(NamedTuple):
+    """One detected person in a frame."""
+
+    box: list[float]  # xyxy, displayed pixels
+    score: float  # the detector's confidence in this box
+    track: int  # the track it belongs to; NO_TRACK when it was judged alone
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One sampled frame of the current generation of an indexed content (a photo is one frame)."""
+
+    content_id: str
+    generation: int
+    sample: int
+    time: float | None  # seconds from the start of the video; None for photos
+    width: int  # displayed size: the boxes' coordinates
+    height: int
+    kind: str  # "image" | "video"
+    candidates: list[Candidate]
+    paths: list[str]  # every file that holds this content, sorted
+
+    def cache_key(self, prefix: str) -> str:
+        """The key of a cached result about this frame (a model's answer, grounded objects)."""
+        return frame_cache_key(prefix, {"content_id": self.content_id, "generation": self.generation,
+                                        "sample": self.sample})
+
+
+def current_frames(store: Store, content_ids: Collection[str] | None = None) -> list[Frame]:
+    """The frames of every indexed content some path points to (only ``content_ids`` if given),
+    in the store's order."""
+    table, paths = store.current_frames()
+    if content_ids is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = table.filter(pc.is_in(table.column("content_id"), pa.array(sorted(content_ids), pa.string())))
+    return [Frame(row["content_id"], row["generation"], row["sample"], row["time"], row["width"], row["height"],
+                  row["kind"], [Candidate(c["box"], c["score"], c["track"]) for c in row["candidates"]],
+                  paths[row["content_id"]])
+            for row in table.to_pylist()]
+
+
+@dataclass(frozen=True)
+class FrameRequest:
+    """A request and what it was built from: the frame, and its people in the request's order."""
+
+    request: ReferRequest
+    frame: Frame
+    people: list[Candidate]

@@ -1,0 +1,46 @@
+"""What `find` answers: hits, one person over one stretch of time."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Hit:
+    """One matching person over one stretch of time."""
+
+    path: str
+    kind: str
+    time: float | None  # the best sample's time; null for photos
+    start: float | None
+    end: float | None
+    box: list[float]
+    score: float
+    track: int | None
+    content_id: str
+    id: str
+    paths: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FindResult:
+    query: str
+    backend: str
+    total: int
+    hits: list[Hit]
+    unsupported: list[str]
+    ignored: list[str] = field(default_factory=list)  # unsupported phrases dropped on request
+    warnings: list[str] = field(default_factory=list)  # e.g. model answers that could not be parsed
+    frames_judged: int = 0
+    frames_grounded: int = 0  # (frame, object phrase) pairs that ran the grounder (not from its cache)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "backend": self.backend, "total": self.total,
+                "hits": [h.to_dict() for h in self.hits], "unsupported": self.unsupported, "ignored": self.ignored,
+                "warnings": self.warnings, "frames_judged": self.frames_judged,
+                "frames_grounded": self.frames_grounded}
+
