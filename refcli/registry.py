@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
-from refcli.errors import BackendError, MissingExtraError
+from refcli.errors import BackendError, MissingExtraError, RefcliError, UsageError
 
 T = TypeVar("T")
 
@@ -52,13 +53,35 @@ class Registry(Generic[T]):
         cls: type[T] = getattr(module, class_name)
         return cls
 
-    def create(self, name: str, *, keep_none: bool = False, **options: Any) -> T:
-        """An instance of the class under ``name``, given those ``options`` its constructor takes
-        (the rest are for other backends); None values are left to the backend's defaults unless
-        ``keep_none``."""
-        cls = self.load(name)
-        accepted = inspect.signature(cls).parameters
-        return cls(**{k: v for k, v in options.items() if k in accepted and (keep_none or v is not None)})
+    def takes(self, name: str, option: str) -> bool:
+        """Whether the constructor of the class under ``name`` takes ``option``."""
+        parameters = inspect.signature(self.load(name)).parameters
+        return option in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+    def taking(self, option: str) -> list[str]:
+        """The backends that take ``option`` (a backend that cannot be loaded is left out)."""
+        out = []
+        for name in self.names():
+            try:
+                if self.takes(name, option):
+                    out.append(name)
+            except (ImportError, RefcliError):
+                continue
+        return out
+
+    def create(self, name: str, *, offered: Mapping[str, Any] | None = None, **options: Any) -> T:
+        """An instance of the class under ``name``, built with ``options``; each must be one its
+        constructor takes (else a UsageError naming the option and the backend). ``offered``
+        options (where to run, how many threads) go to it only if it takes them. None values
+        are left to the backend's defaults."""
+        for option, value in options.items():
+            if value is not None and not self.takes(name, option):
+                takers = ", ".join(self.taking(option)) or "none"
+                raise UsageError(f"the {name} {self.kind} does not take the option {option!r} "
+                                 f"({self.kind}s that do: {takers})")
+        chosen = {k: v for k, v in (offered or {}).items() if v is not None and self.takes(name, k)}
+        chosen.update({k: v for k, v in options.items() if v is not None})
+        return self.load(name)(**chosen)
 
 
 def installed(module: str) -> bool:

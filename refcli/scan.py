@@ -17,9 +17,9 @@ from typing import Any
 
 from refcli import faults
 from refcli.index import IndexOptions, IndexSummary, ProgressFactory, run_index
+from refcli.query.backends import ReferrerSettings, build_referrer
 from refcli.query.hits import Hit
 from refcli.query.search import find
-from refcli.refer import create_referrer
 from refcli.store import Store
 
 
@@ -90,7 +90,7 @@ def run_scan(roots: Sequence[str], store: Store, options: IndexOptions,
         report.checked.append(_Checked(watch["query"], watch["backend"], newest if newest is not None else mark))
         if scope is not None and not scope:
             continue
-        referrer = create_referrer(watch["backend"], gallery=gallery)
+        referrer = build_referrer(ReferrerSettings(watch["backend"], gallery=gallery))
         result = find(store, watch["query"], referrer, min_score=watch["min_score"], content_ids=scope)
         if result.unsupported:
             report.unsupported[watch["query"]] = result.unsupported

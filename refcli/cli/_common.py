@@ -1,13 +1,17 @@
-"""What several command groups share: the database option, the check of the paths given."""
+"""What several command groups share: the database option, the check of the paths given, the
+referrer settings of the options given."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from refcli.query.backends import ReferrerSettings
 
 DbOpt = Annotated[
     Path | None,
@@ -86,3 +90,22 @@ def stderr_progress(**kwargs: Any) -> Any:
     from tqdm import tqdm
 
     return tqdm(file=sys.stderr, disable=None, dynamic_ncols=True, **kwargs)
+
+
+def referrer_settings(ctx: typer.Context, *, backend: str, gallery: Mapping[str, Sequence[Sequence[float]]],
+                      model: str | None = None, vlm_prompt: str | None = None, device: str | None = None,
+                      grounder: str | None = None, grounder_model: str | None = None,
+                      ignore_unsupported: bool = False) -> ReferrerSettings:
+    """The referrer settings of a command's options. Those not typed on its command line (a
+    default, an environment variable such as REFCLI_VLM_MODEL) are implicit: they go to the
+    backends that take them, where a typed option the backend does not take is an error."""
+    from refcli.query.backends import ReferrerSettings
+
+    params = {"model": "model", "prompt": "vlm_prompt", "device": "device", "grounder": "grounder",
+              "grounder_model": "grounder_model", "ignore_unsupported": "ignore_unsupported"}
+    # by name: typer may bring its own copy of click, whose ParameterSource is another enum
+    implicit = frozenset(name for name, param in params.items()
+                         if getattr(ctx.get_parameter_source(param), "name", None) != "COMMANDLINE")
+    return ReferrerSettings(backend=backend, model=model, prompt=vlm_prompt, ignore_unsupported=ignore_unsupported,
+                            device=device, grounder=grounder or None, grounder_model=grounder_model, gallery=gallery,
+                            implicit=implicit)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from refcli.cli._common import referrer_settings
 from refcli.defaults import PEOPLE_MIN_SCORE
 
 app = typer.Typer(help="Score referring backends on the HumanRef benchmark, as the paper scores them.",
@@ -23,6 +24,7 @@ CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Also write the score
 
 @app.command()
 def humanref(
+    ctx: typer.Context,
     annotations: AnnotationsOpt,
     images: Annotated[Path, typer.Option(help="Folder of the benchmark's images.", show_default=False)],
     backend: Annotated[str, typer.Option(help="Referrer backend (embedded, all-persons, ...).")] = "embedded",
@@ -57,7 +59,7 @@ def humanref(
     from refcli.detect import create_detector
     from refcli.errors import RefcliError
     from refcli.evaluate import evaluate, load_annotations, load_predictions
-    from refcli.refer import create_referrer
+    from refcli.query import build_grounder, build_referrer
 
     if use_candidates and detector:
         raise RefcliError("choose --detector or --use-candidates, not both")
@@ -70,13 +72,11 @@ def humanref(
         from refcli.store import Store
 
         gallery = Store.open(str(db)).gallery()
-    referrer = create_referrer(backend, gallery=gallery, model=model, prompt=vlm_prompt, device=device)
+    settings = referrer_settings(ctx, backend=backend, gallery=gallery, model=model, vlm_prompt=vlm_prompt,
+                                 device=device, grounder=grounder, grounder_model=grounder_model)
+    referrer = build_referrer(settings)
     found = None if use_candidates else create_detector(detector or "ssdlite", device=device)
-    found_by = None
-    if grounder:
-        from refcli.ground import create_grounder
-
-        found_by = create_grounder(grounder, model=grounder_model, device=device)
+    found_by = build_grounder(settings)
     counts = run_humanref(items, str(images), referrer, str(target), detector=found, min_score=min_score,
                           progress=None if as_json else stderr_progress, grounder=found_by)
     typer.echo(f"predictions: {target} ({counts['done']} new, {counts['skipped']} already there, "

@@ -27,13 +27,12 @@ def add(
 ) -> None:
     """Add a standing query. The next scan runs it over the whole archive once, then over what is new."""
     from refcli.errors import RefcliError
-    from refcli.query import require_query
-    from refcli.refer import create_referrer
+    from refcli.query import ReferrerSettings, build_referrer, require_query
     from refcli.store import Store
 
     require_query(query)
     store = Store.open(db, create=True)
-    referrer = create_referrer(backend, gallery=store.gallery())
+    referrer = build_referrer(ReferrerSettings(backend, gallery=store.gallery()))
     unsupported = referrer.unsupported(query)
     unsupported += tuple(f"{thing} (standing queries do not run an object grounder yet)"
                          for thing in referrer.object_phrases(query))

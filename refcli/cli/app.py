@@ -6,7 +6,7 @@ import enum
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -21,6 +21,7 @@ from refcli.cli._common import (
     PoseOpt,
     output_file,
     output_folder,
+    referrer_settings,
     require_paths,
 )
 from refcli.cli._errors import EXIT_INTERRUPTED, EXIT_STORE, exit_code
@@ -34,6 +35,11 @@ from refcli.cli._watch import app as watch_app
 from refcli.cli._watch import scan as scan_command
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.errors import RefcliError
+
+if TYPE_CHECKING:
+    from refcli.executors import RayOptions
+    from refcli.query import FindResult, ReferrerSettings
+    from refcli.store import Store
 
 
 class Decoder(enum.StrEnum):
@@ -86,11 +92,13 @@ GrounderOpt = Annotated[str | None, typer.Option("--grounder", envvar="REFCLI_GR
 GrounderModelOpt = Annotated[str | None, typer.Option("--grounder-model", envvar="REFCLI_GROUNDER_MODEL",
                                                       help="Model folder or name for --grounder.",
                                                       show_default=False)]
+IgnoreUnsupportedOpt = Annotated[bool, typer.Option(
+    "--ignore-unsupported", help="Answer with the parts of the query the backend understood.")]
 GpusPerActorOpt = Annotated[float, typer.Option(min=0, max=64, help="GPUs per model actor on Ray "
                                                                     "(0.5 packs two on a GPU).")]
 
 
-def _ray_options(use_ray: bool, address: str | None, actors: str, gpus_per_actor: float) -> Any:
+def _ray_options(use_ray: bool, address: str | None, actors: str, gpus_per_actor: float) -> RayOptions | None:
     """RayOptions when the command runs on Ray, else None (Ray is never started for local work)."""
     if not (use_ray or address):
         return None
@@ -176,6 +184,7 @@ def index(
 
 @app.command()
 def find(
+    ctx: typer.Context,
     query: Annotated[str, typer.Argument(help='What to look for, e.g. "the person on the left".',
                                          show_default=False)],
     db: DbOpt = None,
@@ -185,8 +194,7 @@ def find(
     backend: Annotated[str, typer.Option(help="Referrer backend.")] = "embedded",
     thumbnails: Annotated[Path | None, typer.Option(help="Write a PNG per hit (frame with box) into this folder.",
                                                     show_default=False)] = None,
-    ignore_unsupported: Annotated[bool, typer.Option(
-        "--ignore-unsupported", help="Answer with the parts of the query the backend understood.")] = False,
+    ignore_unsupported: IgnoreUnsupportedOpt = False,
     html_path: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report of the hits.",
                                                    show_default=False)] = None,
     contact_sheet_path: Annotated[Path | None, typer.Option("--contact-sheet",
@@ -211,27 +219,14 @@ def find(
     output_folder(thumbnails, "--thumbnails")  # before the query, which may take long
     output_file(html_path, "--html", "report.html")
     output_file(contact_sheet_path, "--contact-sheet", "sheet.png")
-    from refcli.query import find as run_find
-    from refcli.refer import create_referrer
     from refcli.store import Store
 
     store = Store.open(db)
-    context = {"gallery": store.gallery(), "ignore_unsupported": ignore_unsupported, "model": model,
-               "prompt": vlm_prompt, "device": device}
-    found_by = None
-    if grounder:
-        from refcli.ground import create_grounder
-
-        found_by = create_grounder(grounder, model=grounder_model, device=device)
-    ray_options = _ray_options(use_ray, ray_address, actors, gpus_per_actor)
-    if ray_options is not None:
-        from refcli.executors.ray_cluster import RayReferrer
-
-        with RayReferrer(backend, context, ray_options) as remote:
-            result = run_find(store, query, remote, min_score=min_score, limit=limit or None, grounder=found_by)
-    else:
-        result = run_find(store, query, create_referrer(backend, **context), min_score=min_score,
-                          limit=limit or None, grounder=found_by)
+    settings = referrer_settings(ctx, backend=backend, gallery=store.gallery(), model=model, vlm_prompt=vlm_prompt,
+                                 device=device, grounder=grounder, grounder_model=grounder_model,
+                                 ignore_unsupported=ignore_unsupported)
+    result = _run_query(store, query, settings, min_score=min_score, limit=limit,
+                        ray_options=_ray_options(use_ray, ray_address, actors, gpus_per_actor))
     for warning in result.warnings:
         say(f"warning: {warning}", err=True)
     if thumbnails is not None:
@@ -256,6 +251,7 @@ def find(
 
 @app.command()
 def export(
+    ctx: typer.Context,
     query: Annotated[str, typer.Argument(help='What to look for, e.g. "the person on the left".',
                                          show_default=False)],
     clips: Annotated[Path, typer.Option("--clips", help="Folder for the clips (MP4) and photos (PNG).",
@@ -267,18 +263,26 @@ def export(
     min_score: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Detector confidence needed to count as a person.")] = PEOPLE_MIN_SCORE,
     backend: Annotated[str, typer.Option(help="Referrer backend.")] = "embedded",
+    ignore_unsupported: IgnoreUnsupportedOpt = False,
+    model: ModelOpt = None,
+    vlm_prompt: PromptOpt = "rex-thinker",
+    device: DeviceOpt = "auto",
+    grounder: GrounderOpt = None,
+    grounder_model: GrounderModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Cut every video hit into a playable H.264 clip; photos are copied with the box drawn."""
     output_folder(clips, "--clips")
     from refcli.export import export_hits
-    from refcli.query import find as run_find
-    from refcli.refer import create_referrer
     from refcli.store import Store
 
     store = Store.open(db)
-    result = run_find(store, query, create_referrer(backend, gallery=store.gallery()), min_score=min_score,
-                      limit=limit or None)
+    settings = referrer_settings(ctx, backend=backend, gallery=store.gallery(), model=model, vlm_prompt=vlm_prompt,
+                                 device=device, grounder=grounder, grounder_model=grounder_model,
+                                 ignore_unsupported=ignore_unsupported)
+    result = _run_query(store, query, settings, min_score=min_score, limit=limit)
+    for warning in result.warnings:
+        say(f"warning: {warning}", err=True)
     exported = export_hits(store, result.hits, str(clips), boxes=boxes, margin=margin)
     if as_json:
         typer.echo(json.dumps({"query": query, "total": result.total, "unsupported": result.unsupported,
@@ -362,6 +366,21 @@ def describe_index(summary: Any) -> str:
             f"{summary.unchanged} unchanged, {summary.linked} linked, {summary.failed} failed{extra}; "
             f"{summary.frames} frames, {summary.people} people; {summary.seconds:.1f} s; "
             f"database {printable(summary.db)}")
+
+
+def _run_query(store: Store, query: str, settings: ReferrerSettings, *, min_score: float, limit: int,
+               ray_options: RayOptions | None = None) -> FindResult:
+    """`find` with the referrer and grounder of ``settings``; its batches run on Ray actors when
+    ``ray_options`` are given. ``limit`` 0 keeps every hit."""
+    from refcli.query import build_grounder, build_referrer, find
+
+    grounder = build_grounder(settings)
+    if ray_options is not None:
+        from refcli.executors.ray_cluster import RayReferrer
+
+        with RayReferrer(settings, ray_options) as remote:
+            return find(store, query, remote, min_score=min_score, limit=limit or None, grounder=grounder)
+    return find(store, query, build_referrer(settings), min_score=min_score, limit=limit or None, grounder=grounder)
 
 
 def _write_thumbnails(store: Any, hits: list[Any], folder: Path) -> None:

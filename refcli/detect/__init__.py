@@ -45,6 +45,7 @@ detectors.register("hf", "refcli.detect.hf:HFDetector", extra="models")
 
 
 def create_detector(name: str = DEFAULT_DETECTOR, *, threads: int | None = None, **options: Any) -> Detector:
-    """Build the detector registered under ``name``; ``options`` (model, device...) go to backends
-    that take them (None values are left to the backend's defaults)."""
-    return detectors.create(name, threads=threads, **options)
+    """Build the detector registered under ``name``; ``threads`` and ``options`` (model, device...)
+    go to backends that take them (None values are left to the backend's defaults): the index
+    settings name a model and a device for whichever detector a database uses."""
+    return detectors.create(name, offered={"threads": threads, **options})

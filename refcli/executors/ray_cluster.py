@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import os
 import sys
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ray
 import ray.exceptions
@@ -42,6 +43,9 @@ from refcli.index.plan import Job
 from refcli.index.writer import COMMIT_EVERY_BYTES, PendingWrites, record_file
 from refcli.refer import ReferRequest, Referrer, ReferResult
 from refcli.track import Rows
+
+if TYPE_CHECKING:
+    from refcli.query.backends import ReferrerSettings
 
 _YIELD_EVERY_ROWS = 500
 """A file task hands rows back at least this often (and at 8 MB of keyframe JPEG)."""
@@ -279,10 +283,10 @@ class RayIndexer:
 class _ReferrerActor:
     """Holds one referrer (a model loads once per actor) and answers batches of requests."""
 
-    def __init__(self, backend: str, context: dict[str, Any]) -> None:
-        from refcli.refer import create_referrer
+    def __init__(self, settings: ReferrerSettings) -> None:
+        from refcli.query.backends import build_referrer
 
-        self.referrer = create_referrer(backend, **context)
+        self.referrer = build_referrer(settings)
 
     def ready(self) -> int:
         return os.getpid()
@@ -299,15 +303,14 @@ class RayReferrer(Referrer):
     as a context manager: leaving stops the actors and disconnects.
     """
 
-    def __init__(self, backend: str, context: dict[str, Any], options: RayOptions) -> None:
-        from refcli.refer import create_referrer
+    def __init__(self, settings: ReferrerSettings, options: RayOptions) -> None:
+        from refcli.query.backends import build_referrer
 
-        self.local = create_referrer(backend, **context)  # no model loads until it refers
+        self.local = build_referrer(settings)  # no model loads until it refers
         self.name = self.local.name  # type: ignore[misc]
         self.needs_image = self.local.needs_image  # type: ignore[misc]
-        self.backend, self.options = backend, options
-        device = "cuda" if options.gpus_per_actor > 0 else context.get("device", "auto")
-        self.context = {**context, "device": device}
+        self.options = options
+        self.settings = dataclasses.replace(settings, device="cuda") if options.gpus_per_actor > 0 else settings
         self._actors: list[Any] = []
         self._connected = False
         self._stack = contextlib.ExitStack()
@@ -348,7 +351,7 @@ class RayReferrer(Referrer):
         cls = ray.remote(_ReferrerActor).options(num_cpus=self.options.cpus_per_actor,
                                                  num_gpus=self.options.gpus_per_actor, max_restarts=-1,
                                                  max_task_retries=0)
-        self._actors = [cls.remote(self.backend, self.context) for _ in range(self.options.max_actors)]
+        self._actors = [cls.remote(self.settings) for _ in range(self.options.max_actors)]
         ray.get([actor.ready.remote() for actor in self._actors])
 
     def refer(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:

@@ -54,6 +54,6 @@ grounders.register("florence-2", "refcli.ground.hf:Florence2Grounder", extra="mo
 
 
 def create_grounder(name: str, **options: Any) -> Grounder:
-    """Build the grounder registered under ``name``; ``options`` (model, device...) go to backends
-    that take them."""
+    """Build the grounder registered under ``name`` with ``options`` (model, device...); an option
+    it does not take is a UsageError."""
     return grounders.create(name, **options)

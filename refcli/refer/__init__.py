@@ -112,6 +112,7 @@ referrers.register("rexseek", "refcli.refer.rexseek:RexSeekReferrer")
 DEFAULT_REFERRER = "embedded"
 
 
-def create_referrer(name: str = DEFAULT_REFERRER, **context: Any) -> Referrer:
-    """Build a referrer; ``context`` (e.g. ``gallery``) goes to backends that take it."""
-    return referrers.create(name, keep_none=True, **context)
+def create_referrer(name: str = DEFAULT_REFERRER, **options: Any) -> Referrer:
+    """Build the referrer registered under ``name`` with ``options`` (gallery, model...); an option
+    it does not take is a UsageError. `refcli.query.backends` builds one from typed settings."""
+    return referrers.create(name, **options)
