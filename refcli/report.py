@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from refcli.errors import RefcliError, StoreError
-from refcli.query.hits import FindResult, Hit
+from refcli.query.hits import FindResult, Hit, format_span
 from refcli.render import HitRef, hit_picture, writing
 from refcli.store import Store
 
@@ -54,8 +54,6 @@ def _jpeg_data_uri(image: npt.NDArray[np.uint8]) -> str:
 
 
 def _span(hit: Hit) -> str:
-    from refcli.cli._output import format_span
-
     return format_span(hit.start, hit.end) if hit.kind == "video" else "photo"
 
 

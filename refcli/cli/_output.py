@@ -11,24 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from refcli.cli._safe import printable
-from refcli.query.hits import FindResult
+from refcli.query.hits import FindResult, format_span
 from refcli.refer.embedded import MODEL_BACKEND_HINT
-
-
-def format_time(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    minutes, rest = divmod(seconds, 60)
-    hours, minutes = divmod(int(minutes), 60)
-    return f"{hours}:{minutes:02d}:{rest:04.1f}" if hours else f"{minutes:02d}:{rest:04.1f}"
-
-
-def format_span(start: float | None, end: float | None) -> str:
-    if start is None:
-        return ""
-    if end is None or end == start:
-        return format_time(start)
-    return f"{format_time(start)}-{format_time(end)}"
 
 
 def _console() -> Console:
@@ -149,10 +133,19 @@ def _cells(row: dict[str, float]) -> list[str]:
     return [*(f"{row[key]:.3f}" for key, _ in _METRICS), str(int(row["samples"]))]
 
 
+def describe_index(summary: Any) -> str:
+    """The one-line summary of an index run."""
+    indexed = summary.new + summary.updated
+    extra = "".join(f", {n} {what}" for n, what in ((summary.settling, "settling (modified too recently)"),
+                                                    (summary.gone, "gone")) if n)
+    return (f"indexed {indexed} file{'s' * (indexed != 1)} ({summary.new} new, {summary.updated} updated), "
+            f"{summary.unchanged} unchanged, {summary.linked} linked, {summary.failed} failed{extra}; "
+            f"{summary.frames} frames, {summary.people} people; {summary.seconds:.1f} s; "
+            f"database {printable(summary.db)}")
+
+
 def print_scan(report: Any, console: Console | None = None) -> None:
     """The morning report: what the scan indexed, then each new hit on one line."""
-    from refcli.cli.app import describe_index
-
     console = console or _console()
     console.print(describe_index(report.index), highlight=False, markup=False)
     for problem in report.index.failures:

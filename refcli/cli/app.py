@@ -179,6 +179,8 @@ def index(
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return
+    from refcli.cli._output import describe_index
+
     say(describe_index(summary))
 
 
@@ -356,16 +358,6 @@ def optimize(db: DbOpt = None) -> None:
     with store.writer():
         store.optimize(force=True)
     say(f"optimized {printable(store.path)}")
-
-
-def describe_index(summary: Any) -> str:
-    indexed = summary.new + summary.updated
-    extra = "".join(f", {n} {what}" for n, what in ((summary.settling, "settling (modified too recently)"),
-                                                    (summary.gone, "gone")) if n)
-    return (f"indexed {indexed} file{'s' * (indexed != 1)} ({summary.new} new, {summary.updated} updated), "
-            f"{summary.unchanged} unchanged, {summary.linked} linked, {summary.failed} failed{extra}; "
-            f"{summary.frames} frames, {summary.people} people; {summary.seconds:.1f} s; "
-            f"database {printable(summary.db)}")
 
 
 def _run_query(store: Store, query: str, settings: ReferrerSettings, *, min_score: float, limit: int,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from refcli.query.backends import ReferrerSettings, build_grounder, build_referrer
     from refcli.query.cues import MomentCues
     from refcli.query.frames import Candidate, Frame, FrameRequest, current_frames
-    from refcli.query.hits import FindResult, Hit
+    from refcli.query.hits import FindResult, Hit, format_span, format_time
     from refcli.query.pixels import frame_pixels
     from refcli.query.search import find, require_query
 
@@ -32,11 +32,12 @@ _WHERE = {
     "ReferrerSettings": "backends", "build_grounder": "backends", "build_referrer": "backends",
     "MomentCues": "cues", "find": "search", "require_query": "search", "Candidate": "frames", "Frame": "frames",
     "FrameRequest": "frames", "current_frames": "frames", "FindResult": "hits", "Hit": "hits",
-    "frame_pixels": "pixels",
+    "format_span": "hits", "format_time": "hits", "frame_pixels": "pixels",
 }
 
 __all__ = ["Candidate", "FindResult", "Frame", "FrameRequest", "Hit", "MomentCues", "ReferrerSettings",
-           "build_grounder", "build_referrer", "current_frames", "find", "frame_pixels", "require_query"]
+           "build_grounder", "build_referrer", "current_frames", "find", "format_span", "format_time",
+           "frame_pixels", "require_query"]
 
 
 def __getattr__(name: str) -> Any:

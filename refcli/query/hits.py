@@ -1,4 +1,4 @@
-"""What `find` answers: hits, one person over one stretch of time."""
+"""What `find` answers: hits (one person over one stretch of time) and how their time is written."""
 
 from __future__ import annotations
 
@@ -44,3 +44,18 @@ class FindResult:
                 "warnings": self.warnings, "frames_judged": self.frames_judged,
                 "frames_grounded": self.frames_grounded}
 
+
+def format_time(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, rest = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{rest:04.1f}" if hours else f"{minutes:02d}:{rest:04.1f}"
+
+
+def format_span(start: float | None, end: float | None) -> str:
+    if start is None:
+        return ""
+    if end is None or end == start:
+        return format_time(start)
+    return f"{format_time(start)}-{format_time(end)}"
