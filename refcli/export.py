@@ -82,7 +82,7 @@ def cut_clip(store: Store, hit: Hit, target: str, *, boxes: bool, margin: float)
     import av
 
     from refcli.io.files import regular_path
-    from refcli.io.video import _quiet_libav, probe
+    from refcli.io.video import probe, quiet_libav
 
     source, _ = holding_file(*store.content(hit.content_id[:16]))
     info = probe(source)
@@ -91,7 +91,7 @@ def cut_clip(store: Store, hit: Hit, target: str, *, boxes: bool, margin: float)
     if info.duration:
         end = min(end, info.duration)
     times, track_boxes = _track_boxes(store, hit) if boxes else ([], [])
-    _quiet_libav()
+    quiet_libav()
     written = 0
     first = last = None
     try:

@@ -113,7 +113,7 @@ class VideoReport:
     size: tuple[int, int] | None = None
 
 
-def _quiet_libav() -> Any:
+def quiet_libav() -> Any:
     import av
     import av.logging
 
@@ -127,7 +127,7 @@ def _quiet_libav() -> Any:
 
 def probe(path: str) -> VideoInfo:
     """Open the container and decode its first frame (rotation lives on frames in PyAV)."""
-    av = _quiet_libav()
+    av = quiet_libav()
     try:
         with regular_path(path) as safe, av.open(safe) as container:
             if not container.streams.video:
@@ -237,7 +237,7 @@ def _decord_samples(path: str, info: VideoInfo, sampler: FrameSampler) -> Iterat
 
 def _pyav_samples(path: str, info: VideoInfo, sampler: FrameSampler, report: VideoReport,
                   first_index: int) -> Iterator[Sample]:
-    av = _quiet_libav()
+    av = quiet_libav()
     index = first_index
     resume_after = report.last_time
     reduced = info.reduced()
@@ -291,7 +291,7 @@ def frame_at(path: str, time: float) -> Picture:
     Seeks to the keyframe before ``time`` and decodes forward, so it costs at most one GOP.
     """
     info = probe(path)
-    av = _quiet_libav()
+    av = quiet_libav()
     try:
         with regular_path(path) as safe, av.open(safe) as container:
             stream = container.streams.video[0]
