@@ -16,7 +16,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 import socket
 import threading
 import time
@@ -40,7 +39,7 @@ from refcli.errors import (
     WriterBusyError,
 )
 from refcli.io.discover import Fingerprint, db_path, real_path
-from refcli.store import schema
+from refcli.store import schema, sql
 from refcli.store.guard import Guarded, damaged, guarded
 
 if TYPE_CHECKING:
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
     from refcli.store.health import Health
     from refcli.track import Rows
 
-_HEX = re.compile(r"^[0-9a-f]+$")
 _LOCK_NAME = "writer.lock"
 _HOLDER_NAME = "writer.json"
 _PREPARE_WAIT = 30.0  # seconds: making a database takes well under one
@@ -346,12 +344,12 @@ class Store:
         orphans = [m["content_id"] for m in media if m["content_id"] not in referenced]
         current = {(m["content_id"], m["generation"]) for m in media if m["content_id"] in referenced}
         if orphans:
-            self._table("media").delete(f"content_id IN ({_sql_list(orphans)})")
+            self._table("media").delete(f"content_id IN ({sql.id_list(orphans)})")
         for name in schema.CONTENT_TABLES:
             pairs = self._read(name, ["content_id", "generation"])
             stale = {g for c, g in zip(pairs.column("content_id").to_pylist(),
                                         pairs.column("generation").to_pylist()) if (c, g) not in current}
-            for chunk in _chunks(sorted(stale), 500):
+            for chunk in sql.chunks(sorted(stale), 500):
                 # generations are unique across the database, so they alone name the rows
                 self._table(name).delete(f"generation IN ({', '.join(str(int(g)) for g in chunk)})")
         return len(orphans)
@@ -360,8 +358,8 @@ class Store:
         """Forget these contents' media rows: their files are decoded again by the next index
         (`refcli repair` does it to contents that lost rows); their rows are swept."""
         self._require_writer()
-        for chunk in _chunks(content_ids, 500):
-            self._table("media").delete(f"content_id IN ({_sql_list(chunk)})")
+        for chunk in sql.chunks(content_ids, 500):
+            self._table("media").delete(f"content_id IN ({sql.id_list(chunk)})")
 
     def optimize(self, force: bool = False) -> None:
         """Compact small fragments left by many small commits and keep the scalar indexes current.
@@ -430,7 +428,7 @@ class Store:
     def tracks(self, content_id: str, generation: int,
                tracks: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
         """Track rows of one content generation (all, or the given track ids), by track id."""
-        where = f"content_id = '{_checked_id(content_id)}' AND generation = {int(generation)}"
+        where = f"content_id = '{sql.checked_id(content_id)}' AND generation = {int(generation)}"
         wanted = sorted({int(t) for t in tracks}) if tracks is not None else None
         if wanted is not None:
             if not wanted:
@@ -499,7 +497,7 @@ class Store:
     def remove_from_gallery(self, name: str) -> int:
         self._require_writer()
         before = self._table("gallery").count_rows()
-        self._table("gallery").delete(f"name = {_sql_string(name)}")
+        self._table("gallery").delete(f"name = {sql.quote(name)}")
         return before - self._table("gallery").count_rows()
 
     def forget_faces(self) -> tuple[int, int]:
@@ -549,7 +547,7 @@ class Store:
         self._require_writer()
         table = self._table("watches")
         before = table.count_rows()
-        table.delete(f"query = {_sql_string(query)}")
+        table.delete(f"query = {sql.quote(query)}")
         return before - table.count_rows()
 
     def mark_watch_checked(self, query: str, backend: str, generation: int | None, when: float) -> None:
@@ -558,7 +556,7 @@ class Store:
         values: dict[str, Any] = {"last_run": when}
         if generation is not None:
             values["checked_generation"] = int(generation)
-        self._table("watches").update(where=f"query = {_sql_string(query)} AND backend = {_sql_string(backend)}",
+        self._table("watches").update(where=f"query = {sql.quote(query)} AND backend = {sql.quote(backend)}",
                                       values=values)
 
     def seen_hit_keys(self) -> set[str]:
@@ -576,7 +574,7 @@ class Store:
     def _put_meta(self, key: str, value: str) -> None:
         """Replace one meta value (migrations do it at open, before any writer lock)."""
         meta = self._table("meta")
-        meta.delete(f"key = {_sql_string(key)}")
+        meta.delete(f"key = {sql.quote(key)}")
         meta.add(pa.Table.from_pylist([{"key": key, "value": value}], schema=schema.META))
 
     def index_settings(self) -> IndexSettings | None:
@@ -631,8 +629,8 @@ class Store:
         if not keys:
             return {}
         out: dict[str, list[tuple[list[float], float]]] = {}
-        for chunk in _chunks(sorted(set(keys)), 500):
-            table = self._read("grounded", ["key", "boxes", "scores"], where=f"key IN ({_sql_list(chunk)})")
+        for chunk in sql.chunks(sorted(set(keys)), 500):
+            table = self._read("grounded", ["key", "boxes", "scores"], where=f"key IN ({sql.id_list(chunk)})")
             for row in table.to_pylist():
                 boxes = row["boxes"] or []
                 out[row["key"]] = [(boxes[4 * i:4 * i + 4], score) for i, score in enumerate(row["scores"] or [])]
@@ -644,7 +642,7 @@ class Store:
             self._cache("grounded", pa.Table.from_pylist(rows, schema=schema.GROUNDED))
 
     def keyframe(self, content_id: str, generation: int, sample: int) -> dict[str, Any] | None:
-        where = (f"content_id = '{_checked_id(content_id)}' AND generation = {int(generation)} "
+        where = (f"content_id = '{sql.checked_id(content_id)}' AND generation = {int(generation)} "
                  f"AND sample = {int(sample)}")
         rows = self._read("keyframes", where=where).to_pylist()
         return rows[0] if rows else None
@@ -733,23 +731,3 @@ def _folder_size(path: str) -> int:
                 continue
     return total
 
-
-def _checked_id(value: str) -> str:
-    """Content ids go into filter strings: they must be the hex digests refcli makes."""
-    if not _HEX.match(value):
-        raise StoreError(f"internal error: unexpected content id {value!r}")
-    return value
-
-
-def _sql_string(value: str) -> str:
-    """A SQL string literal: quotes doubled, so names like O'Brien cannot break the filter."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _sql_list(values: list[str]) -> str:
-    return ", ".join(f"'{_checked_id(v)}'" for v in values)
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
