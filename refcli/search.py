@@ -20,7 +20,7 @@ from refcli.features.motion import motion_cues
 from refcli.io.image import Picture
 from refcli.refer import ReferRequest, Referrer, ReferResult
 from refcli.render import hit_id
-from refcli.store import Store, frame_cache_key
+from refcli.store import AnswerRow, Store, frame_cache_key
 
 _REFER_BATCH = 256
 
@@ -132,8 +132,8 @@ class _Cache:
     def __init__(self, store: Store, referrer: Referrer, query: str, min_score: float) -> None:
         self.store, self.referrer = store, referrer
         self.prefix = None if referrer.cache_id is None else f"{referrer.cache_id}|{query}|{min_score:.3f}"
-        self.known = store.cached_answers() if self.prefix else {}
-        self.new: list[dict[str, Any]] = []
+        self.known = store.caches.answers() if self.prefix else {}
+        self.new: list[AnswerRow] = []
 
     def refer(self, chunk: list[tuple[ReferRequest, dict[str, Any]]]) -> list[ReferResult]:
         if self.prefix is None:
@@ -156,7 +156,7 @@ class _Cache:
         return out
 
     def save(self) -> None:
-        self.store.cache_answers(self.new)
+        self.store.caches.add_answers(self.new)
         self.new = []
 
 

@@ -13,7 +13,6 @@ looks for damage before it is stumbled on, and refcli.store.repair is the way ba
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import socket
@@ -33,13 +32,13 @@ from refcli import faults
 from refcli.errors import (
     REPAIR_HINT,
     DatabaseDamagedError,
-    DatabaseWriteError,
     SchemaTooNewError,
     StoreError,
     WriterBusyError,
 )
 from refcli.io.discover import Fingerprint, db_path, real_path
 from refcli.store import schema, sql
+from refcli.store.caches import Caches
 from refcli.store.guard import Guarded, damaged, guarded
 
 if TYPE_CHECKING:
@@ -117,6 +116,7 @@ class Store:
         self._lock: Any = None
         self._gen_lock = threading.Lock()
         self._generation_floor = False  # the stored generations have been read (new_generation)
+        self.caches = Caches(self)
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -609,38 +609,6 @@ class Store:
             out.setdefault((cid, gen), set()).add(sample)
         return out
 
-    def cached_answers(self) -> dict[str, tuple[list[int], list[float]]]:
-        return {r["key"]: (r["indexes"], r["scores"]) for r in self._read("verified").to_pylist()}
-
-    def cache_answers(self, rows: list[dict[str, Any]]) -> None:
-        """Append cached answers. Not under the writer lock: an append is one atomic LanceDB
-        commit, and caching must not wait for a nightly index to finish."""
-        if rows and "verified" in self._table_names():
-            self._cache("verified", pa.Table.from_pylist(rows, schema=schema.VERIFIED))
-
-    def _cache(self, name: str, data: pa.Table) -> None:
-        try:
-            self._table(name).add(data)
-        except DatabaseWriteError:
-            pass  # a full disk or a read-only database still answers queries; the cache just stays as it is
-
-    def grounded(self, keys: list[str]) -> dict[str, list[tuple[list[float], float]]]:
-        """Cached grounding results by key (see refcli/ground/stage.py)."""
-        if not keys:
-            return {}
-        out: dict[str, list[tuple[list[float], float]]] = {}
-        for chunk in sql.chunks(sorted(set(keys)), 500):
-            table = self._read("grounded", ["key", "boxes", "scores"], where=f"key IN ({sql.id_list(chunk)})")
-            for row in table.to_pylist():
-                boxes = row["boxes"] or []
-                out[row["key"]] = [(boxes[4 * i:4 * i + 4], score) for i, score in enumerate(row["scores"] or [])]
-        return out
-
-    def cache_grounded(self, rows: list[dict[str, Any]]) -> None:
-        """Append grounding results; like the answer cache, not under the writer lock."""
-        if rows and "grounded" in self._table_names():
-            self._cache("grounded", pa.Table.from_pylist(rows, schema=schema.GROUNDED))
-
     def keyframe(self, content_id: str, generation: int, sample: int) -> dict[str, Any] | None:
         where = (f"content_id = '{sql.checked_id(content_id)}' AND generation = {int(generation)} "
                  f"AND sample = {int(sample)}")
@@ -712,13 +680,6 @@ class Store:
             "index_settings": dataclasses.asdict(settings) if (settings := self.index_settings()) else None,
             "failures": failures,
         }
-
-
-def frame_cache_key(prefix: str, frame: dict[str, Any]) -> str:
-    """The key of a cached result about one frame (a model's answer, grounded objects): what was
-    asked (``prefix``) and the frame's generation, so a re-indexed file never reads stale results."""
-    text = f"{prefix}|{frame['content_id']}|{frame['generation']}|{frame['sample']}"
-    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def _folder_size(path: str) -> int:
