@@ -40,6 +40,7 @@ from refcli.io.discover import Fingerprint, db_path, real_path
 from refcli.store import schema, sql
 from refcli.store.caches import Caches
 from refcli.store.guard import Guarded, damaged, guarded
+from refcli.store.watches import Watches
 
 if TYPE_CHECKING:
     from refcli.config import IndexSettings
@@ -116,6 +117,7 @@ class Store:
         self._lock: Any = None
         self._gen_lock = threading.Lock()
         self._generation_floor = False  # the stored generations have been read (new_generation)
+        self.watches = Watches(self)
         self.caches = Caches(self)
 
     # -- opening -----------------------------------------------------------------------------
@@ -529,43 +531,7 @@ class Store:
             self.sweep()
         return removed
 
-    # -- standing queries --------------------------------------------------------------------
-
-    def watches(self) -> list[dict[str, Any]]:
-        return self._read("watches").to_pylist()
-
-    def add_watch(self, query: str, backend: str, min_score: float) -> bool:
-        self._require_writer()
-        if any(w["query"] == query and w["backend"] == backend for w in self.watches()):
-            return False
-        row = {"query": query, "backend": backend, "min_score": min_score, "added_at": time.time(), "last_run": None,
-               "checked_generation": None}
-        self._table("watches").add(pa.Table.from_pylist([row], schema=schema.WATCHES))
-        return True
-
-    def remove_watch(self, query: str) -> int:
-        self._require_writer()
-        table = self._table("watches")
-        before = table.count_rows()
-        table.delete(f"query = {sql.quote(query)}")
-        return before - table.count_rows()
-
-    def mark_watch_checked(self, query: str, backend: str, generation: int | None, when: float) -> None:
-        """The watch has looked at, and reported, every content up to ``generation``."""
-        self._require_writer()
-        values: dict[str, Any] = {"last_run": when}
-        if generation is not None:
-            values["checked_generation"] = int(generation)
-        self._table("watches").update(where=f"query = {sql.quote(query)} AND backend = {sql.quote(backend)}",
-                                      values=values)
-
-    def seen_hit_keys(self) -> set[str]:
-        return set(self._read("seen_hits", ["key"]).column("key").to_pylist())
-
-    def add_seen_hits(self, rows: list[dict[str, Any]]) -> None:
-        self._require_writer()
-        if rows:
-            self._table("seen_hits").add(pa.Table.from_pylist(rows, schema=schema.SEEN_HITS))
+    # -- meta --------------------------------------------------------------------------------
 
     def set_meta(self, key: str, value: str) -> None:
         self._require_writer()
@@ -675,7 +641,7 @@ class Store:
             "failed": len(failures), "contents": len(media), "frames": sum(m["samples"] or 0 for m in ok),
             "tracks": self._current_rows("tracks", {(cid, m["generation"]) for cid, m in media.items()
                                                     if m["status"] == "ok"}),
-            "people": sum(m["people"] or 0 for m in ok), "watches": len(self.watches()),
+            "people": sum(m["people"] or 0 for m in ok), "watches": len(self.watches.all()),
             "last_scan": float(last_scan) if last_scan else None,
             "index_settings": dataclasses.asdict(settings) if (settings := self.index_settings()) else None,
             "failures": failures,
