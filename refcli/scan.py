@@ -82,7 +82,7 @@ def run_scan(roots: Sequence[str], store: Store, options: IndexOptions,
     current = {cid: m.generation for cid, m in store.media().items() if m.status == "ok"}
     newest = max(current.values(), default=None)
     seen = store.watches.seen_hit_keys()
-    gallery = store.gallery()
+    gallery = store.gallery.embeddings()
     for watch in watches:
         mark = watch["checked_generation"]
         scope = None if mark is None else {cid for cid, generation in current.items() if generation > mark}

@@ -261,7 +261,7 @@ class _Grounding:
 
         from refcli.refer.embedded import EmbeddedReferrer, select
 
-        embedded = EmbeddedReferrer(self.store.gallery(), ignore_unsupported=True)
+        embedded = EmbeddedReferrer(self.store.gallery.embeddings(), ignore_unsupported=True)
         parsed = embedded.parse(self.query)
         cheap = dataclasses.replace(parsed, objects=())
         kept = [(request, meta) for request, meta in built
@@ -326,7 +326,7 @@ def _prefilter(store: Store, query: str, built: list[tuple[ReferRequest, dict[st
                ) -> list[tuple[ReferRequest, dict[str, Any]]]:
     from refcli.refer import create_referrer
 
-    embedded = create_referrer("embedded", gallery=store.gallery(), ignore_unsupported=True)
+    embedded = create_referrer("embedded", gallery=store.gallery.embeddings(), ignore_unsupported=True)
     parsed = embedded.parse(query)  # type: ignore[attr-defined]
     if not (parsed.positions or parsed.colours or parsed.names or parsed.size or parsed.next_to or parsed.count):
         return built  # nothing the cheap referrer can check: every frame goes to the model

@@ -69,7 +69,7 @@ def humanref(
     if db is not None:
         from refcli.store import Store
 
-        gallery = Store.open(str(db)).gallery()
+        gallery = Store.open(str(db)).gallery.embeddings()
     referrer = create_referrer(backend, gallery=gallery, model=model, prompt=vlm_prompt, device=device)
     found = None if use_candidates else create_detector(detector or "ssdlite", device=device)
     found_by = None

@@ -33,7 +33,7 @@ def add(
 
     require_query(query)
     store = Store.open(db, create=True)
-    referrer = create_referrer(backend, gallery=store.gallery())
+    referrer = create_referrer(backend, gallery=store.gallery.embeddings())
     unsupported = referrer.unsupported(query)
     unsupported += tuple(f"{thing} (standing queries do not run an object grounder yet)"
                          for thing in referrer.object_phrases(query))

@@ -215,7 +215,7 @@ def find(
     from refcli.store import Store
 
     store = Store.open(db)
-    context = {"gallery": store.gallery(), "ignore_unsupported": ignore_unsupported, "model": model,
+    context = {"gallery": store.gallery.embeddings(), "ignore_unsupported": ignore_unsupported, "model": model,
                "prompt": vlm_prompt, "device": device}
     found_by = None
     if grounder:
@@ -276,7 +276,7 @@ def export(
     from refcli.store import Store
 
     store = Store.open(db)
-    result = run_find(store, query, create_referrer(backend, gallery=store.gallery()), min_score=min_score,
+    result = run_find(store, query, create_referrer(backend, gallery=store.gallery.embeddings()), min_score=min_score,
                       limit=limit or None)
     exported = export_hits(store, result.hits, str(clips), boxes=boxes, margin=margin)
     if as_json:

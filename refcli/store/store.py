@@ -18,11 +18,9 @@ import os
 import socket
 import threading
 import time
-import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -39,6 +37,7 @@ from refcli.errors import (
 from refcli.io.discover import Fingerprint, db_path, real_path
 from refcli.store import schema, sql
 from refcli.store.caches import Caches
+from refcli.store.gallery import Gallery
 from refcli.store.guard import Guarded, damaged, guarded
 from refcli.store.watches import Watches
 
@@ -117,6 +116,7 @@ class Store:
         self._lock: Any = None
         self._gen_lock = threading.Lock()
         self._generation_floor = False  # the stored generations have been read (new_generation)
+        self.gallery = Gallery(self)
         self.watches = Watches(self)
         self.caches = Caches(self)
 
@@ -480,42 +480,6 @@ class Store:
 
     def faces_indexed(self) -> bool:
         return "faces" in self._table_names() and self._table("faces").count_rows() > 0
-
-    # -- the face gallery --------------------------------------------------------------------
-
-    def gallery(self) -> dict[str, list[list[float]]]:
-        out: dict[str, list[list[float]]] = {}
-        for row in self._read("gallery", ["name", "embedding"]).to_pylist():
-            out.setdefault(row["name"], []).append(row["embedding"])
-        return out
-
-    def gallery_entries(self) -> list[dict[str, Any]]:
-        return self._read("gallery", ["name", "source", "added_at"]).to_pylist()
-
-    def add_to_gallery(self, rows: list[dict[str, Any]]) -> None:
-        self._require_writer()
-        self._table("gallery").add(pa.Table.from_pylist(rows, schema=schema.GALLERY))
-
-    def remove_from_gallery(self, name: str) -> int:
-        self._require_writer()
-        before = self._table("gallery").count_rows()
-        self._table("gallery").delete(f"name = {sql.quote(name)}")
-        return before - self._table("gallery").count_rows()
-
-    def forget_faces(self) -> tuple[int, int]:
-        """Delete every stored face embedding: the gallery and the faces found while indexing."""
-        self._require_writer()
-        counts = []
-        for name in ("gallery", "faces"):
-            table = self._table(name)
-            counts.append(table.count_rows())
-            table.delete("true")
-            # ...and the old table versions that still hold them on disk. A reader in the middle
-            # of a query may fail once: forgetting faces must not wait a week of version retention.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
-        return counts[0], counts[1]
 
     # -- files that disappeared --------------------------------------------------------------
 
