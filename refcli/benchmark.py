@@ -151,7 +151,7 @@ class VideoMotion:
                 summary = run_index([path], store)
             if summary.failures:
                 raise EvalError(f"{path}: {summary.failures[0].reason}")
-            frames, _ = store.current_frames()
+            frames, _ = store.contents.current_frames()
             self._indexed[video] = (frames.to_pylist(), _Moments(store, frozenset({"motion"})))
         return self._indexed[video]
 

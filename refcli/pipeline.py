@@ -171,8 +171,8 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
                                            faces=face_encoder.version if face_encoder else None,
                                            pose=pose_estimator.version if pose_estimator else None)
                   for kind in ("image", "video")}
-    plan = make_plan(walk(roots, include_hidden=options.include_hidden), store.files(), store.media(), signatures,
-                     roots=roots, settle_seconds=options.settle_seconds)
+    plan = make_plan(walk(roots, include_hidden=options.include_hidden), store.contents.files(), store.contents.media(),
+                     signatures, roots=roots, settle_seconds=options.settle_seconds)
     summary.unchanged = plan.unchanged
     summary.settling = len(plan.settling)
     summary.gone = len(plan.gone)
@@ -187,7 +187,7 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
     pending_files = plan.failed_files + plan.links + plan.refreshed + plan.gone
     changed = bool(pending_files)
     if pending_files:
-        store.commit(files=pending_files)
+        store.contents.commit(files=pending_files)
     faults.point("after-plan")
     if plan.jobs:
         changed = True
@@ -202,7 +202,7 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions = IndexO
                                 pose_estimator)
         executor.run(plan.jobs)
     if changed and not summary.interrupted:
-        store.sweep()
+        store.contents.sweep()
         store.optimize()
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
@@ -377,7 +377,7 @@ class PendingWrites:
             files = [f for f in files if f["content_id"] not in dropped]
         if len(rows) or media or files:
             try:
-                self.store.commit(rows, media, files)
+                self.store.contents.commit(rows, media, files)
             except BaseException:
                 self.broken |= rows.generations() | {m["generation"] for m in media}
                 raise

@@ -79,7 +79,7 @@ def run_scan(roots: Sequence[str], store: Store, options: IndexOptions,
     report.watches = len(watches)
     if not watches:
         return report
-    current = {cid: m.generation for cid, m in store.media().items() if m.status == "ok"}
+    current = {cid: m.generation for cid, m in store.contents.media().items() if m.status == "ok"}
     newest = max(current.values(), default=None)
     seen = store.watches.seen_hit_keys()
     gallery = store.gallery.embeddings()

@@ -166,7 +166,7 @@ def _moments(store: Store, chosen: dict[tuple[str, int, int], list[_Chosen]],
     for content_id, generation, track in chosen:
         if track != NO_TRACK:
             by_content.setdefault((content_id, generation), set()).add(track)
-    samples_of = store.track_samples(by_content)
+    samples_of = store.contents.track_samples(by_content)
     hits = []
     for (content_id, _generation, track), picks in chosen.items():
         frame = frames_of[content_id]
@@ -201,17 +201,17 @@ someone for the parts of the query it understands (colours, positions, names...)
 def _requests(store: Store, query: str, min_score: float, content_ids: set[str] | None,
               referrer: Referrer, grounding: _Grounding | None = None
               ) -> Iterator[list[tuple[ReferRequest, dict[str, Any]]]]:
-    frames, paths = store.current_frames()
+    frames, paths = store.contents.current_frames()
     if content_ids is not None:
         import pyarrow as pa
         import pyarrow.compute as pc
 
         frames = frames.filter(pc.is_in(frames.column("content_id"), pa.array(sorted(content_ids), pa.string())))
-    tracks = store.track_features()
+    tracks = store.contents.track_features()
     best, measured = tracks.scores, tracks.features
     unknown: dict[str, Any] = {"colours": None, **({"faces": []} if tracks.faces_indexed else {})}
     moments = _Moments(store, referrer.wants(query))
-    pictured = store.keyframe_samples() if referrer.needs_image else {}
+    pictured = store.contents.keyframe_samples() if referrer.needs_image else {}
     built: list[tuple[ReferRequest, dict[str, Any]]] = []
     for frame in frames.to_pylist():
         frame["paths"] = paths[frame["content_id"]]
@@ -287,16 +287,17 @@ class _Moments:
 
     def __init__(self, store: Store, wants: frozenset[str]) -> None:
         self.wants = wants
-        self.poses = store.track_poses() if wants & {"pose", "keypoints"} else None
+        self.poses = store.contents.track_poses() if wants & {"pose", "keypoints"} else None
         self.posed: set[str] = set()
         if self.poses is not None:
             import json
 
-            self.posed = {m.content_id for m in store.media().values() if "pose" in json.loads(m.signature or "{}")}
+            self.posed = {m.content_id for m in store.contents.media().values()
+                          if "pose" in json.loads(m.signature or "{}")}
         # per track: where each sample's motion sits in its values, and the values
         self.motion = None if "motion" not in wants else {
             key: ({sample: k for k, sample in enumerate(samples)}, values)
-            for key, (samples, values) in store.track_motion().items()}
+            for key, (samples, values) in store.contents.track_motion().items()}
 
     def at(self, frame: dict[str, Any], track: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -371,7 +372,7 @@ def frame_pixels(store: Store, frame: dict[str, Any]) -> Picture | None:
             except (MediaError, OSError):
                 continue
         return None
-    row = store.keyframe(frame["content_id"], frame["generation"], frame["sample"])
+    row = store.contents.keyframe(frame["content_id"], frame["generation"], frame["sample"])
     if row is None:
         return None
     image = decode_keyframe(row["jpeg"])

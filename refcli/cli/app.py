@@ -318,7 +318,7 @@ def errors(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Files that could not be indexed, and why."""
     from refcli.store import Store
 
-    failures = Store.open(db).failures()
+    failures = Store.open(db).contents.failures()
     if as_json:
         typer.echo(json.dumps(failures, indent=2))
         return
@@ -338,7 +338,7 @@ def prune(
 
     store = Store.open(db)
     with store.writer():
-        removed = store.prune(older_than)
+        removed = store.contents.prune(older_than)
     say(f"forgot {removed} gone file{'s' * (removed != 1)}")
 
 
