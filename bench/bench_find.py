@@ -58,7 +58,7 @@ def build(path: str, tracks: int) -> tuple[Store, list[tuple[str, int, int]]]:
                               "indexed_at": 0.0, "refcli_version": "bench"})
                 files.append({"path": f"/archive/v{v}.mp4", "content_id": cid, "kind": "video", "size": 1,
                               "mtime_ns": 1, "mode": 0o644, "error": None, "seen_at": 0.0, "gone_at": None})
-            store.commit(rows, media, files)
+            store.contents.commit(rows, media, files)
     return store, keys
 
 
@@ -90,7 +90,8 @@ def main() -> None:
                 hits = find(store, "people in red", referrer).total
                 results[label] = (
                     timed(lambda store=store: find(store, "people in red", referrer), 3),
-                    timed(lambda store=store, sample=sample: [store.tracks(c, g, [t]) for c, g, t in sample], 1)
+                    timed(lambda store=store, sample=sample: [store.contents.tracks(c, g, [t])
+                                                              for c, g, t in sample], 1)
                     / len(sample))
             (f0, l0), (f1, l1) = results["no index"], results["optimized + index"]
             print(f"{size:>7} tracks (built in {built:.0f} s, {hits} hits for 'people in red'):")

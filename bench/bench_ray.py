@@ -68,7 +68,7 @@ def stage_costs(files: list[FoundFile], fps: float) -> dict[str, float]:
                 part = Rows(frames=all_rows.frames[first:first + 1000])
                 if first == 0:
                     part.tracks, part.keyframes = all_rows.tracks, all_rows.keyframes
-                store.commit(part)
+                store.contents.commit(part)
             write = time.perf_counter() - start
     return {"frames": frames, "decode": decode / frames, "detect": detect / frames, "track": track / frames,
             "write": write / frames}

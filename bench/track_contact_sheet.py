@@ -27,8 +27,8 @@ def main() -> None:
     parser.add_argument("--min-samples", type=int, default=2)
     args = parser.parse_args()
     store = Store.open(args.db)
-    record = store.media()[store.files()[os.path.abspath(args.video)].content_id]
-    tracks = [t for t in store.tracks(record.content_id, record.generation).values()
+    record = store.contents.media()[store.contents.files()[os.path.abspath(args.video)].content_id]
+    tracks = [t for t in store.contents.tracks(record.content_id, record.generation).values()
               if len(t["samples"]) >= args.min_samples]
     tracks.sort(key=lambda t: t["track"])
     cell_h, cell_w, label_w = 110, 70, 150
@@ -39,7 +39,7 @@ def main() -> None:
         draw.text((4, y + 4), f"#{track['track']}  {track['start']:.1f}-{track['end']:.1f} s\n"
                               f"{len(track['samples'])} samples", fill="black")
         for col, sample in enumerate(track["keyframes"]):
-            frame = store.keyframe(record.content_id, record.generation, sample)
+            frame = store.contents.keyframe(record.content_id, record.generation, sample)
             k = track["samples"].index(sample)
             box = [v * frame["scale"] for v in track["boxes"][4 * k:4 * k + 4]]
             crop = Image.open(io.BytesIO(frame["jpeg"])).crop(box)

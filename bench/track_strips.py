@@ -28,8 +28,8 @@ def main() -> None:
     parser.add_argument("--per-image", type=int, default=12)
     args = parser.parse_args()
     store = Store.open(args.db)
-    record = store.media()[store.files()[os.path.abspath(args.video)].content_id]
-    tracks = sorted((t for t in store.tracks(record.content_id, record.generation).values()
+    record = store.contents.media()[store.contents.files()[os.path.abspath(args.video)].content_id]
+    tracks = sorted((t for t in store.contents.tracks(record.content_id, record.generation).values()
                      if len(t["samples"]) >= args.min_samples), key=lambda t: t["track"])
     wanted = {s for t in tracks for s in t["samples"]}
     frames = {s.index: Image.fromarray(s.image) for s in sample_video(args.video, args.fps) if s.index in wanted}

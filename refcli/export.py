@@ -51,10 +51,10 @@ def export_hits(store: Store, hits: list[Hit], folder: str, *, boxes: bool = Fal
 
 
 def _track_boxes(store: Store, hit: Hit) -> tuple[list[float], list[list[float]]]:
-    record, _ = store.content(hit.content_id[:16])
+    record, _ = store.contents.lookup(hit.content_id[:16])
     if hit.track is None:
         return [], []
-    track = store.tracks(record.content_id, record.generation, [hit.track]).get(hit.track)
+    track = store.contents.tracks(record.content_id, record.generation, [hit.track]).get(hit.track)
     if track is None:
         return [], []
     return track["times"], [track["boxes"][4 * k:4 * k + 4] for k in range(len(track["samples"]))]
@@ -84,7 +84,7 @@ def cut_clip(store: Store, hit: Hit, target: str, *, boxes: bool, margin: float)
     from refcli.io.files import regular_path
     from refcli.io.video import probe, quiet_libav
 
-    source, _ = holding_file(*store.content(hit.content_id[:16]))
+    source, _ = holding_file(*store.contents.lookup(hit.content_id[:16]))
     info = probe(source)
     start = max(0.0, (hit.start or 0.0) - margin)
     end = (hit.end or 0.0) + margin

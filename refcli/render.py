@@ -47,10 +47,11 @@ def hit_id(content_id: str, track: int, sample: int) -> str:
 def hit_picture(store: Store, ref: HitRef, max_side: int | None = None) -> npt.NDArray[np.uint8]:
     """The hit's frame with its box drawn (RGB). Uses the stored keyframe when the hit's frame
     is one; otherwise decodes that frame from the file; photos are read from the file."""
-    record, files = store.content(ref.content)
+    record, files = store.contents.lookup(ref.content)
     box, time = _box_at(store, record.content_id, record.generation, ref)
     image: npt.NDArray[np.uint8] | None = None
-    keyframe = store.keyframe(record.content_id, record.generation, ref.sample) if record.kind == "video" else None
+    keyframe = (store.contents.keyframe(record.content_id, record.generation, ref.sample) if record.kind == "video"
+                else None)
     if keyframe is not None:
         image = decode_keyframe(keyframe["jpeg"])
         box = [v * keyframe["scale"] for v in box]
@@ -63,7 +64,7 @@ def hit_picture(store: Store, ref: HitRef, max_side: int | None = None) -> npt.N
 
 def _box_at(store: Store, content_id: str, generation: int, ref: HitRef) -> tuple[list[float], float | None]:
     if ref.track >= 0:
-        track = store.tracks(content_id, generation, [ref.track]).get(ref.track)
+        track = store.contents.tracks(content_id, generation, [ref.track]).get(ref.track)
         if track is None or ref.sample not in track["samples"]:
             raise RefcliError(f"hit {ref} is not in the index any more: run `refcli find` again")
         k = track["samples"].index(ref.sample)
@@ -84,7 +85,7 @@ def _from_source(record: MediaRecord, files: list[FileRecord], time: float | Non
 
 
 def holding_file(record: MediaRecord, files: list[FileRecord]) -> tuple[str, bytes | None]:
-    """The first of ``files`` (as `Store.content` gives them) that still holds ``record``'s content,
+    """The first of ``files`` (as `Store.contents.lookup` gives them) that still holds ``record``'s content,
     and a photo's bytes, read once for the check and the decoding: a box found in a file is never
     drawn on what replaced it."""
     from refcli.identity import still_holds

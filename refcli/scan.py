@@ -59,10 +59,10 @@ class ScanReport:
         Called after the report is printed (inside the same writer lock): a scan that dies before
         that reports the same hits again next time instead of never.
         """
-        store.add_seen_hits([{"key": hit_key(h.backend, h.query, h.hit.content_id, h.hit.track), "query": h.query,
-                              "first_seen": self.started} for h in self.new_hits])
+        store.watches.add_seen_hits([{"key": hit_key(h.backend, h.query, h.hit.content_id, h.hit.track),
+                                      "query": h.query, "first_seen": self.started} for h in self.new_hits])
         for watch in self.checked:
-            store.mark_watch_checked(watch.query, watch.backend, watch.generation, self.started)
+            store.watches.mark_checked(watch.query, watch.backend, watch.generation, self.started)
         store.set_meta("last_scan", repr(self.started))
 
 
@@ -76,14 +76,14 @@ def run_scan(roots: Sequence[str], store: Store, options: IndexOptions,
     the report, then calls ``report.confirm(store)``."""
     started = time.time()
     report = ScanReport(index=run_index(roots, store, options, progress=progress), started=started)
-    watches = store.watches()
+    watches = store.watches.all()
     report.watches = len(watches)
     if not watches:
         return report
-    current = {cid: m.generation for cid, m in store.media().items() if m.status == "ok"}
+    current = {cid: m.generation for cid, m in store.contents.media().items() if m.status == "ok"}
     newest = max(current.values(), default=None)
-    seen = store.seen_hit_keys()
-    gallery = store.gallery()
+    seen = store.watches.seen_hit_keys()
+    gallery = store.gallery.embeddings()
     for watch in watches:
         mark = watch["checked_generation"]
         scope = None if mark is None else {cid for cid, generation in current.items() if generation > mark}

@@ -150,7 +150,7 @@ def test_each_damaged_table_is_reported_then_repaired(indexed, tmp_path: Path) -
 def assert_current_rows_only(db: Path) -> None:
     store = Store.open(str(db))
     assert store.check().ok
-    current = {(cid, m.generation) for cid, m in store.media().items()}
+    current = {(cid, m.generation) for cid, m in store.contents.media().items()}
     for name in schema.CONTENT_TABLES:
         rows = store._read(name, ["content_id", "generation"]).to_pylist()
         assert {(r["content_id"], r["generation"]) for r in rows} <= current, f"unreachable {name} rows remain"
@@ -200,7 +200,7 @@ def test_full_disk_mid_index_keeps_what_was_indexed(indexed, tmp_path: Path) -> 
     full = run_refcli("index", str(media), "--db", str(db), preexec_fn=_full_disk(200_000))
     one_line(full, 3, "cannot write to table", "free some space and run the same command again")
     store = Store.open(str(db))
-    assert store.check().ok and len(store.files()) == 2  # consistent, not damaged; the photos kept
+    assert store.check().ok and len(store.contents.files()) == 2  # consistent, not damaged; the photos kept
     again = CliRunner().invoke(app, ["index", str(media), "--db", str(db), "--json"])
     assert again.exit_code == 0, again.output
     assert (json.loads(again.stdout)["new"], json.loads(again.stdout)["unchanged"]) == (1, 2)

@@ -79,7 +79,7 @@ def test_gallery_remove_and_forget(portraits: Path, tmp_path: Path, data_dir: Pa
     from refcli.store import Store
 
     store = Store.open(db)
-    assert not store.faces_indexed() and store.gallery() == {}
+    assert not store.contents.faces_indexed() and store.gallery.embeddings() == {}
 
 
 def test_a_photo_without_a_face_adds_nothing(tmp_path: Path, data_dir: Path) -> None:

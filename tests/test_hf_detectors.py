@@ -119,5 +119,5 @@ def test_index_with_a_transformers_detector(tmp_path: Path, data_dir: Path) -> N
     assert json.loads(result.stdout)["new"] == 1
     from refcli.store import Store
 
-    (record,) = Store.open(str(tmp_path / "db")).media().values()
+    (record,) = Store.open(str(tmp_path / "db")).contents.media().values()
     assert '"detector": "hf-rt-' in record.signature  # a different detector is a different pipeline

@@ -167,7 +167,7 @@ def test_names_that_are_not_utf8_stay_apart_and_can_be_shown(tmp_path: Path, dat
     assert [e["error"] for e in exported["files"]] == [None, None]
     unchanged = refcli_json("index", str(root), "--db", db)
     assert (unchanged["unchanged"], unchanged["gone"], unchanged["new"]) == (2, 0, 0)
-    assert sorted(r.path for r in Store.open(db).files().values()) == sorted(os.fsdecode(p) for p in paths)
+    assert sorted(r.path for r in Store.open(db).contents.files().values()) == sorted(os.fsdecode(p) for p in paths)
 
 
 def test_show_refuses_to_draw_an_old_box_on_a_replaced_photo(photos: Path, tmp_path: Path, data_dir: Path) -> None:
@@ -266,6 +266,6 @@ def test_every_content_keeps_the_full_hash_of_its_bytes(photos: Path, tmp_path: 
     db = str(tmp_path / "db")
     refcli_json("index", str(photos), "--db", db)
     store = Store.open(db)
-    media = store.media()
-    for record in store.files().values():
+    media = store.contents.media()
+    for record in store.contents.files().values():
         assert media[record.content_id].full_hash == full_hash(path=record.path)

@@ -71,7 +71,7 @@ def test_changed_fps_reindexes_videos_only(archive: Path, db_path: Path, detecto
 def test_changed_file_replaces_its_rows(archive: Path, db_path: Path, detector, data_dir: Path) -> None:
     index(archive, db_path, detector)
     photo = archive / "photos" / "rotated.jpg"
-    old_cid = Store.open(str(db_path)).files()[str(photo)].content_id
+    old_cid = Store.open(str(db_path)).contents.files()[str(photo)].content_id
     shutil.copy(data_dir / "vtest_4s.mp4", archive / "videos" / "plaza clip.mp4")  # same content: untouched
     os.utime(photo, ns=(1, 1))  # touched only: re-hash finds the same content
     summary = index(archive, db_path, detector)
@@ -80,11 +80,11 @@ def test_changed_file_replaces_its_rows(archive: Path, db_path: Path, detector, 
     summary = index(archive, db_path, detector)
     assert (summary.updated, summary.unchanged, summary.frames) == (1, 2, 1)
     store = Store.open(str(db_path))
-    new_cid = store.files()[str(photo)].content_id
+    new_cid = store.contents.files()[str(photo)].content_id
     assert new_cid != old_cid
     cids = [r["content_id"] for r in frame_rows(db_path)]
     assert old_cid not in cids and cids.count(new_cid) == 1
-    assert old_cid not in store.media()
+    assert old_cid not in store.contents.media()
 
 
 def test_moved_and_copied_files_are_linked_not_decoded(archive: Path, db_path: Path, detector,
@@ -108,7 +108,7 @@ def test_copies_in_one_run_are_decoded_once(tmp_path: Path, db_path: Path, detec
     summary = index(root, db_path, detector)
     assert (summary.new, summary.linked, summary.frames) == (1, 2, 1)
     store = Store.open(str(db_path))
-    frames, paths = store.current_frames()
+    frames, paths = store.contents.current_frames()
     assert frames.num_rows == 1
     assert [os.path.basename(p) for p in paths[frames.column("content_id")[0].as_py()]] == ["a.jpg", "b.jpg", "c.jpg"]
 

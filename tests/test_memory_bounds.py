@@ -126,7 +126,7 @@ def large(tmp_path_factory, data_dir: Path) -> tuple[Path, Path]:
 
 
 def _frames(db: Path) -> dict[str, dict[float | None, dict]]:
-    frames, paths = Store.open(str(db)).current_frames()
+    frames, paths = Store.open(str(db)).contents.current_frames()
     out: dict[str, dict[float | None, dict]] = {}
     for frame in frames.to_pylist():
         out.setdefault(Path(paths[frame["content_id"]][0]).name, {})[frame["time"]] = frame
@@ -185,8 +185,8 @@ def test_show_draws_the_box_on_the_person_in_reduced_media(large, tmp_path: Path
     # a video track: its keyframe (1280 px), and a sample without one, decoded from the file (reduced)
     video = frames["big.mp4"]
     content = next(iter(video.values()))["content_id"]
-    record, _ = store.content(content[:16])
-    tracks = store.tracks(content, record.generation, None)
+    record, _ = store.contents.lookup(content[:16])
+    tracks = store.contents.tracks(content, record.generation, None)
     track = max(tracks.values(), key=lambda t: (len(t["samples"]), -t["track"]))
     assert track["keyframes"] and set(track["samples"]) - set(track["keyframes"])
     for sample in (track["keyframes"][0], min(set(track["samples"]) - set(track["keyframes"]))):

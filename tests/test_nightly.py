@@ -47,11 +47,11 @@ def media(tmp_path: Path, data_dir: Path) -> Path:
 def snapshot(db: str) -> dict:
     """What readers can see: per path, the content's tracks and frames (no generation numbers)."""
     store = Store.open(db)
-    frames, paths = store.current_frames()
+    frames, paths = store.contents.current_frames()
     out: dict = {}
     for cid, ps in paths.items():
-        record = store.media()[cid]
-        tracks = store.tracks(cid, record.generation)
+        record = store.contents.media()[cid]
+        tracks = store.contents.tracks(cid, record.generation)
         rows = [r for r in frames.to_pylist() if r["content_id"] == cid]
         samples = [r["sample"] for r in rows]
         assert len(samples) == len(set(samples)), "a frame appears twice"
@@ -136,7 +136,7 @@ def test_kill_9_or_ctrl_c_then_rerun_finishes_with_nothing_lost_or_doubled(fault
     assert summary["new"] + summary["unchanged"] == 5 and summary["failed"] == 0
     assert snapshot(db) == reference
     store = Store.open(db)
-    current = {(cid, m.generation) for cid, m in store.media().items()}
+    current = {(cid, m.generation) for cid, m in store.contents.media().items()}
     for table in ("frames", "tracks", "keyframes"):
         rows = store._read(table, ["content_id", "generation"]).to_pylist()
         assert {(r["content_id"], r["generation"]) for r in rows} <= current, f"unreachable {table} rows remain"

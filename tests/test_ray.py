@@ -40,7 +40,7 @@ def contents(db: Path) -> dict[str, list]:
         for row in rows:
             row.pop("generation")
         out[table] = sorted(rows, key=lambda r: tuple(r[k] for k in key))
-    out["media"] = sorted((m.content_id, m.status, m.error) for m in store.media().values())
+    out["media"] = sorted((m.content_id, m.status, m.error) for m in store.contents.media().values())
     return out
 
 

@@ -25,7 +25,7 @@ def content(generation: int, boxes: list[list[float]]) -> tuple[Rows, dict]:
 
 def commit(store: Store, generation: int, boxes: list[list[float]]) -> None:
     rows, media = content(generation, boxes)
-    store.commit(rows, [media], [file_row()])
+    store.contents.commit(rows, [media], [file_row()])
 
 
 def file_row(path: str = "/a/b.jpg") -> dict:
@@ -34,7 +34,7 @@ def file_row(path: str = "/a/b.jpg") -> dict:
 
 
 def current_boxes(store: Store) -> list[list[list[float]]]:
-    frames, _ = store.current_frames()
+    frames, _ = store.contents.current_frames()
     return [[c["box"] for c in row["candidates"]] for row in frames.to_pylist()]
 
 
@@ -68,14 +68,14 @@ def test_readers_see_old_or_new_rows_never_a_mix(db_path: Path) -> None:
         assert current_boxes(store) == [[[1, 1, 5, 5]]]
         # A crash after writing the new generation's frames, before the media row switched:
         new = store.new_generation()
-        store.commit(content(new, [[2, 2, 8, 8]])[0])
+        store.contents.commit(content(new, [[2, 2, 8, 8]])[0])
         assert current_boxes(store) == [[[1, 1, 5, 5]]]
         # The rerun writes yet another generation and switches to it.
         newest = store.new_generation()
         commit(store, newest, [[3, 3, 9, 9]])
         assert current_boxes(store) == [[[3, 3, 9, 9]]]
         assert store._table("frames").count_rows() == 3  # unreachable rows wait for the sweep
-        store.sweep()
+        store.contents.sweep()
         assert store._table("frames").count_rows() == 1
         assert current_boxes(store) == [[[3, 3, 9, 9]]]
 
@@ -84,8 +84,8 @@ def test_sweep_drops_content_no_path_points_to(db_path: Path) -> None:
     store = Store.open(str(db_path), create=True)
     with store.writer():
         commit(store, store.new_generation(), [[1, 1, 5, 5]])
-        store.commit(files=[dict(file_row(), content_id=None, error="cannot read file")])
-        assert store.sweep() == 1
+        store.contents.commit(files=[dict(file_row(), content_id=None, error="cannot read file")])
+        assert store.contents.sweep() == 1
         assert store._table("media").count_rows() == 0
         assert store._table("frames").count_rows() == 0
 
@@ -111,7 +111,7 @@ def test_one_writer_at_a_time(db_path: Path) -> None:
 def test_writes_outside_the_writer_are_refused(db_path: Path) -> None:
     store = Store.open(str(db_path), create=True)
     with pytest.raises(StoreError, match="outside Store.writer"):
-        store.commit(files=[file_row()])
+        store.contents.commit(files=[file_row()])
 
 
 def test_version_1_database_is_migrated(db_path: Path) -> None:
@@ -150,7 +150,7 @@ def test_version_5_database_gains_motion_and_poses(db_path: Path) -> None:
     assert migrated._schema_version() == schema.SCHEMA_VERSION
     assert migrated._table("tracks").count_rows() == 1
     assert "motion" in migrated._table("tracks").schema.names and "poses" in migrated._table_names()
-    assert migrated.track_motion()[("c" * 16, 1, 0)][1] is None  # not measured: a re-index measures it
+    assert migrated.contents.track_motion()[("c" * 16, 1, 0)][1] is None  # not measured: a re-index measures it
 
 
 def test_object_storage_uris_are_refused_plainly() -> None:

@@ -30,8 +30,8 @@ def index(root: Path, db: Path, detector, **options) -> Store:
 
 
 def video_tracks(store: Store) -> list[dict]:
-    (record,) = [m for m in store.media().values() if m.kind == "video"]
-    return sorted(store.tracks(record.content_id, record.generation).values(), key=lambda t: t["track"])
+    (record,) = [m for m in store.contents.media().values() if m.kind == "video"]
+    return sorted(store.contents.tracks(record.content_id, record.generation).values(), key=lambda t: t["track"])
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_known_trajectories_give_one_track_each(composite: Store, data_dir: Path
 
 
 def test_frames_name_every_candidate_with_its_track(composite: Store) -> None:
-    frames, _ = composite.current_frames()
+    frames, _ = composite.contents.current_frames()
     tracks = {t["track"]: t for t in video_tracks(composite)}
     for frame in frames.to_pylist():
         for candidate in frame["candidates"]:
@@ -71,12 +71,12 @@ def test_frames_name_every_candidate_with_its_track(composite: Store) -> None:
 
 
 def test_keyframes_are_big_jpegs_spread_over_the_track(composite: Store) -> None:
-    (record,) = [m for m in composite.media().values() if m.kind == "video"]
+    (record,) = [m for m in composite.contents.media().values() if m.kind == "video"]
     for track in video_tracks(composite):
         assert 1 <= len(track["keyframes"]) <= 3
         assert set(track["keyframes"]) <= set(track["samples"])
         for sample in track["keyframes"]:
-            frame = composite.keyframe(record.content_id, record.generation, sample)
+            frame = composite.contents.keyframe(record.content_id, record.generation, sample)
             picture = Image.open(io.BytesIO(frame["jpeg"]))
             assert picture.format == "JPEG" and picture.size == (768, 576)  # original size: under 1280 px
     longest = max(video_tracks(composite), key=lambda t: len(t["samples"]))
@@ -107,8 +107,8 @@ def test_photos_are_one_frame_tracks_without_stored_keyframes(tmp_path: Path, de
     root.mkdir()
     shutil.copy(data_dir / "messi5.jpg", root)
     store = index(root, tmp_path / "db", detector)
-    (record,) = store.media().values()
-    (track,) = store.tracks(record.content_id, record.generation).values()
+    (record,) = store.contents.media().values()
+    (track,) = store.contents.tracks(record.content_id, record.generation).values()
     assert track["samples"] == [0] and track["times"] == [None] and track["start"] is None
     assert track["keyframes"] == []
 

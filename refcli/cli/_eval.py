@@ -71,7 +71,7 @@ def humanref(
     if db is not None:
         from refcli.store import Store
 
-        gallery = Store.open(str(db)).gallery()
+        gallery = Store.open(str(db)).gallery.embeddings()
     settings = referrer_settings(ctx, backend=backend, gallery=gallery, model=model, vlm_prompt=vlm_prompt,
                                  device=device, grounder=grounder, grounder_model=grounder_model)
     referrer = build_referrer(settings)

@@ -27,10 +27,10 @@ def add(
     from refcli.errors import MediaError, RefcliError
     from refcli.features.faces import FaceEncoder
     from refcli.io.image import load_image
-    from refcli.store import Store
+    from refcli.store import GalleryRow, Store
 
     encoder = FaceEncoder()
-    rows = []
+    rows: list[GalleryRow] = []
     for photo in photos:
         try:
             faces = encoder.faces(load_image(str(photo)))
@@ -48,7 +48,7 @@ def add(
         raise RefcliError(f"no face found in the photos given for {name!r}: nothing added")
     store = Store.open(db, create=True)
     with store.writer():
-        store.add_to_gallery(rows)
+        store.gallery.add(rows)
     say(f"added {len(rows)} photo{'s' * (len(rows) != 1)} of {printable(name.strip())}; index with --faces so "
                "that find can recognise them")
 
@@ -59,7 +59,7 @@ def list_(db: DbOpt = None) -> None:
     from refcli.store import Store
 
     counts: dict[str, int] = {}
-    for row in Store.open(db).gallery_entries():
+    for row in Store.open(db).gallery.entries():
         counts[row["name"]] = counts.get(row["name"], 0) + 1
     for person, n in sorted(counts.items()):
         say(f"{printable(person)}\t{n} photo{'s' * (n != 1)}")
@@ -75,7 +75,7 @@ def remove(name: Annotated[str, typer.Argument(help="A name in the gallery.")], 
 
     store = Store.open(db)
     with store.writer():
-        removed = store.remove_from_gallery(name.strip())
+        removed = store.gallery.remove(name.strip())
     if not removed:
         raise RefcliError(f"{name!r} is not in the gallery (see `refcli faces list`)")
     say(f"removed {printable(name.strip())} ({removed} photo{'s' * (removed != 1)})")
@@ -91,6 +91,6 @@ def forget(db: DbOpt = None,
         typer.confirm("Delete the gallery and every face embedding in the index?", abort=True)
     store = Store.open(db)
     with store.writer():
-        gallery, faces = store.forget_faces()
+        gallery, faces = store.gallery.forget_faces()
     say(f"deleted {gallery} gallery photos and {faces} indexed faces; index again without --faces to keep "
                "it that way")

@@ -32,7 +32,7 @@ def add(
 
     require_query(query)
     store = Store.open(db, create=True)
-    referrer = build_referrer(ReferrerSettings(backend, gallery=store.gallery()))
+    referrer = build_referrer(ReferrerSettings(backend, gallery=store.gallery.embeddings()))
     unsupported = referrer.unsupported(query)
     unsupported += tuple(f"{thing} (standing queries do not run an object grounder yet)"
                          for thing in referrer.object_phrases(query))
@@ -40,7 +40,7 @@ def add(
         raise RefcliError(f"the {backend} backend cannot judge {', '.join(repr(p) for p in unsupported)}: "
                           "this watch would never find anyone")
     with store.writer():
-        added = store.add_watch(query.strip(), backend, min_score)
+        added = store.watches.add(query.strip(), backend, min_score)
     shown = printable(repr(query.strip()))
     say(f"watching for {shown}" if added else f"already watching for {shown}")
 
@@ -50,7 +50,7 @@ def list_(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = F
     """The standing queries."""
     from refcli.store import Store
 
-    watches = Store.open(db).watches()
+    watches = Store.open(db).watches.all()
     if as_json:
         typer.echo(json.dumps(watches, indent=2))
         return
@@ -66,7 +66,7 @@ def remove(query: Annotated[str, typer.Argument(help="The query, as listed.")], 
 
     store = Store.open(db)
     with store.writer():
-        removed = store.remove_watch(query.strip())
+        removed = store.watches.remove(query.strip())
     if not removed:
         raise RefcliError(f"not watching for {query!r} (see `refcli watch list`)")
     say(f"stopped watching for {printable(repr(query.strip()))}")

@@ -224,8 +224,8 @@ def find(
     from refcli.store import Store
 
     store = Store.open(db)
-    settings = referrer_settings(ctx, backend=backend, gallery=store.gallery(), model=model, vlm_prompt=vlm_prompt,
-                                 device=device, grounder=grounder, grounder_model=grounder_model,
+    settings = referrer_settings(ctx, backend=backend, gallery=store.gallery.embeddings(), model=model,
+                                 vlm_prompt=vlm_prompt, device=device, grounder=grounder, grounder_model=grounder_model,
                                  ignore_unsupported=ignore_unsupported)
     result = _run_query(store, query, settings, min_score=min_score, limit=limit,
                         ray_options=_ray_options(use_ray, ray_address, actors, gpus_per_actor))
@@ -279,8 +279,8 @@ def export(
     from refcli.store import Store
 
     store = Store.open(db)
-    settings = referrer_settings(ctx, backend=backend, gallery=store.gallery(), model=model, vlm_prompt=vlm_prompt,
-                                 device=device, grounder=grounder, grounder_model=grounder_model,
+    settings = referrer_settings(ctx, backend=backend, gallery=store.gallery.embeddings(), model=model,
+                                 vlm_prompt=vlm_prompt, device=device, grounder=grounder, grounder_model=grounder_model,
                                  ignore_unsupported=ignore_unsupported)
     result = _run_query(store, query, settings, min_score=min_score, limit=limit)
     for warning in result.warnings:
@@ -325,7 +325,7 @@ def errors(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Files that could not be indexed, and why."""
     from refcli.store import Store
 
-    failures = Store.open(db).failures()
+    failures = Store.open(db).contents.failures()
     if as_json:
         typer.echo(json.dumps(failures, indent=2))
         return
@@ -345,7 +345,7 @@ def prune(
 
     store = Store.open(db)
     with store.writer():
-        removed = store.prune(older_than)
+        removed = store.contents.prune(older_than)
     say(f"forgot {removed} gone file{'s' * (removed != 1)}")
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from refcli.ground import Found, Grounder
 from refcli.io.image import Picture
-from refcli.store import Store
+from refcli.store import GroundedRow, Store
 
 CHUNK_FRAMES = 32
 """Frames whose pixels are held at once while grounding."""
@@ -40,10 +40,10 @@ def ground_frames(store: Store, grounder: Grounder, phrases: Sequence[str], fram
     """Per frame, {phrase: boxes} in the frame's displayed pixels (None when its pixels could not
     be had), and how many (frame, phrase) pairs ran the grounder (the rest came from the cache)."""
     keys = [[cache_key(grounder, phrase, frame) for phrase in phrases] for frame in frames]
-    known = store.grounded([k for row in keys for k in row])
+    known = store.caches.grounded([k for row in keys for k in row])
     out: list[dict[str, Found] | None] = [{} for _ in frames]
     ran = 0
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[GroundedRow] = []
     missing = [i for i, row in enumerate(keys) if any(k not in known for k in row)]
     for start in range(0, len(missing), CHUNK_FRAMES):
         chunk = missing[start:start + CHUNK_FRAMES]
@@ -66,5 +66,5 @@ def ground_frames(store: Store, grounder: Grounder, phrases: Sequence[str], fram
     for i, row in enumerate(keys):
         if out[i] is not None:
             out[i] = {phrase: known[key] for phrase, key in zip(phrases, row) if key in known}
-    store.cache_grounded(new_rows)
+    store.caches.add_grounded(new_rows)
     return out, ran

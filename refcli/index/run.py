@@ -37,8 +37,8 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions | None =
     signatures = {kind: pipeline_signature(kind=kind, detector_version=detector.version, fps=options.fps,
                                            features=signature_parts(measured))
                   for kind in ("image", "video")}
-    plan = make_plan(walk(roots, include_hidden=options.include_hidden), store.files(), store.media(), signatures,
-                     roots=roots, settle_seconds=options.settle_seconds)
+    plan = make_plan(walk(roots, include_hidden=options.include_hidden), store.contents.files(), store.contents.media(),
+                     signatures, roots=roots, settle_seconds=options.settle_seconds)
     summary.unchanged = plan.unchanged
     summary.settling = len(plan.settling)
     summary.gone = len(plan.gone)
@@ -53,7 +53,7 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions | None =
     pending_files = plan.failed_files + plan.links + plan.refreshed + plan.gone
     changed = bool(pending_files)
     if pending_files:
-        store.commit(files=pending_files)
+        store.contents.commit(files=pending_files)
     faults.point("after-plan")
     if plan.jobs:
         changed = True
@@ -61,7 +61,7 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions | None =
         executor = index_executors.load("ray" if options.ray is not None else "local")(context)
         executor.run(plan.jobs)
     if changed and not summary.interrupted:
-        store.sweep()
+        store.contents.sweep()
         store.optimize()
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary

@@ -52,7 +52,7 @@ class PendingWrites:
             files = [f for f in files if f["content_id"] not in dropped]
         if len(rows) or media or files:
             try:
-                self.store.commit(rows, media, files)
+                self.store.contents.commit(rows, media, files)
             except BaseException:
                 self.broken |= rows.generations() | {m["generation"] for m in media}
                 raise

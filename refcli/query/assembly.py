@@ -36,11 +36,11 @@ def frame_requests(store: Store, query: str, min_score: float, content_ids: set[
     """Batches of requests for ``referrer``: one per frame with a person, within ``content_ids``
     if given. Above PREFILTER_FRAMES, a backend that reads pixels sees only the frames the cheap
     referrer keeps; ``grounding`` adds object boxes (and drops the frames not worth grounding)."""
-    tracks = store.track_features()
+    tracks = store.contents.track_features()
     best, measured = tracks.scores, tracks.features
     unknown: dict[str, Any] = {"colours": None, **({"faces": []} if tracks.faces_indexed else {})}
     cues = MomentCues(store, referrer.wants(query))
-    pictured = store.keyframe_samples() if referrer.needs_image else {}
+    pictured = store.contents.keyframe_samples() if referrer.needs_image else {}
     built: list[FrameRequest] = []
     for frame in current_frames(store, content_ids):
         key = (frame.content_id, frame.generation)

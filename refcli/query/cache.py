@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from refcli.query.frames import FrameRequest
 from refcli.refer import Referrer, ReferResult
-from refcli.store import Store
+from refcli.store import AnswerRow, Store
 
 
 class AnswerCache:
@@ -17,8 +16,8 @@ class AnswerCache:
     def __init__(self, store: Store, referrer: Referrer, query: str, min_score: float) -> None:
         self.store, self.referrer = store, referrer
         self.prefix = None if referrer.cache_id is None else f"{referrer.cache_id}|{query}|{min_score:.3f}"
-        self.known = store.cached_answers() if self.prefix else {}
-        self.new: list[dict[str, Any]] = []  # rows of the store's "verified" table, saved by save()
+        self.known = store.caches.answers() if self.prefix else {}
+        self.new: list[AnswerRow] = []  # rows of the store's "verified" table, saved by save()
 
     def refer(self, chunk: list[FrameRequest]) -> list[ReferResult]:
         """The referrer's answers to ``chunk``, from the cache where known."""
@@ -42,5 +41,5 @@ class AnswerCache:
         return out
 
     def save(self) -> None:
-        self.store.cache_answers(self.new)
+        self.store.caches.add_answers(self.new)
         self.new = []

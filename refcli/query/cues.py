@@ -18,16 +18,17 @@ class MomentCues:
 
     def __init__(self, store: Store, wants: frozenset[str]) -> None:
         self.wants = wants
-        self.poses = store.track_poses() if wants & {"pose", "keypoints"} else None
+        self.poses = store.contents.track_poses() if wants & {"pose", "keypoints"} else None
         self.posed: set[str] = set()
         if self.poses is not None:
             import json
 
-            self.posed = {m.content_id for m in store.media().values() if "pose" in json.loads(m.signature or "{}")}
+            self.posed = {m.content_id for m in store.contents.media().values()
+                          if "pose" in json.loads(m.signature or "{}")}
         # per track: where each sample's motion sits in its values, and the values
         self.motion = None if "motion" not in wants else {
             key: ({sample: k for k, sample in enumerate(samples)}, values)
-            for key, (samples, values) in store.track_motion().items()}
+            for key, (samples, values) in store.contents.track_motion().items()}
 
     def at(self, frame: Frame, track: int) -> dict[str, Any]:
         """The request features of ``track`` at ``frame``: "pose", "keypoints", "motion" as asked

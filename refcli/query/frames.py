@@ -42,7 +42,7 @@ class Frame:
 def current_frames(store: Store, content_ids: Collection[str] | None = None) -> list[Frame]:
     """The frames of every indexed content some path points to (only ``content_ids`` if given),
     in the store's order."""
-    table, paths = store.current_frames()
+    table, paths = store.contents.current_frames()
     if content_ids is not None:
         import pyarrow as pa
         import pyarrow.compute as pc

@@ -24,7 +24,7 @@ class Grounding:
     def apply(self, built: list[FrameRequest]) -> list[FrameRequest]:
         from refcli.refer.embedded import EmbeddedReferrer
 
-        embedded = EmbeddedReferrer(self.store.gallery(), ignore_unsupported=True)
+        embedded = EmbeddedReferrer(self.store.gallery.embeddings(), ignore_unsupported=True)
         worth = embedded.meets_all_but_objects([item.request for item in built])
         kept = [item for item, keep in zip(built, worth) if keep]
         if self.grounder is None or not kept:

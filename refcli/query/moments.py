@@ -30,7 +30,7 @@ def moments(store: Store, chosen: dict[tuple[str, int, int], list[Chosen]],
     for content_id, generation, track in chosen:
         if track != NO_TRACK:
             by_content.setdefault((content_id, generation), set()).add(track)
-    samples_of = store.track_samples(by_content)
+    samples_of = store.contents.track_samples(by_content)
     hits = []
     for (content_id, _generation, track), picks in chosen.items():
         frame = frames_of[content_id]

@@ -27,7 +27,7 @@ def frame_pixels(store: Store, frame: Frame) -> Picture | None:
             except (MediaError, OSError):
                 continue
         return None
-    row = store.keyframe(frame.content_id, frame.generation, frame.sample)
+    row = store.contents.keyframe(frame.content_id, frame.generation, frame.sample)
     if row is None:
         return None
     image = decode_keyframe(row["jpeg"])

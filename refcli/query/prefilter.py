@@ -14,7 +14,7 @@ someone for the parts of the query it understands (colours, positions, names...)
 def prefilter(store: Store, query: str, built: list[FrameRequest]) -> list[FrameRequest]:
     """The frames where the embedded referrer, judging what it understands of ``query``, finds
     someone or cannot tell; all of them when it understands nothing that rules people out."""
-    cheap = build_referrer(ReferrerSettings(gallery=store.gallery(), ignore_unsupported=True))
+    cheap = build_referrer(ReferrerSettings(gallery=store.gallery.embeddings(), ignore_unsupported=True))
     if not cheap.narrows(query):
         return built  # nothing the cheap referrer can check: every frame goes to the model
     results = cheap.refer([item.request for item in built])

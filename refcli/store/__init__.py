@@ -1,5 +1,13 @@
-"""The LanceDB index: schema, generations, the writer lock, and what readers see."""
+"""The LanceDB index: schema, generations, the writer lock, and what readers see.
 
-from refcli.store.store import FileRecord, MediaRecord, Store, default_db_path, frame_cache_key
+`Store` (refcli.store.store) is the database; its parts ``contents``, ``gallery``, ``watches`` and
+``caches`` read and write what the tables hold.
+"""
 
-__all__ = ["FileRecord", "MediaRecord", "Store", "default_db_path", "frame_cache_key"]
+from refcli.store.caches import AnswerRow, GroundedRow, frame_cache_key
+from refcli.store.content import FileRecord, MediaRecord
+from refcli.store.gallery import GalleryRow
+from refcli.store.store import Store, default_db_path
+
+__all__ = ["AnswerRow", "FileRecord", "GalleryRow", "GroundedRow", "MediaRecord", "Store", "default_db_path",
+           "frame_cache_key"]

@@ -327,9 +327,9 @@ def _reconcile(store: Store, report: RepairReport) -> None:
     if lost_content:  # media rows without counts (older databases) cannot tell: index them again
         unknown = media.filter(pc.is_null(media.column("row_counts")))
         incomplete |= set(unknown.column("content_id").to_pylist())
-    store.drop_contents(sorted(incomplete))
+    store.contents.drop(sorted(incomplete))
     report.contents_dropped = len(incomplete)
-    store.sweep()
+    store.contents.sweep()
     for done in report.tables:
         if done.table in _LOSSES and done.rows_lost != 0:
             count = "an unknown number of" if done.rows_lost is None else f"{done.rows_lost} of the"
@@ -340,8 +340,8 @@ def _reindex(store: Store, report: RepairReport, progress: Callable[..., Any] | 
     """Index again the files whose content lost its media row (in this repair or before)."""
     from refcli.index import run_index
 
-    media = set(store.media())
-    wanted = sorted(path for path, record in store.files().items()
+    media = set(store.contents.media())
+    wanted = sorted(path for path, record in store.contents.files().items()
                     if record.gone_at is None and record.error is None and record.content_id
                     and record.content_id not in media)
     report.reindexed = [p for p in wanted if os.path.lexists(p)]

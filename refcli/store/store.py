@@ -5,6 +5,19 @@ fresh generation number first; its media row, which names the current generation
 switched last. Readers join on the current generation, so a crash or a concurrent read sees
 either the old rows or the new ones, never a mix. Superseded rows are swept afterwards.
 
+`Store` is the database itself: opening, creating and migrating it, the writer lock, generation
+numbers, the meta values, `check` and `optimize`. What the tables hold is read and written through
+its parts, one per concern, each a small class beside this module:
+
+- ``store.contents`` (refcli.store.content): indexed files and contents, their frames, tracks,
+  keyframes, faces and poses; `commit`, `sweep`, `prune`;
+- ``store.gallery`` (refcli.store.gallery): the named people's faces;
+- ``store.watches`` (refcli.store.watches): standing queries and the hits they reported;
+- ``store.caches`` (refcli.store.caches): cached answers of model referrers and object grounders.
+
+The parts belong to the Store: they reach the tables through its ``_read``, ``_table`` and
+``_require_writer``, which nothing outside refcli.store calls (tests aside).
+
 Every LanceDB call goes through refcli.store.guard, which turns a damaged table, a full disk or a
 read-only folder into DatabaseDamagedError / DatabaseWriteError; `check` (refcli.store.health)
 looks for damage before it is stumbled on, and refcli.store.repair is the way back.
@@ -13,42 +26,35 @@ looks for damage before it is stumbled on, and refcli.store.repair is the way ba
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
-import re
 import socket
 import threading
 import time
-import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from refcli import faults
 from refcli.errors import (
     REPAIR_HINT,
     DatabaseDamagedError,
-    DatabaseWriteError,
     SchemaTooNewError,
     StoreError,
     WriterBusyError,
 )
-from refcli.io.discover import Fingerprint, db_path, real_path
-from refcli.store import schema
+from refcli.store import schema, sql
+from refcli.store.caches import Caches
+from refcli.store.content import Contents, Failure
+from refcli.store.gallery import Gallery
 from refcli.store.guard import Guarded, damaged, guarded
+from refcli.store.watches import Watches
 
 if TYPE_CHECKING:
     from refcli.config import IndexSettings
     from refcli.store.health import Health
-    from refcli.track import Rows
 
-_HEX = re.compile(r"^[0-9a-f]+$")
 _LOCK_NAME = "writer.lock"
 _HOLDER_NAME = "writer.json"
 _PREPARE_WAIT = 30.0  # seconds: making a database takes well under one
@@ -66,50 +72,37 @@ def default_db_path() -> str:
     return os.path.join(data_home, "refcli", "db")
 
 
-@dataclass(frozen=True)
-class FileRecord:
-    path: str
-    content_id: str | None
-    kind: str
-    fingerprint: Fingerprint
-    error: str | None
-    gone_at: float | None = None
+class Status(TypedDict):
+    """What `refcli status --json` reports (less its "problems", which come from `check`)."""
 
-    def row(self, **changes: Any) -> dict[str, Any]:
-        """The files-table row of this record, with ``changes``."""
-        fp = self.fingerprint
-        row = {"path": self.path, "content_id": self.content_id, "kind": self.kind, "size": fp.size,
-               "mtime_ns": fp.mtime_ns, "mode": fp.mode, "error": self.error, "seen_at": time.time(),
-               "gone_at": self.gone_at}
-        row.update(changes)
-        return row
-
-
-@dataclass(frozen=True)
-class MediaRecord:
-    content_id: str
-    kind: str
-    status: str
-    error: str | None
-    signature: str
-    generation: int
-    full_hash: str | None = None
-
-
-@dataclass(frozen=True)
-class TrackFeatures:
-    """What `find` needs of every track, from one scan of the tracks table, by (content id,
-    generation, track): the best detector score, and the measured features — colours, and faces
-    when they were indexed (the key is absent otherwise: "not measured" differs from "no face
-    seen")."""
-
-    scores: dict[tuple[str, int, int], float]
-    features: dict[tuple[str, int, int], dict[str, Any]]
-    faces_indexed: bool
+    db: str
+    schema_version: int
+    size_bytes: int
+    files: int
+    images: int
+    videos: int
+    gone: int
+    failed: int
+    contents: int
+    frames: int
+    tracks: int
+    people: int
+    watches: int
+    last_scan: float | None
+    index_settings: dict[str, Any] | None
+    failures: list[Failure]
 
 
 class Store:
-    """An open refcli database. Use ``Store.open``; write only inside ``writer()``."""
+    """An open refcli database. Use ``Store.open``; write only inside ``writer()``.
+
+    Attributes:
+        path: the database folder.
+        contents: indexed files and contents (refcli.store.content.Contents).
+        gallery: the face gallery (refcli.store.gallery.Gallery).
+        watches: standing queries and their seen hits (refcli.store.watches.Watches).
+        caches: answers of slow models (refcli.store.caches.Caches).
+    """
 
     def __init__(self, path: str, db: Any) -> None:
         self.path = path
@@ -119,6 +112,10 @@ class Store:
         self._lock: Any = None
         self._gen_lock = threading.Lock()
         self._generation_floor = False  # the stored generations have been read (new_generation)
+        self.contents = Contents(self)
+        self.gallery = Gallery(self)
+        self.watches = Watches(self)
+        self.caches = Caches(self)
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -309,61 +306,6 @@ class Store:
             self._last_generation = max(self._last_generation + 1, time.time_ns())
             return self._last_generation
 
-    def commit(self, rows: Rows | None = None, media: Iterable[dict[str, Any]] = (),
-               files: Iterable[dict[str, Any]] = ()) -> None:
-        """Write content rows, then media rows (the generation switch), then file rows.
-
-        Content rows may belong to files still being indexed: their generation is not
-        current until a later commit switches their media row, so readers ignore them.
-        """
-        self._require_writer()
-        media, files = list(media), list(files)
-        if rows is not None:
-            for name in rows.TABLES:
-                data = getattr(rows, name)
-                if data:
-                    self._table(name).add(pa.Table.from_pylist(data, schema=schema.TABLES[name]))
-                    faults.point("between-writes")
-        faults.point("before-switch")
-        if media:
-            self._upsert("media", "content_id", media, schema.MEDIA)
-        if files:
-            self._upsert("files", "path", [{**row, "path": db_path(row["path"])} for row in files], schema.FILES)
-
-    def _upsert(self, name: str, key: str, rows: list[dict[str, Any]], table_schema: pa.Schema) -> None:
-        latest: dict[Any, dict[str, Any]] = {row[key]: row for row in rows}  # last write wins
-        data = pa.Table.from_pylist(list(latest.values()), schema=table_schema)
-        (self._table(name).merge_insert(key).when_matched_update_all()
-         .when_not_matched_insert_all().execute(data))
-
-    def sweep(self) -> int:
-        """Delete rows no reader can reach: superseded generations and content no file points to.
-
-        Returns the number of contents whose rows were removed.
-        """
-        self._require_writer()
-        referenced = set(self._read("files", ["content_id"]).column("content_id").drop_null().to_pylist())
-        media = self._read("media", ["content_id", "generation"]).to_pylist()
-        orphans = [m["content_id"] for m in media if m["content_id"] not in referenced]
-        current = {(m["content_id"], m["generation"]) for m in media if m["content_id"] in referenced}
-        if orphans:
-            self._table("media").delete(f"content_id IN ({_sql_list(orphans)})")
-        for name in schema.CONTENT_TABLES:
-            pairs = self._read(name, ["content_id", "generation"])
-            stale = {g for c, g in zip(pairs.column("content_id").to_pylist(),
-                                        pairs.column("generation").to_pylist()) if (c, g) not in current}
-            for chunk in _chunks(sorted(stale), 500):
-                # generations are unique across the database, so they alone name the rows
-                self._table(name).delete(f"generation IN ({', '.join(str(int(g)) for g in chunk)})")
-        return len(orphans)
-
-    def drop_contents(self, content_ids: list[str]) -> None:
-        """Forget these contents' media rows: their files are decoded again by the next index
-        (`refcli repair` does it to contents that lost rows); their rows are swept."""
-        self._require_writer()
-        for chunk in _chunks(content_ids, 500):
-            self._table("media").delete(f"content_id IN ({_sql_list(chunk)})")
-
     def optimize(self, force: bool = False) -> None:
         """Compact small fragments left by many small commits and keep the scalar indexes current.
 
@@ -390,185 +332,7 @@ class Store:
 
                     table.create_index(_INDEXED[name], config=BTree())
 
-    # -- readers -----------------------------------------------------------------------------
-
-    def files(self) -> dict[str, FileRecord]:
-        out: dict[str, FileRecord] = {}
-        for row in self._read("files").to_pylist():
-            path = real_path(row["path"])
-            out[path] = FileRecord(
-                path=path, content_id=row["content_id"], kind=row["kind"],
-                fingerprint=Fingerprint(row["size"], row["mtime_ns"], row["mode"]), error=row["error"],
-                gone_at=row.get("gone_at"))
-        return out
-
-    def media(self) -> dict[str, MediaRecord]:
-        columns = ["content_id", "kind", "status", "error", "signature", "generation", "full_hash"]
-        return {row["content_id"]: MediaRecord(**row) for row in self._read("media", columns).to_pylist()}
-
-    def current_frames(self) -> tuple[pa.Table, dict[str, list[str]]]:
-        """Frames of the current generation of every indexed content that some path points to.
-
-        Returns the frames (plus a ``kind`` column) and, per content id, its sorted paths.
-        The media table is read first: a writer switching a generation meanwhile leaves the
-        old rows in place until its sweep, so this snapshot stays whole.
-        """
-        media = self._read("media", ["content_id", "generation", "kind", "status"])
-        media = media.filter(pc.equal(media.column("status"), "ok")).drop_columns(["status"])
-        paths: dict[str, list[str]] = {}
-        for row in self._read("files", ["path", "content_id", "gone_at"]).to_pylist():
-            if row["content_id"] is not None and row["gone_at"] is None:  # gone files are not answers
-                paths.setdefault(row["content_id"], []).append(real_path(row["path"]))
-        frames = self._read("frames")
-        keys = frames.select(["content_id", "generation"]).append_column(
-            "_row", pa.array(range(frames.num_rows), pa.int64()))
-        # Arrow joins cannot carry nested columns: join the keys, then take the rows.
-        matched = keys.join(media, keys=["content_id", "generation"], join_type="inner").sort_by("_row")
-        matched = matched.filter(pc.is_in(matched.column("content_id"), pa.array(list(paths), pa.string())))
-        current = frames.take(matched.column("_row")).append_column("kind", matched.column("kind"))
-        return current, {cid: sorted(p) for cid, p in paths.items()}
-
-    def tracks(self, content_id: str, generation: int,
-               tracks: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
-        """Track rows of one content generation (all, or the given track ids), by track id."""
-        where = f"content_id = '{_checked_id(content_id)}' AND generation = {int(generation)}"
-        wanted = sorted({int(t) for t in tracks}) if tracks is not None else None
-        if wanted is not None:
-            if not wanted:
-                return {}
-            where += f" AND track IN ({', '.join(map(str, wanted))})"
-        return {row["track"]: row for row in self._read("tracks", where=where).to_pylist()}
-
-    def track_features(self) -> TrackFeatures:
-        with_faces = self.faces_indexed()
-        table = self._read("tracks", ["content_id", "generation", "track", "score", "upper_colours",
-                                      "lower_colours"])
-        scores: dict[tuple[str, int, int], float] = {}
-        out: dict[tuple[str, int, int], dict[str, Any]] = {}
-        for row in table.to_pylist():
-            key = (row["content_id"], row["generation"], row["track"])
-            scores[key] = row["score"]
-            colours = None if row["upper_colours"] is None else {
-                part: {c["name"]: c["share"] for c in row[f"{part}_colours"] or []} for part in ("upper", "lower")}
-            out[key] = {"colours": colours, "faces": []} if with_faces else {"colours": colours}
-        if with_faces:
-            faces = self._read("faces", ["content_id", "generation", "track", "embedding"])
-            for row in faces.to_pylist():
-                key = (row["content_id"], row["generation"], row["track"])
-                if key in out:
-                    out[key]["faces"].append(row["embedding"])
-        return TrackFeatures(scores, out, with_faces)
-
-    def track_motion(self) -> dict[tuple[str, int, int], tuple[list[int], list[float] | None]]:
-        """Per track: its samples and their motion (3 floats each, see refcli/features/motion.py;
-        None for tracks indexed before motion was measured)."""
-        table = self._read("tracks", ["content_id", "generation", "track", "samples", "motion"])
-        return {(c, g, t): (samples, motion) for c, g, t, samples, motion in zip(
-            *(table.column(n).to_pylist() for n in ("content_id", "generation", "track", "samples", "motion")))}
-
-    def track_poses(self) -> dict[tuple[str, int, int], list[tuple[float | None, dict[str, Any]]]]:
-        """Per track, in time order: (time, {"cues": {cue: (value, confidence)}, "keypoints": {part: (x, y)}})
-        of each sample whose pose was estimated."""
-        from refcli.features.pose import Pose, keypoints
-
-        out: dict[tuple[str, int, int], list[tuple[float | None, dict[str, Any]]]] = {}
-        table = self._read("poses", ["content_id", "generation", "track", "sample", "time", "landmarks", "cues"])
-        for row in sorted(table.to_pylist(), key=lambda r: r["sample"]):
-            pose = {"cues": {c["name"]: (c["value"], c["confidence"]) for c in row["cues"]},
-                    "keypoints": keypoints(Pose.from_flat(row["landmarks"]))}
-            out.setdefault((row["content_id"], row["generation"], row["track"]), []).append((row["time"], pose))
-        return out
-
-    def faces_indexed(self) -> bool:
-        return "faces" in self._table_names() and self._table("faces").count_rows() > 0
-
-    # -- the face gallery --------------------------------------------------------------------
-
-    def gallery(self) -> dict[str, list[list[float]]]:
-        out: dict[str, list[list[float]]] = {}
-        for row in self._read("gallery", ["name", "embedding"]).to_pylist():
-            out.setdefault(row["name"], []).append(row["embedding"])
-        return out
-
-    def gallery_entries(self) -> list[dict[str, Any]]:
-        return self._read("gallery", ["name", "source", "added_at"]).to_pylist()
-
-    def add_to_gallery(self, rows: list[dict[str, Any]]) -> None:
-        self._require_writer()
-        self._table("gallery").add(pa.Table.from_pylist(rows, schema=schema.GALLERY))
-
-    def remove_from_gallery(self, name: str) -> int:
-        self._require_writer()
-        before = self._table("gallery").count_rows()
-        self._table("gallery").delete(f"name = {_sql_string(name)}")
-        return before - self._table("gallery").count_rows()
-
-    def forget_faces(self) -> tuple[int, int]:
-        """Delete every stored face embedding: the gallery and the faces found while indexing."""
-        self._require_writer()
-        counts = []
-        for name in ("gallery", "faces"):
-            table = self._table(name)
-            counts.append(table.count_rows())
-            table.delete("true")
-            # ...and the old table versions that still hold them on disk. A reader in the middle
-            # of a query may fail once: forgetting faces must not wait a week of version retention.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
-        return counts[0], counts[1]
-
-    # -- files that disappeared --------------------------------------------------------------
-
-    def prune(self, older_than_days: float = 0.0) -> int:
-        """Forget files marked gone (for at least ``older_than_days``), then their unreachable content."""
-        self._require_writer()
-        cutoff = time.time() - older_than_days * 86400
-        files = self._table("files")
-        before = files.count_rows()
-        files.delete(f"gone_at IS NOT NULL AND gone_at <= {float(cutoff)!r}")
-        removed = before - files.count_rows()
-        if removed:
-            self.sweep()
-        return removed
-
-    # -- standing queries --------------------------------------------------------------------
-
-    def watches(self) -> list[dict[str, Any]]:
-        return self._read("watches").to_pylist()
-
-    def add_watch(self, query: str, backend: str, min_score: float) -> bool:
-        self._require_writer()
-        if any(w["query"] == query and w["backend"] == backend for w in self.watches()):
-            return False
-        row = {"query": query, "backend": backend, "min_score": min_score, "added_at": time.time(), "last_run": None,
-               "checked_generation": None}
-        self._table("watches").add(pa.Table.from_pylist([row], schema=schema.WATCHES))
-        return True
-
-    def remove_watch(self, query: str) -> int:
-        self._require_writer()
-        table = self._table("watches")
-        before = table.count_rows()
-        table.delete(f"query = {_sql_string(query)}")
-        return before - table.count_rows()
-
-    def mark_watch_checked(self, query: str, backend: str, generation: int | None, when: float) -> None:
-        """The watch has looked at, and reported, every content up to ``generation``."""
-        self._require_writer()
-        values: dict[str, Any] = {"last_run": when}
-        if generation is not None:
-            values["checked_generation"] = int(generation)
-        self._table("watches").update(where=f"query = {_sql_string(query)} AND backend = {_sql_string(backend)}",
-                                      values=values)
-
-    def seen_hit_keys(self) -> set[str]:
-        return set(self._read("seen_hits", ["key"]).column("key").to_pylist())
-
-    def add_seen_hits(self, rows: list[dict[str, Any]]) -> None:
-        self._require_writer()
-        if rows:
-            self._table("seen_hits").add(pa.Table.from_pylist(rows, schema=schema.SEEN_HITS))
+    # -- meta --------------------------------------------------------------------------------
 
     def set_meta(self, key: str, value: str) -> None:
         self._require_writer()
@@ -577,7 +341,7 @@ class Store:
     def _put_meta(self, key: str, value: str) -> None:
         """Replace one meta value (migrations do it at open, before any writer lock)."""
         meta = self._table("meta")
-        meta.delete(f"key = {_sql_string(key)}")
+        meta.delete(f"key = {sql.quote(key)}")
         meta.add(pa.Table.from_pylist([{"key": key, "value": value}], schema=schema.META))
 
     def index_settings(self) -> IndexSettings | None:
@@ -591,106 +355,7 @@ class Store:
         values = [r["value"] for r in self._read("meta").to_pylist() if r["key"] == key]
         return values[-1] if values else None
 
-
-    def track_samples(self, wanted: dict[tuple[str, int], set[int]]) -> dict[tuple[str, int], list[int]]:
-        """Sample lists of the given tracks ((content, generation) -> track ids), in one scan."""
-        if not wanted:
-            return {}
-        table = self._read("tracks", ["content_id", "generation", "track", "samples"])
-        out = {}
-        for cid, gen, track, samples in zip(*(table.column(n).to_pylist()
-                                              for n in ("content_id", "generation", "track", "samples"))):
-            if track in wanted.get((cid, gen), ()):
-                out[(cid, track)] = samples
-        return out
-
-    def keyframe_samples(self) -> dict[tuple[str, int], set[int]]:
-        """Which samples of each content generation have a stored keyframe."""
-        out: dict[tuple[str, int], set[int]] = {}
-        table = self._read("keyframes", ["content_id", "generation", "sample"])
-        for cid, gen, sample in zip(*(table.column(n).to_pylist() for n in ("content_id", "generation", "sample"))):
-            out.setdefault((cid, gen), set()).add(sample)
-        return out
-
-    def cached_answers(self) -> dict[str, tuple[list[int], list[float]]]:
-        return {r["key"]: (r["indexes"], r["scores"]) for r in self._read("verified").to_pylist()}
-
-    def cache_answers(self, rows: list[dict[str, Any]]) -> None:
-        """Append cached answers. Not under the writer lock: an append is one atomic LanceDB
-        commit, and caching must not wait for a nightly index to finish."""
-        if rows and "verified" in self._table_names():
-            self._cache("verified", pa.Table.from_pylist(rows, schema=schema.VERIFIED))
-
-    def _cache(self, name: str, data: pa.Table) -> None:
-        try:
-            self._table(name).add(data)
-        except DatabaseWriteError:
-            pass  # a full disk or a read-only database still answers queries; the cache just stays as it is
-
-    def grounded(self, keys: list[str]) -> dict[str, list[tuple[list[float], float]]]:
-        """Cached grounding results by key (see refcli/ground/stage.py)."""
-        if not keys:
-            return {}
-        out: dict[str, list[tuple[list[float], float]]] = {}
-        for chunk in _chunks(sorted(set(keys)), 500):
-            table = self._read("grounded", ["key", "boxes", "scores"], where=f"key IN ({_sql_list(chunk)})")
-            for row in table.to_pylist():
-                boxes = row["boxes"] or []
-                out[row["key"]] = [(boxes[4 * i:4 * i + 4], score) for i, score in enumerate(row["scores"] or [])]
-        return out
-
-    def cache_grounded(self, rows: list[dict[str, Any]]) -> None:
-        """Append grounding results; like the answer cache, not under the writer lock."""
-        if rows and "grounded" in self._table_names():
-            self._cache("grounded", pa.Table.from_pylist(rows, schema=schema.GROUNDED))
-
-    def keyframe(self, content_id: str, generation: int, sample: int) -> dict[str, Any] | None:
-        where = (f"content_id = '{_checked_id(content_id)}' AND generation = {int(generation)} "
-                 f"AND sample = {int(sample)}")
-        rows = self._read("keyframes", where=where).to_pylist()
-        return rows[0] if rows else None
-
-    def content(self, prefix: str) -> tuple[MediaRecord, list[FileRecord]]:
-        """The indexed content whose id starts with ``prefix``, and the files that held it, by path
-        (with the fingerprints they were indexed with)."""
-        matches = [m for cid, m in self.media().items() if cid.startswith(prefix.lower())]
-        if len(matches) != 1:
-            raise StoreError(f"{'no' if not matches else 'more than one'} indexed file has an id starting "
-                             f"with {prefix!r}: copy the hit id from `refcli find`")
-        record = matches[0]
-        files = sorted((r for r in self.files().values() if r.content_id == record.content_id), key=lambda r: r.path)
-        return record, files
-
-    def _file_states(self) -> tuple[int, int, dict[str, int], list[dict[str, Any]], dict[str, dict[str, Any]]]:
-        """Files present, files gone, present files by kind, failures (by path) and media rows."""
-        files = self._read("files", ["path", "content_id", "error", "gone_at"]).to_pylist()
-        media = {row["content_id"]: row for row in self._read(
-            "media", ["content_id", "kind", "status", "error", "people", "samples", "generation"]).to_pylist()}
-        failures = []
-        kinds = {"image": 0, "video": 0}
-        gone = present = 0
-        for row in files:
-            if row["gone_at"] is not None:
-                gone += row["content_id"] is not None  # not problems that are over (a folder readable again)
-                continue
-            present += 1
-            record = media.get(row["content_id"]) if row["content_id"] else None
-            error = row["error"] or (record["error"] if record and record["status"] == "failed" else None)
-            if error:
-                failures.append({"path": real_path(row["path"]), "error": error})
-            elif record:
-                kinds[record["kind"]] = kinds.get(record["kind"], 0) + 1
-        return present, gone, kinds, sorted(failures, key=lambda f: f["path"]), media
-
-    def _current_rows(self, name: str, current: set[tuple[str, int]]) -> int:
-        """Rows of a content table that readers can reach (not superseded generations awaiting a sweep)."""
-        pairs = self._read(name, ["content_id", "generation"])
-        return sum(1 for key in zip(pairs.column("content_id").to_pylist(), pairs.column("generation").to_pylist())
-                   if key in current)
-
-    def failures(self) -> list[dict[str, Any]]:
-        """Files that could not be indexed, and why (`refcli errors`), by path."""
-        return self._file_states()[3]
+    # -- the whole database ------------------------------------------------------------------
 
     def check(self) -> Health:
         """Whether every table opens and reads, and holds the rows its media rows count (cheap:
@@ -699,29 +364,19 @@ class Store:
 
         return check(self)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         """What the database holds and which files failed, for `refcli status`."""
-        present, gone, kinds, failures, media = self._file_states()
-        ok = [m for m in media.values() if m["status"] == "ok"]
+        counts = self.contents.counts()
         last_scan = self.get_meta("last_scan")
         return {
             "db": self.path, "schema_version": schema.SCHEMA_VERSION, "size_bytes": _folder_size(self.path),
-            "files": present, "images": kinds["image"], "videos": kinds["video"], "gone": gone,
-            "failed": len(failures), "contents": len(media), "frames": sum(m["samples"] or 0 for m in ok),
-            "tracks": self._current_rows("tracks", {(cid, m["generation"]) for cid, m in media.items()
-                                                    if m["status"] == "ok"}),
-            "people": sum(m["people"] or 0 for m in ok), "watches": len(self.watches()),
+            "files": counts.files, "images": counts.images, "videos": counts.videos, "gone": counts.gone,
+            "failed": len(counts.failures), "contents": counts.contents, "frames": counts.frames,
+            "tracks": counts.tracks, "people": counts.people, "watches": len(self.watches.all()),
             "last_scan": float(last_scan) if last_scan else None,
             "index_settings": dataclasses.asdict(settings) if (settings := self.index_settings()) else None,
-            "failures": failures,
+            "failures": counts.failures,
         }
-
-
-def frame_cache_key(prefix: str, frame: dict[str, Any]) -> str:
-    """The key of a cached result about one frame (a model's answer, grounded objects): what was
-    asked (``prefix``) and the frame's generation, so a re-indexed file never reads stale results."""
-    text = f"{prefix}|{frame['content_id']}|{frame['generation']}|{frame['sample']}"
-    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def _folder_size(path: str) -> int:
@@ -734,23 +389,3 @@ def _folder_size(path: str) -> int:
                 continue
     return total
 
-
-def _checked_id(value: str) -> str:
-    """Content ids go into filter strings: they must be the hex digests refcli makes."""
-    if not _HEX.match(value):
-        raise StoreError(f"internal error: unexpected content id {value!r}")
-    return value
-
-
-def _sql_string(value: str) -> str:
-    """A SQL string literal: quotes doubled, so names like O'Brien cannot break the filter."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _sql_list(values: list[str]) -> str:
-    return ", ".join(f"'{_checked_id(v)}'" for v in values)
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

@@ -1,0 +1,360 @@
+"""`Store.contents`: what was indexed — files, their contents, and each content's frames, tracks,
+keyframes, faces and poses — written by `index` and read by `find`, `show` and `export`.
+
+A file (a path, table ``files``) holds a content (table ``media``, keyed by the hash of the bytes,
+so copies share one). A content's rows in the content tables (schema.CONTENT_TABLES) carry the
+generation they were written under; ``media.generation`` names the current one. `commit` writes
+the content rows first and switches the media row last, so a reader never sees half a file; the
+rows of superseded generations wait for `sweep`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from refcli import faults
+from refcli.errors import StoreError
+from refcli.io.discover import Fingerprint, db_path, real_path
+from refcli.store import schema, sql
+
+if TYPE_CHECKING:
+    from refcli.store.store import Store
+    from refcli.track import Rows
+
+__all__ = ["Contents", "ContentCounts", "Failure", "FileRecord", "KeyframeRow", "MediaRecord", "TrackFeatures"]
+
+TrackKey = tuple[str, int, int]
+"""(content id, generation, track id): a track of one generation of one content."""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    content_id: str | None
+    kind: str
+    fingerprint: Fingerprint
+    error: str | None
+    gone_at: float | None = None
+
+    def row(self, **changes: Any) -> dict[str, Any]:
+        """The files-table row of this record, with ``changes``."""
+        fp = self.fingerprint
+        row = {"path": self.path, "content_id": self.content_id, "kind": self.kind, "size": fp.size,
+               "mtime_ns": fp.mtime_ns, "mode": fp.mode, "error": self.error, "seen_at": time.time(),
+               "gone_at": self.gone_at}
+        row.update(changes)
+        return row
+
+
+@dataclass(frozen=True)
+class MediaRecord:
+    content_id: str
+    kind: str
+    status: str
+    error: str | None
+    signature: str
+    generation: int
+    full_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class TrackFeatures:
+    """What `find` needs of every track, from one scan of the tracks table, by (content id,
+    generation, track): the best detector score, and the measured features — colours, and faces
+    when they were indexed (the key is absent otherwise: "not measured" differs from "no face
+    seen")."""
+
+    scores: dict[TrackKey, float]
+    features: dict[TrackKey, dict[str, Any]]
+    faces_indexed: bool
+
+
+class KeyframeRow(TypedDict):
+    """A stored keyframe (schema.KEYFRAMES)."""
+
+    content_id: str
+    generation: int
+    sample: int
+    time: float | None
+    width: int
+    height: int
+    scale: float  # keyframe pixels per displayed pixel
+    jpeg: bytes
+
+
+class Failure(TypedDict):
+    """A file that could not be indexed (`refcli errors`)."""
+
+    path: str
+    error: str
+
+
+@dataclass(frozen=True)
+class ContentCounts:
+    """What the database holds, for `refcli status` (files gone are not counted as present)."""
+
+    files: int
+    images: int
+    videos: int
+    gone: int
+    contents: int
+    frames: int
+    tracks: int  # tracks of current generations (not those awaiting a sweep)
+    people: int
+    failures: list[Failure]  # by path
+
+
+class Contents:
+    """The indexed files and contents of one Store: their rows, written and read."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # -- writing (inside Store.writer()) -----------------------------------------------------
+
+    def commit(self, rows: Rows | None = None, media: Iterable[dict[str, Any]] = (),
+               files: Iterable[dict[str, Any]] = ()) -> None:
+        """Write content rows, then media rows (the generation switch), then file rows.
+
+        Content rows may belong to files still being indexed: their generation is not
+        current until a later commit switches their media row, so readers ignore them.
+        """
+        self._store._require_writer()
+        media, files = list(media), list(files)
+        if rows is not None:
+            for name in rows.TABLES:
+                data = getattr(rows, name)
+                if data:
+                    self._store._table(name).add(pa.Table.from_pylist(data, schema=schema.TABLES[name]))
+                    faults.point("between-writes")
+        faults.point("before-switch")
+        if media:
+            self._upsert("media", "content_id", media, schema.MEDIA)
+        if files:
+            self._upsert("files", "path", [{**row, "path": db_path(row["path"])} for row in files], schema.FILES)
+
+    def _upsert(self, name: str, key: str, rows: list[dict[str, Any]], table_schema: pa.Schema) -> None:
+        latest: dict[Any, dict[str, Any]] = {row[key]: row for row in rows}  # last write wins
+        data = pa.Table.from_pylist(list(latest.values()), schema=table_schema)
+        (self._store._table(name).merge_insert(key).when_matched_update_all()
+         .when_not_matched_insert_all().execute(data))
+
+    def sweep(self) -> int:
+        """Delete rows no reader can reach: superseded generations and content no file points to.
+
+        Returns the number of contents whose rows were removed.
+        """
+        self._store._require_writer()
+        referenced = set(self._store._read("files", ["content_id"]).column("content_id").drop_null().to_pylist())
+        media = self._store._read("media", ["content_id", "generation"]).to_pylist()
+        orphans = [m["content_id"] for m in media if m["content_id"] not in referenced]
+        current = {(m["content_id"], m["generation"]) for m in media if m["content_id"] in referenced}
+        if orphans:
+            self._store._table("media").delete(f"content_id IN ({sql.id_list(orphans)})")
+        for name in schema.CONTENT_TABLES:
+            pairs = self._store._read(name, ["content_id", "generation"])
+            stale = {g for c, g in zip(pairs.column("content_id").to_pylist(),
+                                        pairs.column("generation").to_pylist()) if (c, g) not in current}
+            for chunk in sql.chunks(sorted(stale), 500):
+                # generations are unique across the database, so they alone name the rows
+                self._store._table(name).delete(f"generation IN ({', '.join(str(int(g)) for g in chunk)})")
+        return len(orphans)
+
+    def drop(self, content_ids: list[str]) -> None:
+        """Forget these contents' media rows: their files are decoded again by the next index
+        (`refcli repair` does it to contents that lost rows); their rows are swept."""
+        self._store._require_writer()
+        for chunk in sql.chunks(content_ids, 500):
+            self._store._table("media").delete(f"content_id IN ({sql.id_list(chunk)})")
+
+    def prune(self, older_than_days: float = 0.0) -> int:
+        """Forget files marked gone (for at least ``older_than_days``), then their unreachable content."""
+        self._store._require_writer()
+        cutoff = time.time() - older_than_days * 86400
+        files = self._store._table("files")
+        before = files.count_rows()
+        files.delete(f"gone_at IS NOT NULL AND gone_at <= {float(cutoff)!r}")
+        removed = before - files.count_rows()
+        if removed:
+            self.sweep()
+        return removed
+
+    # -- files and contents ------------------------------------------------------------------
+
+    def files(self) -> dict[str, FileRecord]:
+        out: dict[str, FileRecord] = {}
+        for row in self._store._read("files").to_pylist():
+            path = real_path(row["path"])
+            out[path] = FileRecord(
+                path=path, content_id=row["content_id"], kind=row["kind"],
+                fingerprint=Fingerprint(row["size"], row["mtime_ns"], row["mode"]), error=row["error"],
+                gone_at=row.get("gone_at"))
+        return out
+
+    def media(self) -> dict[str, MediaRecord]:
+        columns = ["content_id", "kind", "status", "error", "signature", "generation", "full_hash"]
+        return {row["content_id"]: MediaRecord(**row) for row in self._store._read("media", columns).to_pylist()}
+
+    def lookup(self, prefix: str) -> tuple[MediaRecord, list[FileRecord]]:
+        """The indexed content whose id starts with ``prefix``, and the files that held it, by path
+        (with the fingerprints they were indexed with)."""
+        matches = [m for cid, m in self.media().items() if cid.startswith(prefix.lower())]
+        if len(matches) != 1:
+            raise StoreError(f"{'no' if not matches else 'more than one'} indexed file has an id starting "
+                             f"with {prefix!r}: copy the hit id from `refcli find`")
+        record = matches[0]
+        files = sorted((r for r in self.files().values() if r.content_id == record.content_id), key=lambda r: r.path)
+        return record, files
+
+    def failures(self) -> list[Failure]:
+        """Files that could not be indexed, and why (`refcli errors`), by path."""
+        return self._file_states()[3]
+
+    def counts(self) -> ContentCounts:
+        """What the database holds and which files failed (`refcli status`)."""
+        present, gone, kinds, failures, media = self._file_states()
+        ok = [m for m in media.values() if m["status"] == "ok"]
+        tracks = self._current_rows("tracks", {(cid, m["generation"]) for cid, m in media.items()
+                                               if m["status"] == "ok"})
+        return ContentCounts(files=present, images=kinds["image"], videos=kinds["video"], gone=gone,
+                             contents=len(media), frames=sum(m["samples"] or 0 for m in ok), tracks=tracks,
+                             people=sum(m["people"] or 0 for m in ok), failures=failures)
+
+    def _file_states(self) -> tuple[int, int, dict[str, int], list[Failure], dict[str, dict[str, Any]]]:
+        """Files present, files gone, present files by kind, failures (by path) and media rows."""
+        files = self._store._read("files", ["path", "content_id", "error", "gone_at"]).to_pylist()
+        media = {row["content_id"]: row for row in self._store._read(
+            "media", ["content_id", "kind", "status", "error", "people", "samples", "generation"]).to_pylist()}
+        failures: list[Failure] = []
+        kinds = {"image": 0, "video": 0}
+        gone = present = 0
+        for row in files:
+            if row["gone_at"] is not None:
+                gone += row["content_id"] is not None  # not problems that are over (a folder readable again)
+                continue
+            present += 1
+            record = media.get(row["content_id"]) if row["content_id"] else None
+            error = row["error"] or (record["error"] if record and record["status"] == "failed" else None)
+            if error:
+                failures.append({"path": real_path(row["path"]), "error": error})
+            elif record:
+                kinds[record["kind"]] = kinds.get(record["kind"], 0) + 1
+        return present, gone, kinds, sorted(failures, key=lambda f: f["path"]), media
+
+    def _current_rows(self, name: str, current: set[tuple[str, int]]) -> int:
+        """Rows of a content table that readers can reach (not superseded generations awaiting a sweep)."""
+        pairs = self._store._read(name, ["content_id", "generation"])
+        return sum(1 for key in zip(pairs.column("content_id").to_pylist(), pairs.column("generation").to_pylist())
+                   if key in current)
+
+    # -- what queries read -------------------------------------------------------------------
+
+    def current_frames(self) -> tuple[pa.Table, dict[str, list[str]]]:
+        """Frames of the current generation of every indexed content that some path points to.
+
+        Returns the frames (plus a ``kind`` column) and, per content id, its sorted paths.
+        The media table is read first: a writer switching a generation meanwhile leaves the
+        old rows in place until its sweep, so this snapshot stays whole.
+        """
+        media = self._store._read("media", ["content_id", "generation", "kind", "status"])
+        media = media.filter(pc.equal(media.column("status"), "ok")).drop_columns(["status"])
+        paths: dict[str, list[str]] = {}
+        for row in self._store._read("files", ["path", "content_id", "gone_at"]).to_pylist():
+            if row["content_id"] is not None and row["gone_at"] is None:  # gone files are not answers
+                paths.setdefault(row["content_id"], []).append(real_path(row["path"]))
+        frames = self._store._read("frames")
+        keys = frames.select(["content_id", "generation"]).append_column(
+            "_row", pa.array(range(frames.num_rows), pa.int64()))
+        # Arrow joins cannot carry nested columns: join the keys, then take the rows.
+        matched = keys.join(media, keys=["content_id", "generation"], join_type="inner").sort_by("_row")
+        matched = matched.filter(pc.is_in(matched.column("content_id"), pa.array(list(paths), pa.string())))
+        current = frames.take(matched.column("_row")).append_column("kind", matched.column("kind"))
+        return current, {cid: sorted(p) for cid, p in paths.items()}
+
+    def tracks(self, content_id: str, generation: int,
+               tracks: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
+        """Track rows of one content generation (all, or the given track ids), by track id."""
+        where = f"content_id = '{sql.checked_id(content_id)}' AND generation = {int(generation)}"
+        wanted = sorted({int(t) for t in tracks}) if tracks is not None else None
+        if wanted is not None:
+            if not wanted:
+                return {}
+            where += f" AND track IN ({', '.join(map(str, wanted))})"
+        return {row["track"]: row for row in self._store._read("tracks", where=where).to_pylist()}
+
+    def faces_indexed(self) -> bool:
+        """Whether faces were measured while indexing (`index --faces`): the faces table holds rows."""
+        return "faces" in self._store._table_names() and self._store._table("faces").count_rows() > 0
+
+    def track_features(self) -> TrackFeatures:
+        with_faces = self.faces_indexed()
+        table = self._store._read("tracks", ["content_id", "generation", "track", "score", "upper_colours",
+                                             "lower_colours"])
+        scores: dict[TrackKey, float] = {}
+        out: dict[TrackKey, dict[str, Any]] = {}
+        for row in table.to_pylist():
+            key = (row["content_id"], row["generation"], row["track"])
+            scores[key] = row["score"]
+            colours = None if row["upper_colours"] is None else {
+                part: {c["name"]: c["share"] for c in row[f"{part}_colours"] or []} for part in ("upper", "lower")}
+            out[key] = {"colours": colours, "faces": []} if with_faces else {"colours": colours}
+        if with_faces:
+            faces = self._store._read("faces", ["content_id", "generation", "track", "embedding"])
+            for row in faces.to_pylist():
+                key = (row["content_id"], row["generation"], row["track"])
+                if key in out:
+                    out[key]["faces"].append(row["embedding"])
+        return TrackFeatures(scores, out, with_faces)
+
+    def track_motion(self) -> dict[TrackKey, tuple[list[int], list[float] | None]]:
+        """Per track: its samples and their motion (3 floats each, see refcli/features/motion.py;
+        None for tracks indexed before motion was measured)."""
+        table = self._store._read("tracks", ["content_id", "generation", "track", "samples", "motion"])
+        return {(c, g, t): (samples, motion) for c, g, t, samples, motion in zip(
+            *(table.column(n).to_pylist() for n in ("content_id", "generation", "track", "samples", "motion")))}
+
+    def track_poses(self) -> dict[TrackKey, list[tuple[float | None, dict[str, Any]]]]:
+        """Per track, in time order: (time, {"cues": {cue: (value, confidence)}, "keypoints": {part: (x, y)}})
+        of each sample whose pose was estimated."""
+        from refcli.features.pose import Pose, keypoints
+
+        out: dict[TrackKey, list[tuple[float | None, dict[str, Any]]]] = {}
+        table = self._store._read("poses", ["content_id", "generation", "track", "sample", "time", "landmarks",
+                                            "cues"])
+        for row in sorted(table.to_pylist(), key=lambda r: r["sample"]):
+            pose = {"cues": {c["name"]: (c["value"], c["confidence"]) for c in row["cues"]},
+                    "keypoints": keypoints(Pose.from_flat(row["landmarks"]))}
+            out.setdefault((row["content_id"], row["generation"], row["track"]), []).append((row["time"], pose))
+        return out
+
+    def track_samples(self, wanted: dict[tuple[str, int], set[int]]) -> dict[tuple[str, int], list[int]]:
+        """Sample lists of the given tracks ((content, generation) -> track ids), in one scan."""
+        if not wanted:
+            return {}
+        table = self._store._read("tracks", ["content_id", "generation", "track", "samples"])
+        out = {}
+        for cid, gen, track, samples in zip(*(table.column(n).to_pylist()
+                                              for n in ("content_id", "generation", "track", "samples"))):
+            if track in wanted.get((cid, gen), ()):
+                out[(cid, track)] = samples
+        return out
+
+    def keyframe_samples(self) -> dict[tuple[str, int], set[int]]:
+        """Which samples of each content generation have a stored keyframe."""
+        out: dict[tuple[str, int], set[int]] = {}
+        table = self._store._read("keyframes", ["content_id", "generation", "sample"])
+        for cid, gen, sample in zip(*(table.column(n).to_pylist() for n in ("content_id", "generation", "sample"))):
+            out.setdefault((cid, gen), set()).add(sample)
+        return out
+
+    def keyframe(self, content_id: str, generation: int, sample: int) -> KeyframeRow | None:
+        where = (f"content_id = '{sql.checked_id(content_id)}' AND generation = {int(generation)} "
+                 f"AND sample = {int(sample)}")
+        rows: list[KeyframeRow] = self._store._read("keyframes", where=where).to_pylist()
+        return rows[0] if rows else None
