@@ -215,6 +215,20 @@ def test_motion_hits_cover_the_moments_it_holds(posed_db: tuple[str, Path]) -> N
                for h in both)
 
 
+def test_pose_cues_are_named_at_query_time(posed_db: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cues are read from the stored landmarks when a query runs: a threshold changed after
+    indexing changes the answer with no re-index (here: no landmark is seen well enough)."""
+    db, root = posed_db
+    cli("index", str(root), "--db", db, "--pose")
+    crossed = sorted(Path(h["path"]).name for h in find(db, "the person with arms crossed")["hits"])
+    assert crossed == ["biden.jpg", "obama3.jpg"]
+    monkeypatch.setattr(body, "MIN_VISIBILITY", 1.01)
+    assert find(db, "the person with arms crossed")["hits"] == []
+    assert find(db, "people whose arms are not crossed")["hits"] == []  # unknown never matches, negated or not
+    monkeypatch.undo()
+    assert sorted(Path(h["path"]).name for h in find(db, "the person with arms crossed")["hits"]) == crossed
+
+
 def test_index_with_pose_without_the_extra_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                                data_dir: Path) -> None:
     monkeypatch.setattr(body, "available", lambda: False)

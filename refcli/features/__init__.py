@@ -10,7 +10,10 @@ a track:
   samples while the frame is whole (with ``whole_frames`` off, frames kept after that are
   reduced to keyframe size),
 - ``finish`` runs when the track retires, on the keyframes it chose and the frames still held,
-  and returns what it stores: fields of the track row and rows of its own tables.
+  and returns what it stores: fields of the track row and rows of its own tables,
+- at query time ``reader`` reads what it stored and gives, per candidate at one moment, the
+  values it ``offers`` a referrer (named from the stored measurements then, so changing a
+  threshold needs no re-index).
 
 Opt-in features (``opt_in``) run only when the index asks for them (`--faces`, `--pose`); their
 ``version`` is part of the pipeline signature, so turning one on re-indexes. Core features are
@@ -21,12 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from refcli.registry import Registry
+
+if TYPE_CHECKING:
+    from refcli.store import Store
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,28 @@ Chosen = Sequence[tuple[int, float]]
 """A track's keyframes: (sample, time) pairs."""
 
 
+class Moment(Protocol):
+    """One sampled frame of an indexed content, as a query sees it (refcli.query.frames.Frame)."""
+
+    @property
+    def content_id(self) -> str: ...
+    @property
+    def generation(self) -> int: ...
+    @property
+    def sample(self) -> int: ...
+    @property
+    def time(self) -> float | None: ...
+
+
+class FeatureReader(Protocol):
+    """A feature's stored measurements, read once per query."""
+
+    def at(self, moment: Moment, track: int) -> dict[str, Any]:
+        """The values offered for ``track`` at ``moment``, by name; a name is absent where the
+        content was indexed without the feature, None (or empty) where nothing was measured."""
+        ...
+
+
 class Feature:
     """One per-person feature. Subclasses set the class attributes and override what they use."""
 
@@ -81,6 +109,7 @@ class Feature:
     opt_in: ClassVar[bool] = False  # measured only when the index asks (refcli.config.IndexSettings)
     tables: ClassVar[tuple[str, ...]] = ()  # content tables of its own (schemas: refcli.store.schema)
     whole_frames: ClassVar[bool] = False  # needs the held frames at working size until a track retires
+    offers: ClassVar[tuple[str, ...]] = ()  # per-moment values it gives a referrer (see Referrer.wants)
 
     @property
     def version(self) -> str | None:
@@ -110,6 +139,11 @@ class Feature:
         (the chosen ones among them), ``others`` the states of the features before this one."""
         return Stored()
 
+    @classmethod
+    def reader(cls, store: Store, wants: frozenset[str]) -> FeatureReader | None:
+        """What it offers a referrer at query time, for the values in ``wants`` (None: nothing)."""
+        return None
+
 
 features: Registry[Feature] = Registry("feature")
 # Opt-in features check their own extra in ``load`` (it is needed only when they are asked for).
@@ -127,6 +161,18 @@ def enabled(opted_in: Mapping[str, bool]) -> list[Feature]:
         cls = features.load(name)
         if not cls.opt_in or opted_in.get(name):
             out.append(cls())
+    return out
+
+
+def readers(store: Store, wants: frozenset[str]) -> list[FeatureReader]:
+    """The query-time readers of the features that offer something in ``wants``."""
+    out = []
+    for name in features.registered():
+        cls = features.load(name)
+        if set(cls.offers) & wants:
+            reader = cls.reader(store, wants)
+            if reader is not None:
+                out.append(reader)
     return out
 
 

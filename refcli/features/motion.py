@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from refcli.features import Chosen, Feature, HeldFrame, Stored, TrackSoFar
+from refcli.features import Chosen, Feature, HeldFrame, Moment, Stored, TrackSoFar
+
+if TYPE_CHECKING:
+    from refcli.store import Store
 
 WINDOW_SECONDS = 1.0
 """Samples this close (either side) take part in a sample's velocity."""
@@ -86,10 +89,31 @@ def motion_cues(vx: float, vz: float, confidence: float) -> dict[str, Cue]:
     }
 
 
+class MotionReader:
+    """The stored velocities of every track, named at the moment asked for."""
+
+    def __init__(self, store: Store) -> None:
+        # per track: where each sample's motion sits in its values, and the values
+        self.motion = {key: ({sample: k for k, sample in enumerate(samples)}, values)
+                       for key, (samples, values) in store.contents.track_motion().items()}
+
+    def at(self, moment: Moment, track: int) -> dict[str, Any]:
+        positions, values = self.motion.get((moment.content_id, moment.generation, track), ({}, []))
+        if values is None:  # indexed before motion was measured: the key stays absent
+            return {}
+        k = positions.get(moment.sample)
+        return {"motion": None if k is None else motion_cues(*values[3 * k:3 * k + 3])}
+
+
 class MotionFeature(Feature):
     """Per-sample velocities of a video track, on the track row; named at query time."""
 
     name: ClassVar[str] = "motion"
+    offers: ClassVar[tuple[str, ...]] = ("motion",)
+
+    @classmethod
+    def reader(cls, store: Store, wants: frozenset[str]) -> MotionReader:
+        return MotionReader(store)
 
     def finish(self, state: None, track: TrackSoFar, chosen: Chosen, frames: Mapping[int, HeldFrame],
                others: Mapping[str, Any]) -> Stored:

@@ -20,13 +20,16 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from refcli.errors import MissingExtraError
-from refcli.features import Chosen, Feature, HeldFrame, Stored, TrackSoFar
+from refcli.features import Chosen, Feature, HeldFrame, Moment, Stored, TrackSoFar
+
+if TYPE_CHECKING:
+    from refcli.store import Store
 
 MIN_VISIBILITY = 0.5
 MIN_HEIGHT = 80
@@ -296,15 +299,60 @@ def in_frame(pose: Pose | None, frame: HeldFrame) -> Pose | None:
     return Pose(pose.xy * frame.scale, pose.visibility)
 
 
+POSE_REACH_SECONDS = 0.75
+"""A pose estimated this close in time describes a video frame (poses are taken every second)."""
+
+
+def named_cues(pose: Pose) -> dict[str, Cue]:
+    """The cues of a stored pose, confidences to 3 decimals (as they were stored before schema 9)."""
+    return {name: (value, round(confidence, 3)) for name, (value, confidence) in cues(pose).items()}
+
+
+class PoseReader:
+    """The stored poses of every track; a moment's pose is the one estimated nearest in time."""
+
+    def __init__(self, store: Store, wants: frozenset[str]) -> None:
+        import json
+
+        self.wants = wants
+        self.poses = store.contents.track_poses()
+        self.posed = {m.content_id for m in store.contents.media().values()
+                      if "pose" in json.loads(m.signature or "{}")}
+
+    def at(self, moment: Moment, track: int) -> dict[str, Any]:
+        if moment.content_id not in self.posed:
+            return {}
+        pose = nearest_pose(self.poses.get((moment.content_id, moment.generation, track), []), moment.time)
+        out: dict[str, Any] = {}
+        if "pose" in self.wants:
+            out["pose"] = named_cues(pose) if pose is not None else None
+        if "keypoints" in self.wants:
+            out["keypoints"] = keypoints(pose) if pose is not None else {}
+        return out
+
+
+def nearest_pose(poses: list[tuple[float | None, Pose]], time: float | None) -> Pose | None:
+    """The pose estimated nearest ``time`` (within POSE_REACH_SECONDS); a photo's one pose."""
+    if time is None:  # a photo: its one pose
+        return poses[0][1] if poses else None
+    best = min(poses, key=lambda p: abs((p[0] or 0.0) - time), default=None)
+    return best[1] if best is not None and abs((best[0] or 0.0) - time) <= POSE_REACH_SECONDS else None
+
+
 class PoseFeature(Feature):
     """Body pose (opt-in: `refcli index --pose`): landmarks per track, once a second and on its
-    keyframes, in the ``poses`` table."""
+    keyframes, in the ``poses`` table; cues are named from them at query time."""
 
     name: ClassVar[str] = "pose"
     extra: ClassVar[str] = "pose"
     opt_in: ClassVar[bool] = True
     tables: ClassVar[tuple[str, ...]] = ("poses",)
     whole_frames: ClassVar[bool] = True
+    offers: ClassVar[tuple[str, ...]] = ("pose", "keypoints")
+
+    @classmethod
+    def reader(cls, store: Store, wants: frozenset[str]) -> PoseReader:
+        return PoseReader(store, wants)
 
     def __init__(self, estimator: PoseEstimator | None = None) -> None:
         self.estimator = estimator or PoseEstimator()

@@ -24,6 +24,7 @@ from refcli.io.discover import Fingerprint, db_path, real_path
 from refcli.store import schema, sql
 
 if TYPE_CHECKING:
+    from refcli.features.pose import Pose
     from refcli.store.store import Store
     from refcli.track import Rows
 
@@ -319,18 +320,16 @@ class Contents:
         return {(c, g, t): (samples, motion) for c, g, t, samples, motion in zip(
             *(table.column(n).to_pylist() for n in ("content_id", "generation", "track", "samples", "motion")))}
 
-    def track_poses(self) -> dict[TrackKey, list[tuple[float | None, dict[str, Any]]]]:
-        """Per track, in time order: (time, {"cues": {cue: (value, confidence)}, "keypoints": {part: (x, y)}})
-        of each sample whose pose was estimated."""
-        from refcli.features.pose import Pose, keypoints
+    def track_poses(self) -> dict[TrackKey, list[tuple[float | None, Pose]]]:
+        """Per track, in time order: (time, pose) of each sample whose pose was estimated (the
+        landmarks; refcli.features.pose names the cues from them)."""
+        from refcli.features.pose import Pose
 
-        out: dict[TrackKey, list[tuple[float | None, dict[str, Any]]]] = {}
-        table = self._store._read("poses", ["content_id", "generation", "track", "sample", "time", "landmarks",
-                                            "cues"])
+        out: dict[TrackKey, list[tuple[float | None, Pose]]] = {}
+        table = self._store._read("poses", ["content_id", "generation", "track", "sample", "time", "landmarks"])
         for row in sorted(table.to_pylist(), key=lambda r: r["sample"]):
-            pose = {"cues": {c["name"]: (c["value"], c["confidence"]) for c in row["cues"]},
-                    "keypoints": keypoints(Pose.from_flat(row["landmarks"]))}
-            out.setdefault((row["content_id"], row["generation"], row["track"]), []).append((row["time"], pose))
+            out.setdefault((row["content_id"], row["generation"], row["track"]), []).append(
+                (row["time"], Pose.from_flat(row["landmarks"])))
         return out
 
     def track_samples(self, wanted: dict[tuple[str, int], set[int]]) -> dict[tuple[str, int], list[int]]:

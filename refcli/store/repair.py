@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 from refcli.errors import DatabaseDamagedError, SchemaTooNewError, StoreError
 from refcli.store import schema
 from refcli.store.health import PROBE_COLUMNS, short_contents
-from refcli.store.store import _folder_size
+from refcli.store.store import folder_size
 
 if TYPE_CHECKING:
     from refcli.index import IndexOptions, IndexSummary
@@ -292,7 +292,7 @@ def _read(table: Any, start: int, size: int, columns: list[str] | None = None) -
 
 def _chunk_rows(folder: str, rows: int) -> int:
     """Rows per read: about 8 MB of the table as stored (a keyframe row is a JPEG of ~100 KB)."""
-    per_row = _folder_size(os.path.join(folder, "data")) / max(rows, 1)
+    per_row = folder_size(os.path.join(folder, "data")) / max(rows, 1)
     return int(max(16, min(65536, _CHUNK_BYTES / max(per_row, 1.0))))
 
 

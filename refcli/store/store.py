@@ -369,7 +369,7 @@ class Store:
         counts = self.contents.counts()
         last_scan = self.get_meta("last_scan")
         return {
-            "db": self.path, "schema_version": schema.SCHEMA_VERSION, "size_bytes": _folder_size(self.path),
+            "db": self.path, "schema_version": schema.SCHEMA_VERSION, "size_bytes": folder_size(self.path),
             "files": counts.files, "images": counts.images, "videos": counts.videos, "gone": counts.gone,
             "failed": len(counts.failures), "contents": counts.contents, "frames": counts.frames,
             "tracks": counts.tracks, "people": counts.people, "watches": len(self.watches.all()),
@@ -379,7 +379,7 @@ class Store:
         }
 
 
-def _folder_size(path: str) -> int:
+def folder_size(path: str) -> int:
     total = 0
     for folder, _, names in os.walk(path):
         for name in names:
