@@ -2,7 +2,7 @@
 
 Indexes the examples and the test media with ``--faces --pose`` into a fresh database, enrols a
 named face, then records ``find --json`` for position, colour, pose, motion, a named face, an
-object query (the ball grounder that tests/test_objects_e2e.py trains; pass ``--ball-model`` to
+object query (the ball grounder that tests/e2e/test_objects_e2e.py trains; pass ``--ball-model`` to
 reuse one, since training is only deterministic on one machine) and a rejection, ``status --json``
 and ``eval humanref`` on the mini set. Fields that differ in every run (generations, times,
 temporary paths) are normalised away, so two runs of the same code print the same bytes.
@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 QUERIES = {

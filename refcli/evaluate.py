@@ -9,7 +9,7 @@ precision = matches/|pred|, both 0 without predictions; DensityF1 = F1 x min(1, 
 candidate boxes). Means are taken over expressions per domain, sub-domain and GT-count bucket.
 Expressions of the "rejection" domain only count whether the prediction is empty.
 
-Reference quirks followed for their scores (each has a test in tests/test_evaluate.py):
+Reference quirks followed for their scores (each has a test in tests/unit/test_evaluate.py):
 - a prediction of ``[[]]`` is empty; in the rejection domain so is any list whose first box is
   empty;
 - an expression with no prediction line scores as an empty prediction, so a missing line is a

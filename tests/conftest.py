@@ -18,7 +18,8 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 # Tests of the model backends need the `models` extra (torch, transformers); a core install
 # (`pip install .`) runs the rest. The README's install line installs it.
-NEEDS_MODELS = ["test_vlm.py", "test_hf_detectors.py", "test_grounders.py", "test_objects_e2e.py"]
+NEEDS_MODELS = ["e2e/test_vlm.py", "unit/test_hf_detectors.py", "unit/test_grounders.py", "unit/test_objects_set.py",
+                "e2e/test_objects_e2e.py"]
 MODELS_MISSING = not all(installed(module) for module in EXTRAS["models"])
 collect_ignore = NEEDS_MODELS if MODELS_MISSING else []
 

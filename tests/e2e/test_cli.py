@@ -186,7 +186,7 @@ def test_unreadable_file_is_recorded_and_skipped(tmp_path: Path, data_dir: Path)
 
 def test_readme_main_job_on_a_fresh_home(tmp_path: Path) -> None:
     """The README's quick start, verbatim, with the default database location."""
-    examples = Path(__file__).parents[1] / "examples" / "footage"
+    examples = Path(__file__).parents[2] / "examples" / "footage"
     env = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
     indexed = run_refcli("index", str(examples), env=env)
     assert indexed.returncode == 0, indexed.stderr

@@ -30,7 +30,7 @@ from refcli.io.image import load_image
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 BALL_BOX = (338, 289, 387, 336)  # the football in messi5.jpg
 SIZE = (384, 288)  # the detector's input (half the plaza frames)
 STRIDE = 4

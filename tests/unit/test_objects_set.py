@@ -14,7 +14,7 @@ from refcli.evaluate import load_annotations
 from refcli.refer.grammar import parse
 
 runner = CliRunner()
-SET = Path(__file__).parent / "data" / "humanref_objects" / "annotations.jsonl"
+SET = Path(__file__).parents[1] / "data" / "humanref_objects" / "annotations.jsonl"
 
 
 def test_the_set_is_well_formed(data_dir: Path) -> None:

@@ -9,7 +9,7 @@ How the faults are made real, also as root (CI runs as root, where chmod stops n
 - a full disk: the child runs with RLIMIT_FSIZE (SIGXFSZ ignored), so its writes past the limit
   fail in the kernel with EFBIG, as they would with ENOSPC on a full disk: no mount, no root needed;
 - a read-only database: the folder is made read-only with chmod and, as root, the child drops the
-  two capabilities that let root ignore file permissions (as tests/test_cli.py does).
+  two capabilities that let root ignore file permissions (as tests/e2e/test_cli.py does).
 
 What a fault costs and how repair answers are real processes; comparing `find`'s answers before and
 after, and the steps that merely set up or finish a case, run the same commands in this process

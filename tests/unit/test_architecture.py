@@ -9,7 +9,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "refcli"
+PACKAGE = Path(__file__).resolve().parents[2] / "refcli"
 
 
 def modules() -> dict[str, Path]:
