@@ -79,18 +79,10 @@ def main() -> None:
 
     ball = args.ball_model
     if ball is None:
-        import numpy as np
-        from test_objects_e2e import compose, train_detector, training_frames
+        from test_objects_e2e import train_ball_grounder
 
-        rng = np.random.default_rng(1)
-        samples = []
-        for frame, people in training_frames():
-            for _ in range(6):
-                holders = [int(i) for i in rng.choice(len(people), min(len(people), int(rng.integers(1, 3))),
-                                                      replace=False)]
-                samples.append(compose(frame, people, holders, rng, distractors=int(rng.integers(0, 3))))
         ball = args.out.with_suffix(".ball.pt")
-        train_detector(samples, steps=700, path=ball)
+        train_ball_grounder(ball)
         print(f"trained a ball grounder: {ball} (pass --ball-model to reuse it)", file=sys.stderr)
     grounders.register("test-ball", "test_objects_e2e:BallGrounder")
 

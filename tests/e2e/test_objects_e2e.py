@@ -247,8 +247,8 @@ def training_frames() -> list[tuple[np.ndarray, list[list[float]]]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def ball_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def train_ball_grounder(path: Path) -> None:
+    """Train the ball detector on composites of the training frames and save it at ``path``."""
     rng = np.random.default_rng(1)
     samples = []
     for frame, people in training_frames():
@@ -257,8 +257,13 @@ def ball_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                                   replace=False)]
             feet = [i for i in range(len(people)) if i not in holders][:1] if rng.random() < 0.4 else []
             samples.append(compose(frame, people, holders, rng, distractors=int(rng.integers(0, 3)), at_feet=feet))
-    path = tmp_path_factory.mktemp("ball") / "ball.pt"
     train_detector(samples, steps=700, path=path)
+
+
+@pytest.fixture(scope="module")
+def ball_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ball") / "ball.pt"
+    train_ball_grounder(path)
     grounders.register("test-ball", "test_objects_e2e:BallGrounder")
     return path
 
