@@ -2,15 +2,19 @@
 `status` on a one-file database, against baselines measured in the same run (a bare Python, a
 plain `import lancedb`, and lancedb imported as refcli imports it).
 
-    python bench/bench_startup.py [--runs 7]
+    python bench/bench_startup.py [--runs 7] [--before CHECKOUT]
 
-Each number is the median of ``--runs`` fresh processes. The slowest imports of `find` follow
+Each number is the median of ``--runs`` fresh processes. ``--before`` runs the same commands with
+another checkout of refcli first on the path (an older commit, say) and prints after/before
+ratios, the two measured alternately in the same run. The slowest imports of `find` follow
 (``python -X importtime``, cumulative), to show where the rest goes.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -21,15 +25,36 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REFCLI = [sys.executable, "-m", "refcli"]
+CWD = tempfile.gettempdir()  # `python -m` puts the working folder first on the path: not this checkout
 
 
-def wall(argv: list[str], runs: int) -> float:
+def wall(argv: list[str], runs: int, env: dict[str, str] | None = None) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=CWD)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def cpu(argv: list[str], env: dict[str, str] | None = None) -> float:
+    """CPU seconds (user + system) of one run: steadier than wall time on a shared machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=CWD)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def compare(cases: dict[str, list[str]], before: str, runs: int) -> None:
+    """After/before medians of the refcli commands, run alternately one process at a time."""
+    old = {**os.environ, "PYTHONPATH": before}
+    print(f"\n{'command':36} {'before':>7} {'after':>7} {'after/before':>13}   (CPU s, median)")
+    for name, argv in cases.items():
+        if not name.startswith("refcli"):
+            continue
+        pairs = [(cpu(argv, old), cpu(argv)) for _ in range(runs)]
+        then, now = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+        print(f"{name:36} {then:7.3f} {now:7.3f} {now / then:13.2f}")
 
 
 def slowest_imports(argv: list[str], count: int = 12) -> list[tuple[float, str]]:
@@ -46,6 +71,7 @@ def slowest_imports(argv: list[str], count: int = 12) -> list[tuple[float, str]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--before", help="another refcli checkout to compare with (put first on PYTHONPATH)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="refcli-startup-"))
     try:
@@ -67,6 +93,8 @@ def main() -> None:
         print(f"{'command':36} {'median s':>9} {'/ import lancedb':>17}")
         for name, seconds in results.items():
             print(f"{name:36} {seconds:9.3f} {seconds / base:17.2f}")
+        if args.before:
+            compare(cases, args.before, args.runs)
         print("\nslowest top-level imports of `refcli find` (cumulative s):")
         for seconds, name in slowest_imports(cases["refcli find person --json"]):
             print(f"  {seconds:6.3f}  {name}")
