@@ -18,6 +18,7 @@ from refcli.identity import ContentIdentity
 from refcli.io.discover import FoundFile, WalkProblem, content_id
 from refcli.io.files import PathError
 from refcli.store import FileRecord, MediaRecord
+from refcli.store.content import FileRow
 
 PIPELINE_REVISION = 4
 """Bump when a code change alters what indexing stores; stored signatures then differ and
@@ -47,30 +48,30 @@ class Job:
     kind: str
     content_id: str
     reason: str  # "new" | "updated"
-    file_rows: list[dict[str, Any]] = field(default_factory=list)
+    file_rows: list[FileRow] = field(default_factory=list)
     full_hash: str | None = None  # taken while the file is decoded
 
 
 @dataclass
 class Plan:
     jobs: list[Job] = field(default_factory=list)
-    links: list[dict[str, Any]] = field(default_factory=list)  # new paths of already indexed content
-    refreshed: list[dict[str, Any]] = field(default_factory=list)  # touched files: new fingerprint only
+    links: list[FileRow] = field(default_factory=list)  # new paths of already indexed content
+    refreshed: list[FileRow] = field(default_factory=list)  # touched files: new fingerprint only
     unchanged: int = 0
-    failed_files: list[dict[str, Any]] = field(default_factory=list)  # file rows with an error
+    failed_files: list[FileRow] = field(default_factory=list)  # file rows with an error
     problems: list[WalkProblem] = field(default_factory=list)
     settling: list[str] = field(default_factory=list)  # modified too recently: left for the next run
-    gone: list[dict[str, Any]] = field(default_factory=list)  # file rows to mark gone
+    gone: list[FileRow] = field(default_factory=list)  # file rows to mark gone
 
 
-def file_row(found: FoundFile, cid: str | None, error: str | None = None) -> dict[str, Any]:
+def file_row(found: FoundFile, cid: str | None, error: str | None = None) -> FileRow:
     fp = found.fingerprint
     return {"path": found.path, "content_id": cid, "kind": found.kind.value,
             "size": fp.size, "mtime_ns": fp.mtime_ns, "mode": fp.mode, "error": error, "seen_at": time.time(),
             "gone_at": None}
 
 
-def problem_row(problem: WalkProblem) -> dict[str, Any]:
+def problem_row(problem: WalkProblem) -> FileRow:
     """The files row that records a problem found on disk (a broken link, an unreadable folder)."""
     fp = problem.fingerprint
     assert fp is not None
@@ -167,7 +168,7 @@ def _problem(plan: Plan, problem: WalkProblem, known: FileRecord | None, seen: s
     plan.failed_files.append(problem_row(problem))
 
 
-def _gone(files: dict[str, FileRecord], seen: set[str], roots: list[str]) -> list[dict[str, Any]]:
+def _gone(files: dict[str, FileRecord], seen: set[str], roots: list[str]) -> list[FileRow]:
     """Rows marking gone the known files under ``roots`` that this walk did not find on disk, and
     the recorded problems of folders that it could read this time."""
     folders = [os.path.join(os.path.abspath(r), "") for r in roots if os.path.isdir(r)]

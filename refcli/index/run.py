@@ -47,7 +47,7 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions | None =
     for problem in plan.problems:
         summary.failures.append(Problem(problem.path, problem.reason))
     for row in plan.failed_files:
-        summary.failures.append(Problem(row["path"], row["error"]))
+        summary.failures.append(Problem(row["path"], row["error"] or "cannot read file"))
     summary.failed = len(summary.failures)
 
     pending_files = plan.failed_files + plan.links + plan.refreshed + plan.gone

@@ -11,6 +11,7 @@ from refcli.index.file_run import FileOutcome
 from refcli.index.options import IndexSummary, Problem
 from refcli.index.plan import Job
 from refcli.store import Store
+from refcli.store.content import FileRow
 from refcli.track import Rows
 
 COMMIT_EVERY_ROWS = 1000
@@ -32,7 +33,7 @@ class PendingWrites:
         self.store = store
         self.rows = Rows()
         self.media: list[dict[str, Any]] = []
-        self.files: list[dict[str, Any]] = []
+        self.files: list[FileRow] = []
         self.broken: set[int] = set()
         self.last_commit = time.monotonic()
 
@@ -60,7 +61,7 @@ class PendingWrites:
 
 
 def record_file(summary: IndexSummary, store: Store, job: Job, signature: str,
-                outcome: FileOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+                outcome: FileOutcome) -> tuple[list[dict[str, Any]], list[FileRow]]:
     """The file's media and files rows, counted into ``summary``.
 
     Ok: its generation becomes current. Failed: a fresh, empty generation, so rows written for it
@@ -71,15 +72,15 @@ def record_file(summary: IndexSummary, store: Store, job: Job, signature: str,
     report = outcome.report
     shown = job.file_rows[0]["path"]
     if outcome.path_problem:
-        first = dict(job.file_rows[0])
+        first = job.file_rows[0].copy()
         if outcome.missing:
             summary.gone += 1
             summary.warnings.append(Problem(shown, f"{outcome.error} (marked gone)"))
-            first.update(gone_at=time.time())
+            first["gone_at"] = time.time()
         else:
             summary.failed += 1
             summary.failures.append(Problem(shown, outcome.error or "cannot read file"))
-            first.update(content_id=None, error=outcome.error)
+            first["content_id"], first["error"] = None, outcome.error
         return [], [first]  # other copies have no row yet: the next run finds them
     media: dict[str, Any] = {
         "content_id": job.content_id, "kind": job.kind, "signature": signature,

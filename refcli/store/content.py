@@ -28,10 +28,25 @@ if TYPE_CHECKING:
     from refcli.store.store import Store
     from refcli.track import Rows
 
-__all__ = ["Contents", "ContentCounts", "Failure", "FileRecord", "KeyframeRow", "MediaRecord", "TrackFeatures"]
+__all__ = ["Contents", "ContentCounts", "Failure", "FileRecord", "FileRow", "KeyframeRow", "MediaRecord",
+           "TrackFeatures"]
 
 TrackKey = tuple[str, int, int]
 """(content id, generation, track id): a track of one generation of one content."""
+
+
+class FileRow(TypedDict):
+    """One row of the files table (schema.FILES): a path, what it held when last seen, its error."""
+
+    path: str
+    content_id: str | None
+    kind: str
+    size: int
+    mtime_ns: int
+    mode: int
+    error: str | None
+    seen_at: float
+    gone_at: float | None
 
 
 @dataclass(frozen=True)
@@ -43,13 +58,13 @@ class FileRecord:
     error: str | None
     gone_at: float | None = None
 
-    def row(self, **changes: Any) -> dict[str, Any]:
+    def row(self, **changes: Any) -> FileRow:
         """The files-table row of this record, with ``changes``."""
         fp = self.fingerprint
-        row = {"path": self.path, "content_id": self.content_id, "kind": self.kind, "size": fp.size,
+        row: FileRow = {"path": self.path, "content_id": self.content_id, "kind": self.kind, "size": fp.size,
                "mtime_ns": fp.mtime_ns, "mode": fp.mode, "error": self.error, "seen_at": time.time(),
                "gone_at": self.gone_at}
-        row.update(changes)
+        row.update(changes)  # type: ignore[typeddict-item]
         return row
 
 
@@ -120,7 +135,7 @@ class Contents:
     # -- writing (inside Store.writer()) -----------------------------------------------------
 
     def commit(self, rows: Rows | None = None, media: Iterable[dict[str, Any]] = (),
-               files: Iterable[dict[str, Any]] = ()) -> None:
+               files: Iterable[FileRow] = ()) -> None:
         """Write content rows, then media rows (the generation switch), then file rows.
 
         Content rows may belong to files still being indexed: their generation is not
