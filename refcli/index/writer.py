@@ -4,14 +4,13 @@ end becomes its media and files rows. Every executor writes through this module.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from refcli import __version__
 from refcli.index.file_run import FileOutcome
 from refcli.index.options import IndexSummary, Problem
 from refcli.index.plan import Job
 from refcli.store import Store
-from refcli.store.content import FileRow
+from refcli.store.content import FileRow, MediaRow
 from refcli.track import Rows
 
 COMMIT_EVERY_ROWS = 1000
@@ -32,7 +31,7 @@ class PendingWrites:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.rows = Rows()
-        self.media: list[dict[str, Any]] = []
+        self.media: list[MediaRow] = []
         self.files: list[FileRow] = []
         self.broken: set[int] = set()
         self.last_commit = time.monotonic()
@@ -61,7 +60,7 @@ class PendingWrites:
 
 
 def record_file(summary: IndexSummary, store: Store, job: Job, signature: str,
-                outcome: FileOutcome) -> tuple[list[dict[str, Any]], list[FileRow]]:
+                outcome: FileOutcome) -> tuple[list[MediaRow], list[FileRow]]:
     """The file's media and files rows, counted into ``summary``.
 
     Ok: its generation becomes current. Failed: a fresh, empty generation, so rows written for it
@@ -82,24 +81,24 @@ def record_file(summary: IndexSummary, store: Store, job: Job, signature: str,
             summary.failures.append(Problem(shown, outcome.error or "cannot read file"))
             first["content_id"], first["error"] = None, outcome.error
         return [], [first]  # other copies have no row yet: the next run finds them
-    media: dict[str, Any] = {
-        "content_id": job.content_id, "kind": job.kind, "signature": signature,
-        "indexed_at": time.time(), "refcli_version": __version__, "warnings": [],
-        "decoder": report.decoder if report else "pillow",
-        "duration": report.duration if report else None, "full_hash": outcome.full_hash,
-        "row_counts": [{"table": t, "rows": n} for t, n in (outcome.row_counts or {}).items()],
+    failed = outcome.error is not None
+    warnings = list(report.warnings) if report and not failed else []
+    width, height = (None, None) if failed else (outcome.size or (0, 0))
+    media: MediaRow = {
+        "content_id": job.content_id, "kind": job.kind, "status": "failed" if failed else "ok",
+        "error": outcome.error, "warnings": warnings, "signature": signature,
+        "generation": store.new_generation() if failed else outcome.generation,
+        "decoder": report.decoder if report else "pillow", "width": width, "height": height,
+        "duration": report.duration if report else None,
+        "samples": 0 if failed else outcome.samples, "people": 0 if failed else outcome.people,
+        "indexed_at": time.time(), "refcli_version": __version__, "full_hash": outcome.full_hash,
+        "row_counts": [] if failed else [{"table": t, "rows": n} for t, n in (outcome.row_counts or {}).items()],
     }
     if outcome.error is not None:
         summary.failed += 1
         summary.failures.append(Problem(shown, outcome.error))
-        media.update(status="failed", error=outcome.error, generation=store.new_generation(),
-                     width=None, height=None, samples=0, people=0, row_counts=[])
         return [media], job.file_rows
-    warnings = list(report.warnings) if report else []
     summary.warnings.extend(Problem(shown, w) for w in warnings)
-    width, height = outcome.size or (0, 0)
-    media.update(status="ok", error=None, warnings=warnings, generation=outcome.generation, width=width,
-                 height=height, samples=outcome.samples, people=outcome.people)
     summary.content_ids.append(job.content_id)
     summary.new += job.reason == "new"
     summary.updated += job.reason == "updated"

@@ -11,7 +11,7 @@ rows of superseded generations wait for `sweep`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from refcli.store.store import Store
     from refcli.track import Rows
 
-__all__ = ["Contents", "ContentCounts", "Failure", "FileRecord", "FileRow", "KeyframeRow", "MediaRecord",
+__all__ = ["Contents", "ContentCounts", "Failure", "FileRecord", "FileRow", "KeyframeRow", "MediaRecord", "MediaRow",
            "TrackFeatures"]
 
 TrackKey = tuple[str, int, int]
@@ -47,6 +47,33 @@ class FileRow(TypedDict):
     error: str | None
     seen_at: float
     gone_at: float | None
+
+
+class RowCount(TypedDict):
+    table: str
+    rows: int
+
+
+class MediaRow(TypedDict):
+    """One row of the media table (schema.MEDIA): a content, how indexing it ended, its current generation."""
+
+    content_id: str
+    kind: str
+    status: str  # "ok" | "failed"
+    error: str | None
+    warnings: list[str]
+    signature: str
+    generation: int
+    decoder: str
+    width: int | None
+    height: int | None
+    duration: float | None
+    samples: int
+    people: int
+    indexed_at: float
+    refcli_version: str
+    full_hash: str | None
+    row_counts: list[RowCount]
 
 
 @dataclass(frozen=True)
@@ -134,7 +161,7 @@ class Contents:
 
     # -- writing (inside Store.writer()) -----------------------------------------------------
 
-    def commit(self, rows: Rows | None = None, media: Iterable[dict[str, Any]] = (),
+    def commit(self, rows: Rows | None = None, media: Iterable[MediaRow] = (),
                files: Iterable[FileRow] = ()) -> None:
         """Write content rows, then media rows (the generation switch), then file rows.
 
@@ -155,8 +182,8 @@ class Contents:
         if files:
             self._upsert("files", "path", [{**row, "path": db_path(row["path"])} for row in files], schema.FILES)
 
-    def _upsert(self, name: str, key: str, rows: list[dict[str, Any]], table_schema: pa.Schema) -> None:
-        latest: dict[Any, dict[str, Any]] = {row[key]: row for row in rows}  # last write wins
+    def _upsert(self, name: str, key: str, rows: Sequence[Mapping[str, Any]], table_schema: pa.Schema) -> None:
+        latest = {row[key]: row for row in rows}  # last write wins
         data = pa.Table.from_pylist(list(latest.values()), schema=table_schema)
         (self._store._table(name).merge_insert(key).when_matched_update_all()
          .when_not_matched_insert_all().execute(data))
