@@ -94,9 +94,9 @@ def record_file(summary: IndexSummary, store: Store, job: Job, signature: str,
         "indexed_at": time.time(), "refcli_version": __version__, "full_hash": outcome.full_hash,
         "row_counts": [] if failed else [{"table": t, "rows": n} for t, n in (outcome.row_counts or {}).items()],
     }
-    if outcome.error is not None:
+    if failed:
         summary.failed += 1
-        summary.failures.append(Problem(shown, outcome.error))
+        summary.failures.append(Problem(shown, outcome.error or ""))
         return [media], job.file_rows
     summary.warnings.extend(Problem(shown, w) for w in warnings)
     summary.content_ids.append(job.content_id)
