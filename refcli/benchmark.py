@@ -21,6 +21,7 @@ from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detect import Detector
 from refcli.errors import MediaError
 from refcli.evaluate import Annotation, EvalError
+from refcli.features import Measured
 from refcli.ground import Grounder
 from refcli.io.image import Picture, load_picture
 from refcli.refer import ReferRequest, Referrer
@@ -160,23 +161,25 @@ class VideoMotion:
             self._indexed[video] = (current_frames(store), MomentCues(store, frozenset({"motion"})))
         return self._indexed[video]
 
-    def motion(self, video: str, time: float | None, boxes: np.ndarray) -> list[dict[str, Any]]:
+    def motion(self, video: str, time: float | None, boxes: np.ndarray) -> list[Measured]:
         from refcli.detections import box_iou
+        from refcli.features.motion import MotionCues
 
         rows, moments = self._indexed_frames(video)
+        unknown = Measured({MotionCues.key: None})
         if not rows or time is None:
-            return [{"motion": None} for _ in boxes]
+            return [unknown for _ in boxes]
         frame = min(rows, key=lambda f: abs((f.time or 0.0) - time))
         if abs((frame.time or 0.0) - time) > 0.3:
-            return [{"motion": None} for _ in boxes]
-        out: list[dict[str, Any]] = []
+            return [unknown for _ in boxes]
+        out: list[Measured] = []
         for box in boxes.tolist():
             overlaps = [box_iou(box, c.box) for c in frame.candidates]
             best = int(np.argmax(overlaps)) if overlaps else -1
             cues = None
             if best >= 0 and overlaps[best] >= 0.5:
-                cues = moments.at(frame, frame.candidates[best].track).get("motion")
-            out.append({"motion": cues})
+                cues = moments.at(frame, frame.candidates[best].track).get(MotionCues)
+            out.append(Measured({MotionCues.key: cues}))
         return out
 
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import numpy.typing as npt
 
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detections import NO_TRACK, Detections, box_iou
-from refcli.features import Feature, HeldFrame, TrackSoFar, enabled
+from refcli.features import Feature, HeldFrame, Row, TrackSoFar, enabled
 from refcli.keyframes import (
     KEYFRAME_LONG_SIDE,
     MIN_SAMPLES_FOR_KEYFRAMES,
@@ -29,6 +30,7 @@ from refcli.keyframes import (
     keyframe_sized,
     person_quality,
 )
+from refcli.store.content import KeyframeRow
 from refcli.store.schema import CONTENT_TABLES
 
 LOST_SECONDS = 2.0
@@ -163,33 +165,70 @@ class _Track:
     measured: dict[str, Any] = field(default_factory=dict)  # feature name -> its state for this track
 
 
+class CandidateRow(TypedDict):
+    """One candidate of a stored frame (schema.CANDIDATE)."""
+
+    box: list[float]  # xyxy, displayed pixels
+    score: float
+    track: int  # NO_TRACK: a weak box no track took
+
+
+class FrameRow(TypedDict):
+    """One row of the frames table (schema.FRAMES): a sampled frame and every candidate on it."""
+
+    content_id: str
+    generation: int
+    sample: int
+    time: float | None
+    width: int
+    height: int
+    candidates: list[CandidateRow]
+
+
+TrackRow = dict[str, object]
+"""One row of the tracks table (schema.TRACKS): the builder's own columns (``track_row``) and
+those the features add (Feature.track_fields), so its keys are open."""
+
+
 @dataclass
 class Rows:
-    """Rows ready to store, produced as samples stream in."""
+    """Rows ready to store, produced as samples stream in: frames, tracks and keyframes, and
+    the rows of the features' own tables by table name (faces, poses...)."""
 
-    frames: list[dict[str, Any]] = field(default_factory=list)
-    tracks: list[dict[str, Any]] = field(default_factory=list)
-    keyframes: list[dict[str, Any]] = field(default_factory=list)
-    faces: list[dict[str, Any]] = field(default_factory=list)
-    poses: list[dict[str, Any]] = field(default_factory=list)
+    frames: list[FrameRow] = field(default_factory=list)
+    tracks: list[TrackRow] = field(default_factory=list)
+    keyframes: list[KeyframeRow] = field(default_factory=list)
+    features: dict[str, list[Row]] = field(default_factory=dict)
 
     TABLES = CONTENT_TABLES
 
+    def table(self, name: str) -> Sequence[Mapping[str, object]]:
+        """The rows for content table ``name``."""
+        if name in ("frames", "tracks", "keyframes"):
+            return getattr(self, name)  # type: ignore[no-any-return]
+        return self.features.get(name, [])
+
+    def add(self, name: str, rows: Iterable[Mapping[str, object]]) -> None:
+        if name in ("frames", "tracks", "keyframes"):
+            getattr(self, name).extend(rows)
+        else:
+            self.features.setdefault(name, []).extend(rows)
+
     def extend(self, other: Rows) -> None:
         for name in self.TABLES:
-            getattr(self, name).extend(getattr(other, name))
+            self.add(name, other.table(name))
 
     def __len__(self) -> int:
-        return sum(len(getattr(self, name)) for name in self.TABLES)
+        return sum(len(self.table(name)) for name in self.TABLES)
 
     def generations(self) -> set[int]:
-        return {row["generation"] for name in self.TABLES for row in getattr(self, name)}
+        return {int(row["generation"]) for name in self.TABLES for row in self.table(name)}  # type: ignore[call-overload]
 
     def without(self, generations: set[int]) -> Rows:
         """These rows less those of ``generations``."""
         kept = Rows()
         for name in self.TABLES:
-            getattr(kept, name).extend(r for r in getattr(self, name) if r["generation"] not in generations)
+            kept.add(name, (r for r in self.table(name) if r["generation"] not in generations))
         return kept
 
     def jpeg_bytes(self) -> int:
@@ -284,12 +323,12 @@ class TrackBuilder:
 
     def _counted(self, rows: Rows) -> Rows:
         for name in Rows.TABLES:
-            self.row_counts[name] += len(getattr(rows, name))
+            self.row_counts[name] += len(rows.table(name))
         return rows
 
     def _emit(self, pending: _Pending) -> Rows:
         rows = Rows()
-        candidates = []
+        candidates: list[CandidateRow] = []
         for j in range(len(pending.detections)):
             box = pending.detections.xyxy[j]
             score = float(pending.detections.confidence[j])
@@ -359,11 +398,11 @@ class TrackBuilder:
                 measured = feature.finish(state.measured[feature.name], seen, chosen, frames, state.measured)
                 row.update(measured.track_fields)
                 for table, feature_rows in measured.rows.items():
-                    getattr(rows, table).extend(feature_rows)
+                    rows.add(table, feature_rows)
             rows.tracks.append(row)
         return rows
 
-    def _track_row(self, seen: TrackSoFar, keyframes: list[int]) -> dict[str, Any]:
+    def _track_row(self, seen: TrackSoFar, keyframes: list[int]) -> TrackRow:
         best = int(np.argmax(seen.scores))
         known = [t for t in seen.times if t is not None]
         if max(seen.scores) >= self.min_score:

@@ -25,8 +25,11 @@ FpsOpt = Annotated[float | None, typer.Option(min=0.01, max=240, show_default=Fa
                                               help="Video frames sampled per second [default: as saved, else 2].")]
 DetectorOpt = Annotated[str | None, typer.Option(show_default=False, help="Person detector: ssdlite (embedded) "
                                                  "or hf (a transformers model) [default: as saved, else ssdlite].")]
-DetectorModelOpt = Annotated[str | None, typer.Option(envvar="REFCLI_DETECTOR_MODEL", show_default=False,
-                                                      help="Model folder or name for --detector hf.")]
+# No envvar here: the hf detector reads $REFCLI_DETECTOR_MODEL itself, so that setting it for hf
+# runs is no error for a database indexed with a detector that takes no model.
+DetectorModelOpt = Annotated[str | None, typer.Option(show_default=False,
+                                                      help="Model folder or name for --detector hf "
+                                                           "[default: $REFCLI_DETECTOR_MODEL].")]
 FacesOpt = Annotated[bool | None, typer.Option("--faces/--no-faces", envvar="REFCLI_FACES", show_default=False,
                                                help="Store face embeddings, for named people (opt-in) "
                                                     "[default: as saved, else no].")]

@@ -44,8 +44,11 @@ detectors.register("hf", "refcli.detect.hf:HFDetector", extra="models")
 
 
 
-def create_detector(name: str = DEFAULT_DETECTOR, *, threads: int | None = None, **options: Any) -> Detector:
-    """Build the detector registered under ``name``; ``threads`` and ``options`` (model, device...)
-    go to backends that take them (None values are left to the backend's defaults): the index
-    settings name a model and a device for whichever detector a database uses."""
-    return detectors.create(name, offered={"threads": threads, **options})
+def create_detector(name: str = DEFAULT_DETECTOR, *, threads: int | None = None, device: str | None = None,
+                    **options: Any) -> Detector:
+    """Build the detector registered under ``name``. ``threads`` and ``device`` go to the backends
+    that take them (where to run is a machine's setting, not a detector's); every other option
+    given (a model...) must be one the detector takes, else a UsageError: `index --detector-model`
+    with a detector that has no model choice is a mistake to name, not to ignore. None values are
+    left to the backend's defaults."""
+    return detectors.create(name, offered={"threads": threads, "device": device}, **options)

@@ -12,8 +12,14 @@ a track:
 - ``finish`` runs when the track retires, on the keyframes it chose and the frames still held,
   and returns what it stores: fields of the track row and rows of its own tables,
 - at query time ``reader`` reads what it stored and gives, per candidate at one moment, the
-  values it ``offers`` a referrer (named from the stored measurements then, so changing a
-  threshold needs no re-index).
+  typed values it ``offers`` a referrer (``Offer`` subclasses, gathered per candidate in a
+  ``Measured``; named from the stored measurements then, so changing a threshold needs no
+  re-index).
+
+What it stores is declared with it: ``track_fields`` (columns of the tracks table) and
+``tables`` (content tables of its own); refcli.store.schema builds the tables from them, and a
+database that lacks a feature's table or column gets it (empty) when it is next opened for
+writing, so a new feature needs no hand-written migration.
 
 Opt-in features (``opt_in``) run only when the index asks for them (`--faces`, `--pose`); their
 ``version`` is part of the pipeline signature, so turning one on re-indexes. Core features are
@@ -24,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +38,8 @@ import numpy.typing as npt
 from refcli.registry import Registry
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from refcli.store import Store
 
 
@@ -67,12 +75,69 @@ class TrackSoFar:
         return self.times[self.samples.index(sample)]
 
 
+Row = Mapping[str, object]
+"""One row of a content table, as Arrow takes it (columns by name, per the table's schema)."""
+
+
 @dataclass
 class Stored:
     """What a feature stores for one track: fields of its track row, rows of its own tables."""
 
-    track_fields: dict[str, Any] = field(default_factory=dict)
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    track_fields: Mapping[str, object] = field(default_factory=dict)
+    rows: Mapping[str, Sequence[Row]] = field(default_factory=dict)
+
+
+class Offer:
+    """A typed value a feature offers a referrer about one person at one moment (clothing
+    colours, faces seen, pose cues...). ``key`` is the name a referrer asks for it by
+    (``Referrer.wants``)."""
+
+    key: ClassVar[str]
+
+    def scaled(self, k: float) -> Offer:
+        """This value for the same picture at ``k`` times its size (pixel positions scale)."""
+        return self
+
+
+OfferT = TypeVar("OfferT", bound=Offer)
+
+Cue = tuple[str, float]
+"""(value, confidence) of a named cue; value "unknown" where it could not be seen."""
+
+
+@dataclass(frozen=True)
+class Cues(Offer):
+    """Named cues (posture, facing, moving...) of one person at one moment."""
+
+    cues: Mapping[str, Cue]
+
+    def get(self, name: str) -> Cue:
+        return self.cues.get(name, ("unknown", 0.0))
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the features offer about one candidate, by offer key: a value, None where the feature
+    ran and has nothing to say (a grayscale picture, no pose near this moment), or absent where
+    the content was indexed without the feature. Absent and None both mean unknown: never a
+    match, negated or not; absent also tells a referrer to say what re-index would help."""
+
+    values: Mapping[str, Offer | None] = field(default_factory=dict)
+
+    def has(self, kind: type[Offer]) -> bool:
+        """Whether the feature offering ``kind`` was measured here (its value may be None)."""
+        return kind.key in self.values
+
+    def get(self, kind: type[OfferT]) -> OfferT | None:
+        value = self.values.get(kind.key)
+        return value if isinstance(value, kind) else None
+
+    def with_values(self, values: Mapping[str, Offer | None]) -> Measured:
+        return Measured({**self.values, **values})
+
+    def scaled(self, k: float) -> Measured:
+        """These values for the same picture at ``k`` times its size."""
+        return Measured({key: None if v is None else v.scaled(k) for key, v in self.values.items()})
 
 
 Chosen = Sequence[tuple[int, float]]
@@ -95,9 +160,9 @@ class Moment(Protocol):
 class FeatureReader(Protocol):
     """A feature's stored measurements, read once per query."""
 
-    def at(self, moment: Moment, track: int) -> dict[str, Any]:
-        """The values offered for ``track`` at ``moment``, by name; a name is absent where the
-        content was indexed without the feature, None (or empty) where nothing was measured."""
+    def at(self, moment: Moment, track: int) -> Mapping[str, Offer | None]:
+        """The values offered for ``track`` at ``moment``, by offer key; a key is absent where
+        the content was indexed without the feature, None where nothing was measured."""
         ...
 
 
@@ -107,9 +172,10 @@ class Feature:
     name: ClassVar[str]
     extra: ClassVar[str] = ""  # the optional dependency group it needs ("" = core)
     opt_in: ClassVar[bool] = False  # measured only when the index asks (refcli.config.IndexSettings)
-    tables: ClassVar[tuple[str, ...]] = ()  # content tables of its own (schemas: refcli.store.schema)
+    tables: ClassVar[Mapping[str, pa.Schema]] = {}  # content tables of its own, by name
+    track_fields: ClassVar[tuple[pa.Field, ...]] = ()  # columns it adds to the tracks table
     whole_frames: ClassVar[bool] = False  # needs the held frames at working size until a track retires
-    offers: ClassVar[tuple[str, ...]] = ()  # per-moment values it gives a referrer (see Referrer.wants)
+    offers: ClassVar[tuple[type[Offer], ...]] = ()  # per-moment values it gives a referrer (Referrer.wants)
 
     @property
     def version(self) -> str | None:
@@ -169,11 +235,23 @@ def readers(store: Store, wants: frozenset[str]) -> list[FeatureReader]:
     out = []
     for name in features.registered():
         cls = features.load(name)
-        if set(cls.offers) & wants:
+        if {o.key for o in cls.offers} & wants:
             reader = cls.reader(store, wants)
             if reader is not None:
                 out.append(reader)
     return out
+
+
+def stored_by_features() -> tuple[tuple[pa.Field, ...], dict[str, pa.Schema]]:
+    """The tracks-table columns and the content tables every registered feature stores, in
+    registry order (refcli.store.schema builds the tables from them)."""
+    fields: list[pa.Field] = []
+    tables: dict[str, pa.Schema] = {}
+    for name in features.registered():
+        cls = features.load(name)
+        fields.extend(cls.track_fields)
+        tables.update(cls.tables)
+    return tuple(fields), tables
 
 
 def signature_parts(measured: Sequence[Feature]) -> dict[str, str]:

@@ -9,12 +9,17 @@ upper and lower body are stored per track. A grayscale picture claims no colours
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
-from refcli.features import Chosen, Feature, HeldFrame, Stored, TrackSoFar
+from refcli.features import Chosen, Feature, HeldFrame, Moment, Offer, Stored, TrackSoFar
+
+if TYPE_CHECKING:
+    from refcli.store import Store
 
 COLOURS = ("black", "gray", "white", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 _SKIN = len(COLOURS)  # pixels named as skin tones: counted, never reported as a clothing colour
@@ -156,11 +161,56 @@ def average(measurements: list[dict[str, dict[str, float]] | None]) -> dict[str,
     return out
 
 
+@dataclass(frozen=True)
+class ClothingColours(Offer):
+    """Share of each colour name on a person's upper and lower body (at least 0.05 each)."""
+
+    key: ClassVar[str] = "colours"
+    upper: Mapping[str, float]
+    lower: Mapping[str, float]
+
+    @classmethod
+    def of(cls, measured: Mapping[str, Mapping[str, float]] | None) -> ClothingColours | None:
+        """From ``clothing_colours``' answer (None: a grayscale picture, no colours)."""
+        return None if measured is None else cls(dict(measured.get("upper", {})), dict(measured.get("lower", {})))
+
+    def worn(self, colour: str, part: str = "any") -> bool:
+        """Whether ``colour`` covers at least MIN_SHARE of the part ("upper", "lower", "any")."""
+        parts = (self.upper, self.lower) if part == "any" else (self.upper if part == "upper" else self.lower,)
+        return any(shares.get(colour, 0.0) >= MIN_SHARE for shares in parts)
+
+
+COLOUR_SHARES = pa.list_(pa.struct([("name", pa.string()), ("share", pa.float32())]))
+
+
+class ColoursReader:
+    """The stored clothing colours of every track (unknown for a track not stored)."""
+
+    def __init__(self, store: Store) -> None:
+        columns = ["content_id", "generation", "track", "upper_colours", "lower_colours"]
+        table = store.contents.read("tracks", columns)
+        self.colours: dict[tuple[str, int, int], ClothingColours | None] = {}
+        for cid, gen, track, upper, lower in zip(*(table.column(n).to_pylist() for n in columns)):
+            self.colours[(cid, gen, track)] = None if upper is None else ClothingColours(
+                {c["name"]: c["share"] for c in upper}, {c["name"]: c["share"] for c in lower or []})
+
+    def at(self, moment: Moment, track: int) -> Mapping[str, Offer | None]:
+        return {ClothingColours.key: self.colours.get((moment.content_id, moment.generation, track))}
+
+
 class ColoursFeature(Feature):
     """Clothing colours of a track, averaged over its keyframes, on the track row. The body
     regions come from the pose where one was estimated (refcli.features.pose)."""
 
     name: ClassVar[str] = "colours"
+    offers: ClassVar[tuple[type[Offer], ...]] = (ClothingColours,)
+    # null: a grayscale picture, colours unknown
+    track_fields: ClassVar[tuple[pa.Field, ...]] = (pa.field("upper_colours", COLOUR_SHARES),
+                                                    pa.field("lower_colours", COLOUR_SHARES))
+
+    @classmethod
+    def reader(cls, store: Store, wants: frozenset[str]) -> ColoursReader:
+        return ColoursReader(store)
 
     def start(self) -> dict[int, dict[str, dict[str, float]] | None]:
         return {}  # sample -> colours measured while its frame was whole

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from refcli.errors import MissingExtraError
-from refcli.features import Chosen, Feature, HeldFrame, Stored, TrackSoFar
+from refcli.features import Chosen, Feature, HeldFrame, Moment, Offer, Stored, TrackSoFar
+
+if TYPE_CHECKING:
+    from refcli.store import Store
 
 SAME_PERSON_DISTANCE = 0.6
 MODEL_VERSION = "dlib-resnet-v1-hog-5pt"
@@ -96,6 +100,53 @@ def distance(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
 
 
+@dataclass(frozen=True)
+class SeenFaces(Offer):
+    """The face embeddings found on a person's track (none: no face was seen)."""
+
+    key: ClassVar[str] = "faces"
+    embeddings: Sequence[npt.ArrayLike] = ()
+
+    def match(self, known: Sequence[npt.ArrayLike]) -> bool:
+        """Whether one of these faces is the same person as one of ``known``."""
+        return any(distance(face, k) < SAME_PERSON_DISTANCE for face in self.embeddings for k in known)
+
+
+# Face embeddings of tracks (only when indexing with --faces); `refcli faces forget` empties it.
+FACES = pa.schema([
+    ("content_id", pa.string()),
+    ("generation", pa.int64()),
+    ("track", pa.int32()),
+    ("sample", pa.int32()),
+    ("box", pa.list_(pa.float32())),
+    ("embedding", pa.list_(pa.float32())),
+])
+
+
+def faces_indexed(store: Store) -> bool:
+    """Whether faces were measured while indexing (`index --faces`): the faces table holds rows."""
+    return store.contents.count("faces") > 0
+
+
+class FacesReader:
+    """The stored faces of every track. Once any file was indexed with faces, a track with none
+    stored saw none (an empty SeenFaces); before that, faces are not offered at all."""
+
+    def __init__(self, store: Store) -> None:
+        self.indexed = faces_indexed(store)
+        self.faces: dict[tuple[str, int, int], list[Any]] = {}
+        if self.indexed:
+            columns = ["content_id", "generation", "track", "embedding"]
+            table = store.contents.read("faces", columns)
+            for cid, gen, track, embedding in zip(*(table.column(n).to_pylist() for n in columns)):
+                self.faces.setdefault((cid, gen, track), []).append(embedding)
+
+    def at(self, moment: Moment, track: int) -> Mapping[str, Offer | None]:
+        if not self.indexed:
+            return {}
+        return {SeenFaces.key: SeenFaces(tuple(self.faces.get((moment.content_id, moment.generation, track), ())))}
+
+
 class FacesFeature(Feature):
     """Face embeddings (opt-in: `refcli index --faces`): one face per track keyframe, in the
     ``faces`` table, matched against the gallery at query time."""
@@ -103,8 +154,13 @@ class FacesFeature(Feature):
     name: ClassVar[str] = "faces"
     extra: ClassVar[str] = "faces"
     opt_in: ClassVar[bool] = True
-    tables: ClassVar[tuple[str, ...]] = ("faces",)
+    tables: ClassVar[Mapping[str, pa.Schema]] = {"faces": FACES}
     whole_frames: ClassVar[bool] = True
+    offers: ClassVar[tuple[type[Offer], ...]] = (SeenFaces,)
+
+    @classmethod
+    def reader(cls, store: Store, wants: frozenset[str]) -> FacesReader:
+        return FacesReader(store)
 
     def __init__(self, encoder: FaceEncoder | None = None) -> None:
         self.encoder = encoder or FaceEncoder()

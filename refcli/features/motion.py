@@ -17,8 +17,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import pyarrow as pa
 
-from refcli.features import Chosen, Feature, HeldFrame, Moment, Stored, TrackSoFar
+from refcli.features import Chosen, Cue, Cues, Feature, HeldFrame, Moment, Offer, Stored, TrackSoFar
 
 if TYPE_CHECKING:
     from refcli.store import Store
@@ -33,7 +34,6 @@ STILL_BELOW = 0.12
 DIRECTION_ABOVE = 0.12
 """A direction (left/right, towards/away) is named only above this many box heights per second."""
 
-Cue = tuple[str, float]
 CUE_NAMES = ("moving", "horizontal", "depth")
 """The cues this module reads; the grammar's Cue names use the same words."""
 
@@ -89,27 +89,45 @@ def motion_cues(vx: float, vz: float, confidence: float) -> dict[str, Cue]:
     }
 
 
+class MotionCues(Cues):
+    """Moving, horizontal and depth cues of one person at one moment (CUE_NAMES)."""
+
+    key: ClassVar[str] = "motion"
+
+
+def stored_motion(store: Store) -> dict[tuple[str, int, int], tuple[list[int], list[float] | None]]:
+    """Per track: its samples and their motion (3 floats each, see ``velocities``; None for tracks
+    indexed before motion was measured)."""
+    columns = ["content_id", "generation", "track", "samples", "motion"]
+    table = store.contents.read("tracks", columns)
+    return {(c, g, t): (samples, motion) for c, g, t, samples, motion in zip(
+        *(table.column(n).to_pylist() for n in columns))}
+
+
 class MotionReader:
     """The stored velocities of every track, named at the moment asked for."""
 
     def __init__(self, store: Store) -> None:
         # per track: where each sample's motion sits in its values, and the values
         self.motion = {key: ({sample: k for k, sample in enumerate(samples)}, values)
-                       for key, (samples, values) in store.contents.track_motion().items()}
+                       for key, (samples, values) in stored_motion(store).items()}
 
-    def at(self, moment: Moment, track: int) -> dict[str, Any]:
+    def at(self, moment: Moment, track: int) -> Mapping[str, Offer | None]:
         positions, values = self.motion.get((moment.content_id, moment.generation, track), ({}, []))
         if values is None:  # indexed before motion was measured: the key stays absent
             return {}
         k = positions.get(moment.sample)
-        return {"motion": None if k is None else motion_cues(*values[3 * k:3 * k + 3])}
+        return {MotionCues.key: None if k is None else MotionCues(motion_cues(*values[3 * k:3 * k + 3]))}
 
 
 class MotionFeature(Feature):
     """Per-sample velocities of a video track, on the track row; named at query time."""
 
     name: ClassVar[str] = "motion"
-    offers: ClassVar[tuple[str, ...]] = ("motion",)
+    offers: ClassVar[tuple[type[Offer], ...]] = (MotionCues,)
+    # 3 floats per sample: sideways and towards-the-camera speed in box heights per second, and a
+    # confidence; NaN where unknown (photos, too few samples).
+    track_fields: ClassVar[tuple[pa.Field, ...]] = (pa.field("motion", pa.list_(pa.float32())),)
 
     @classmethod
     def reader(cls, store: Store, wants: frozenset[str]) -> MotionReader:

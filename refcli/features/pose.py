@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from refcli.errors import MissingExtraError
-from refcli.features import Chosen, Feature, HeldFrame, Moment, Stored, TrackSoFar
+from refcli.features import Chosen, Cue, Cues, Feature, HeldFrame, Moment, Offer, Stored, TrackSoFar
 
 if TYPE_CHECKING:
     from refcli.store import Store
@@ -123,9 +124,6 @@ class PoseEstimator:
         # visibility: a landmark outside the crop is not seen.
         inside = (xy[:, 0] >= cx1) & (xy[:, 0] < cx2) & (xy[:, 1] >= cy1) & (xy[:, 1] < cy2)
         return Pose(xy, np.where(inside, visibility, 0.0).astype(np.float32))
-
-
-Cue = tuple[str, float]  # (value, confidence); value "unknown" when the landmarks are not seen
 
 
 def _seen(pose: Pose, *indexes: int) -> float:
@@ -308,6 +306,58 @@ def named_cues(pose: Pose) -> dict[str, Cue]:
     return {name: (value, round(confidence, 3)) for name, (value, confidence) in cues(pose).items()}
 
 
+class PoseCues(Cues):
+    """Posture, arms, hands and facing of one person at one moment (CUE_NAMES)."""
+
+    key: ClassVar[str] = "pose"
+
+
+@dataclass(frozen=True)
+class Keypoints(Offer):
+    """The body parts pose saw on one person at one moment, by name (KEYPOINTS), in displayed
+    pixels: where a hand or a foot is, for relations with things ("holding", "kicking")."""
+
+    key: ClassVar[str] = "keypoints"
+    points: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    def scaled(self, k: float) -> Keypoints:
+        return Keypoints({name: (x * k, y * k) for name, (x, y) in self.points.items()})
+
+
+def offered(pose: Pose | None, wants: frozenset[str] | None = None) -> dict[str, Offer | None]:
+    """What a pose (None: none estimated) offers a referrer, for the keys in ``wants`` (all by default)."""
+    out: dict[str, Offer | None] = {}
+    if wants is None or PoseCues.key in wants:
+        out[PoseCues.key] = None if pose is None else PoseCues(named_cues(pose))
+    if wants is None or Keypoints.key in wants:
+        out[Keypoints.key] = Keypoints({} if pose is None else keypoints(pose))
+    return out
+
+
+# Body poses of tracks (only when indexing with --pose): one row per estimated sample, with the
+# 33 BlazePose landmarks (x, y in displayed pixels, visibility); cues are named from them at
+# query time.
+POSES = pa.schema([
+    ("content_id", pa.string()),
+    ("generation", pa.int64()),
+    ("track", pa.int32()),
+    ("sample", pa.int32()),
+    ("time", pa.float64()),
+    ("landmarks", pa.list_(pa.float32())),
+])
+
+
+def stored_poses(store: Store) -> dict[tuple[str, int, int], list[tuple[float | None, Pose]]]:
+    """Per track, in time order: (time, pose) of each sample whose pose was estimated."""
+    columns = ["content_id", "generation", "track", "sample", "time", "landmarks"]
+    table = store.contents.read("poses", columns)
+    out: dict[tuple[str, int, int], list[tuple[float | None, Pose]]] = {}
+    rows = sorted(zip(*(table.column(n).to_pylist() for n in columns)), key=lambda r: r[3])
+    for cid, gen, track, _sample, time, landmarks in rows:
+        out.setdefault((cid, gen, track), []).append((time, Pose.from_flat(landmarks)))
+    return out
+
+
 class PoseReader:
     """The stored poses of every track; a moment's pose is the one estimated nearest in time."""
 
@@ -315,20 +365,15 @@ class PoseReader:
         import json
 
         self.wants = wants
-        self.poses = store.contents.track_poses()
+        self.poses = stored_poses(store)
         self.posed = {m.content_id for m in store.contents.media().values()
                       if "pose" in json.loads(m.signature or "{}")}
 
-    def at(self, moment: Moment, track: int) -> dict[str, Any]:
+    def at(self, moment: Moment, track: int) -> Mapping[str, Offer | None]:
         if moment.content_id not in self.posed:
             return {}
-        pose = nearest_pose(self.poses.get((moment.content_id, moment.generation, track), []), moment.time)
-        out: dict[str, Any] = {}
-        if "pose" in self.wants:
-            out["pose"] = named_cues(pose) if pose is not None else None
-        if "keypoints" in self.wants:
-            out["keypoints"] = keypoints(pose) if pose is not None else {}
-        return out
+        return offered(nearest_pose(self.poses.get((moment.content_id, moment.generation, track), []), moment.time),
+                       self.wants)
 
 
 def nearest_pose(poses: list[tuple[float | None, Pose]], time: float | None) -> Pose | None:
@@ -346,9 +391,9 @@ class PoseFeature(Feature):
     name: ClassVar[str] = "pose"
     extra: ClassVar[str] = "pose"
     opt_in: ClassVar[bool] = True
-    tables: ClassVar[tuple[str, ...]] = ("poses",)
+    tables: ClassVar[Mapping[str, pa.Schema]] = {"poses": POSES}
     whole_frames: ClassVar[bool] = True
-    offers: ClassVar[tuple[str, ...]] = ("pose", "keypoints")
+    offers: ClassVar[tuple[type[Offer], ...]] = (PoseCues, Keypoints)
 
     @classmethod
     def reader(cls, store: Store, wants: frozenset[str]) -> PoseReader:
@@ -385,9 +430,7 @@ class PoseFeature(Feature):
             if sample not in state.poses and sample in frames:
                 state.poses[sample] = self._estimate(frames[sample], track.box_at(sample))
         rows = [{"content_id": track.content_id, "generation": track.generation, "track": track.track,
-                 "sample": sample, "time": track.time_at(sample), "landmarks": pose.flat(),
-                 "cues": [{"name": name, "value": value, "confidence": round(confidence, 3)}
-                          for name, (value, confidence) in cues(pose).items()]}
+                 "sample": sample, "time": track.time_at(sample), "landmarks": pose.flat()}
                 for sample, pose in sorted(state.poses.items()) if pose is not None]
         return Stored(rows={"poses": rows})
 

@@ -11,7 +11,8 @@ import time
 from collections.abc import Sequence
 
 from refcli import faults
-from refcli.detect import Detector, create_detector
+from refcli.detect import Detector, create_detector, detectors
+from refcli.errors import UsageError
 from refcli.executors import index_executors
 from refcli.features import enabled, signature_parts
 from refcli.index.options import IndexContext, IndexOptions, IndexSummary, Problem, ProgressFactory, default_threads
@@ -27,8 +28,12 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions | None =
     started = time.perf_counter()
     store.check().raise_for_damage()  # over unreadable tables every file would look unchanged
     summary = IndexSummary(db=store.path)
-    detector = detector or create_detector(options.detector, threads=options.detector_threads or default_threads(),
-                                           model=options.detector_model, device=options.device)
+    if detector is None:
+        if options.detector_model is not None and not detectors.takes(options.detector, "model"):
+            raise UsageError(f"the {options.detector} detector takes no model: --detector-model is for "
+                             f"{', '.join(detectors.taking('model'))} (refcli models list)")
+        detector = create_detector(options.detector, threads=options.detector_threads or default_threads(),
+                                   model=options.detector_model, device=options.device)
     measured = enabled(options.settings.features)
     for feature in measured:
         feature.load()  # a missing extra fails before any work

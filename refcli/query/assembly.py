@@ -1,15 +1,15 @@
 """Request assembly: from the stored frames to the batches of requests a referrer judges.
 
 Each frame with someone who is a person (their track's best box reaches ``min_score``) becomes
-one request: its people's boxes and what indexing measured on them (colours, faces, pose and
-motion at that moment), with the frame's pixels for backends that look at them.
+one request: its people's boxes and what the features offer about them at that moment (colours,
+faces, pose, motion: refcli.features), with the frame's pixels for backends that look at them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,9 +36,7 @@ def frame_requests(store: Store, query: str, min_score: float, content_ids: set[
     """Batches of requests for ``referrer``: one per frame with a person, within ``content_ids``
     if given. Above PREFILTER_FRAMES, a backend that reads pixels sees only the frames the cheap
     referrer keeps; ``grounding`` adds object boxes (and drops the frames not worth grounding)."""
-    tracks = store.contents.track_features()
-    best, measured = tracks.scores, tracks.features
-    unknown: dict[str, Any] = {"colours": None, **({"faces": []} if tracks.faces_indexed else {})}
+    best = store.contents.track_scores()
     cues = MomentCues(store, referrer.wants(query))
     pictured = store.contents.keyframe_samples() if referrer.needs_image else {}
     built: list[FrameRequest] = []
@@ -57,7 +55,7 @@ def frame_requests(store: Store, query: str, min_score: float, content_ids: set[
             boxes=np.array([c.box for c in people], np.float32).reshape(-1, 4),
             scores=np.array([c.score for c in people], np.float32),
             size=(frame.width, frame.height),
-            features=[{**unknown, **measured.get((*key, c.track), {}), **cues.at(frame, c.track)} for c in people],
+            features=[cues.at(frame, c.track) for c in people],
         )
         built.append(FrameRequest(request, frame, people))
     if referrer.needs_image and len(built) > PREFILTER_FRAMES:

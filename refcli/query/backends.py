@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from refcli.errors import UsageError
+from refcli.errors import MissingExtraError, UsageError
 from refcli.ground import Grounder, grounders
 from refcli.refer import DEFAULT_REFERRER, Referrer, referrers
 
@@ -72,6 +72,12 @@ def build_grounder(settings: ReferrerSettings) -> Grounder | None:
             raise UsageError("--grounder-model is the model of an object grounder: give --grounder too "
                              f"({', '.join(grounders.names())})")
         return None
+    if not referrers.load(settings.backend).uses_grounder:
+        if "grounder" in settings.implicit:
+            return None  # set in the environment for the backends that use one
+        users = [n for n in referrers.names() if _uses_grounder(n)]
+        raise UsageError(f"the {settings.backend} backend does not use an object grounder: --grounder is "
+                         f"for {_listed(users)}")
     grounders.load(settings.grounder)
     options: dict[str, Any] = {}
     if settings.grounder_model is not None:
@@ -82,6 +88,13 @@ def build_grounder(settings: ReferrerSettings) -> Grounder | None:
     if settings.device is not None and grounders.takes(settings.grounder, "device"):
         options["device"] = settings.device
     return grounders.create(settings.grounder, **options)
+
+
+def _uses_grounder(name: str) -> bool:
+    try:
+        return referrers.load(name).uses_grounder
+    except (ImportError, UsageError, MissingExtraError):
+        return False
 
 
 def _listed(names: list[str]) -> str:

@@ -1,11 +1,9 @@
-"""What the per-person features offer a referrer about a track at one frame (pose, keypoints,
-motion...), read once per query from each feature's stored rows (refcli.features)."""
+"""What the per-person features offer a referrer about a track at one frame (colours, faces,
+pose, motion...), read once per query from each feature's stored rows (refcli.features)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from refcli.features import readers
+from refcli.features import Measured, Offer, readers
 from refcli.query.frames import Frame
 from refcli.store import Store
 
@@ -17,10 +15,9 @@ class MomentCues:
     def __init__(self, store: Store, wants: frozenset[str]) -> None:
         self.readers = readers(store, wants)
 
-    def at(self, frame: Frame, track: int) -> dict[str, Any]:
-        """The request features of ``track`` at ``frame`` ("pose", "keypoints", "motion" as asked;
-        None or {} where nothing was measured near it; absent where the file was indexed without)."""
-        out: dict[str, Any] = {}
+    def at(self, frame: Frame, track: int) -> Measured:
+        """What the features offer about ``track`` at ``frame`` (see ``Measured``)."""
+        values: dict[str, Offer | None] = {}
         for reader in self.readers:
-            out.update(reader.at(frame, track))
-        return out
+            values.update(reader.at(frame, track))
+        return Measured(values)

@@ -53,9 +53,7 @@ def with_image(store: Store, request: ReferRequest, frame: Frame) -> ReferReques
     k = picture.scale
     objects = None if request.objects is None else {
         phrase: [([v * k for v in box], score) for box, score in found] for phrase, found in request.objects.items()}
-    features = None if request.features is None else [
-        {**f, "keypoints": {name: (x * k, y * k) for name, (x, y) in f["keypoints"].items()}}
-        if f.get("keypoints") else f for f in request.features]
+    features = None if request.features is None else [f.scaled(k) for f in request.features]
     return dataclasses.replace(request, image=picture.image, boxes=(request.boxes * k).astype(np.float32),
                                size=(picture.image.shape[1], picture.image.shape[0]), objects=objects,
                                features=features)

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from refcli.features import Measured
 from refcli.registry import Registry
 
 __all__ = ["DEFAULT_REFERRER", "ReferRequest", "ReferResult", "Referrer", "create_referrer", "referrers"]
@@ -31,11 +32,9 @@ class ReferRequest:
         size: (width, height) of the displayed image.
         image: (H, W, 3) uint8 RGB; always given to backends with ``needs_image``, given to the
             others when at hand (a benchmark run) so they can measure what was not stored.
-        features: per candidate, what indexing measured on its track ({"colours": {"upper":
-            {name: share}, "lower": {...}} or None for grayscale, "faces": [128 floats, ...]}) and,
-            at this frame, "pose" and "motion" ({cue: (value, confidence)}, or None where nothing
-            was estimated near this moment), "keypoints" ({name: (x, y)} of the body parts pose saw);
-            a key is absent when that feature was not indexed; None when nothing was stored.
+        features: per candidate, what the features offer about that person at this frame
+            (refcli.features.Measured: clothing colours, faces seen, pose and motion cues, body
+            keypoints, each typed); None when nothing was stored (a photo given directly).
         objects: per object phrase of the expression, the boxes an object grounder found in this
             image with calibrated scores ([(xyxy, score), ...]); None when nothing was grounded.
     """
@@ -45,7 +44,7 @@ class ReferRequest:
     scores: npt.NDArray[np.float32]
     size: tuple[int, int]
     image: npt.NDArray[np.uint8] | None = None
-    features: Sequence[Mapping[str, Any]] | None = None
+    features: Sequence[Measured] | None = None
     objects: Mapping[str, Sequence[tuple[Sequence[float], float]]] | None = None
 
 
@@ -65,6 +64,7 @@ class Referrer(ABC):
 
     name: ClassVar[str]
     needs_image: ClassVar[bool] = False
+    uses_grounder: ClassVar[bool] = False  # judges things an object grounder found (request.objects)
 
     @property
     def cache_id(self) -> str | None:

@@ -20,10 +20,13 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from refcli.features.colors import MIN_SHARE
-from refcli.features.faces import SAME_PERSON_DISTANCE, distance
+from refcli.features import Cues, Measured, Offer
+from refcli.features.colors import ClothingColours
+from refcli.features.faces import SeenFaces
 from refcli.features.motion import CUE_NAMES as MOTION_CUES
+from refcli.features.motion import MotionCues
 from refcli.features.pose import CUE_NAMES as POSE_CUES
+from refcli.features.pose import Keypoints, PoseCues
 from refcli.refer import ReferRequest, Referrer, ReferResult
 from refcli.refer.grammar import ColourClause, Cue, ObjectRelation, ParsedExpression, Position, parse
 from refcli.refer.relations import CARRIED, Body, owned_by, relates
@@ -42,6 +45,7 @@ class EmbeddedReferrer(Referrer):
     """
 
     name: ClassVar[str] = "embedded"
+    uses_grounder: ClassVar[bool] = True
 
     def __init__(self, gallery: Mapping[str, Sequence[Sequence[float]]] | None = None,
                  ignore_unsupported: bool = False) -> None:
@@ -109,34 +113,33 @@ class EmbeddedReferrer(Referrer):
         return ReferResult(indexes=tuple(int(i) for i in chosen),
                            scores=tuple(float(request.scores[i]) for i in chosen), ignored=dropped)
 
-    def _features(self, request: ReferRequest, parsed: ParsedExpression) -> list[Mapping[str, Any]]:
+    def _features(self, request: ReferRequest, parsed: ParsedExpression) -> list[Measured]:
         """Stored features, plus what is needed, not stored, and can be measured on the image at
         hand (a benchmark run): colours, faces, pose. Motion needs a track: never measured here."""
-        stored = list(request.features) if request.features is not None else [{} for _ in range(len(request.boxes))]
+        stored = list(request.features) if request.features is not None else [Measured() for _ in request.boxes]
         if request.image is None:
             return stored
         from refcli.features import pose as body
 
-        measurable = ("colours", "faces", "pose", "keypoints") if body.available() else ("colours", "faces")
-        missing = [w for w in measurable if _needs(parsed, w) and not any(w in f for f in stored)]
+        measurable: tuple[type[Offer], ...] = (ClothingColours, SeenFaces, PoseCues, Keypoints) \
+            if body.available() else (ClothingColours, SeenFaces)
+        missing = {w for w in measurable if _needs(parsed, w.key) and not any(f.has(w) for f in stored)}
         if not missing:
             return stored
-        out: list[Mapping[str, Any]] = []
+        out: list[Measured] = []
         for box, known in zip(request.boxes, stored):
-            item: dict[str, Any] = dict(known)
-            if "colours" in missing:
+            measured: dict[str, Offer | None] = {}
+            if ClothingColours in missing:
                 from refcli.features.colors import clothing_colours
 
-                item["colours"] = clothing_colours(request.image, box)
-            if "faces" in missing:
-                item["faces"] = [f.embedding for f in self._faces.person_faces(request.image, box)]
-            if "pose" in missing or "keypoints" in missing:
-                found = self._pose.estimate(request.image, box)
-                if "pose" in missing:
-                    item["pose"] = None if found is None else body.cues(found)
-                if "keypoints" in missing:
-                    item["keypoints"] = {} if found is None else body.keypoints(found)
-            out.append(item)
+                measured[ClothingColours.key] = ClothingColours.of(clothing_colours(request.image, box))
+            if SeenFaces in missing:
+                measured[SeenFaces.key] = SeenFaces(tuple(f.embedding for f in
+                                                          self._faces.person_faces(request.image, box)))
+            if PoseCues in missing or Keypoints in missing:
+                found = body.offered(self._pose.estimate(request.image, box))
+                measured.update({k: v for k, v in found.items() if k in {w.key for w in missing}})
+            out.append(known.with_values(measured))
         return out
 
     @cached_property
@@ -165,33 +168,33 @@ def _needs(parsed: ParsedExpression, what: str) -> bool:
     return here or (parsed.next_to is not None and _needs(parsed.next_to, what))
 
 
-def _unmeasured(parsed: ParsedExpression, features: list[Mapping[str, Any]]) -> tuple[str, ...]:
+def _unmeasured(parsed: ParsedExpression, features: list[Measured]) -> tuple[str, ...]:
     """Phrases that need features nobody measured (faces not indexed, colours not stored)."""
     if not features:
         return ()
     missing = []
-    if _needs(parsed, "colours") and not any("colours" in f for f in features):
+    if _needs(parsed, "colours") and not any(f.has(ClothingColours) for f in features):
         missing.append("clothing colours (not measured for this file: re-index it)")
-    if _needs(parsed, "names") and not any("faces" in f for f in features):
+    if _needs(parsed, "names") and not any(f.has(SeenFaces) for f in features):
         missing.append("faces (not indexed: run `refcli index --faces`)")
-    if _needs(parsed, "pose") and not any("pose" in f for f in features):
+    if _needs(parsed, "pose") and not any(f.has(PoseCues) for f in features):
         from refcli.features.pose import available
 
         missing.append("body pose (not indexed: run `refcli index --pose`)" if available() else
                        "body pose (needs the pose extra: pip install 'refcli[pose]', then refcli index --pose)")
-    if _needs(parsed, "motion") and not any("motion" in f for f in features):
+    if _needs(parsed, "motion") and not any(f.has(MotionCues) for f in features):
         missing.append("motion (measured on video tracks: index the video, or re-index it)")
     return tuple(missing)
 
 
 def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple[int, int],
-           features: Sequence[Mapping[str, Any]] | None = None,
+           features: Sequence[Measured] | None = None,
            gallery: Mapping[str, list[npt.NDArray[np.float32]]] | None = None,
            objects: Mapping[str, Sequence[tuple[Sequence[float], float]]] | None = None) -> list[int]:
     """Indexes of the boxes that satisfy every constraint, in candidate order."""
     if len(boxes) == 0:
         return []
-    features = features if features is not None else [{} for _ in range(len(boxes))]
+    features = features if features is not None else [Measured() for _ in range(len(boxes))]
     centers = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], axis=1)
     heights = boxes[:, 3] - boxes[:, 1]
     chosen = np.arange(len(boxes))
@@ -203,7 +206,7 @@ def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple
         chosen = np.array([i for i in chosen if _wears(features[int(i)], clause)], np.int64)
     for cue in parsed.cues:
         chosen = np.array([i for i in chosen if _shows(features[int(i)], cue)], np.int64)
-    bodies = [Body(tuple(float(v) for v in boxes[i]), features[i].get("keypoints") or {})  # type: ignore[arg-type]
+    bodies = [Body(tuple(float(v) for v in boxes[i]), _keypoints(features[i]))  # type: ignore[arg-type]
               for i in range(len(boxes))] if parsed.objects else []
     for relation in parsed.objects:
         things = [box for box, score in (objects or {}).get(relation.object, ()) if score >= 0.5]
@@ -228,21 +231,22 @@ def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple
     return sorted(int(i) for i in chosen)
 
 
-def _is_named(feature: Mapping[str, Any], known: list[npt.NDArray[np.float32]]) -> bool:
-    faces = feature.get("faces") or []
-    return any(distance(face, k) < SAME_PERSON_DISTANCE for face in faces for k in known)
+def _keypoints(feature: Measured) -> Mapping[str, tuple[float, float]]:
+    seen = feature.get(Keypoints)
+    return seen.points if seen is not None else {}
 
 
-def _wears(feature: Mapping[str, Any], clause: ColourClause) -> bool:
-    colours = feature.get("colours")
+def _is_named(feature: Measured, known: list[npt.NDArray[np.float32]]) -> bool:
+    faces = feature.get(SeenFaces)
+    return faces is not None and faces.match(known)
+
+
+def _wears(feature: Measured, clause: ColourClause) -> bool:
+    colours = feature.get(ClothingColours)
     if colours is None:  # grayscale picture or not measured: never claim a colour
         return False
-    parts = ("upper", "lower") if clause.part == "any" else (clause.part,)
-
-    def present(colour: str) -> bool:
-        return any(colours.get(p, {}).get(colour, 0.0) >= MIN_SHARE for p in parts)
-
-    found = any(present(c) for c in clause.colours) if clause.any_of else all(present(c) for c in clause.colours)
+    present = [colours.worn(c, clause.part) for c in clause.colours]
+    found = any(present) if clause.any_of else all(present)
     return found != clause.negated
 
 
@@ -257,10 +261,10 @@ def _relates(relation: ObjectRelation, bodies: Sequence[Body], index: int, thing
     return answer != relation.negated
 
 
-def _shows(feature: Mapping[str, Any], cue: Cue) -> bool:
+def _shows(feature: Measured, cue: Cue) -> bool:
     """Whether a person shows a pose or motion cue; an unknown cue never matches, negated or not."""
-    cues = feature.get("pose" if cue.name in POSE_CUES else "motion")
-    value, _confidence = (cues or {}).get(cue.name, ("unknown", 0.0))
+    cues: Cues | None = feature.get(PoseCues if cue.name in POSE_CUES else MotionCues)
+    value, _confidence = cues.get(cue.name) if cues is not None else ("unknown", 0.0)
     if value == "unknown":
         return False
     holds = value == cue.value or (cue.value == "any" and value in ("one", "both"))

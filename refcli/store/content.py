@@ -1,5 +1,5 @@
 """`Store.contents`: what was indexed — files, their contents, and each content's frames, tracks,
-keyframes, faces and poses — written by `index` and read by `find`, `show` and `export`.
+keyframes and the features' own rows (faces, poses) — written by `index` and read by `find`, `show` and `export`.
 
 A file (a path, table ``files``) holds a content (table ``media``, keyed by the hash of the bytes,
 so copies share one). A content's rows in the content tables (schema.CONTENT_TABLES) carry the
@@ -24,12 +24,11 @@ from refcli.io.discover import Fingerprint, db_path, real_path
 from refcli.store import schema, sql
 
 if TYPE_CHECKING:
-    from refcli.features.pose import Pose
     from refcli.store.store import Store
     from refcli.track import Rows
 
 __all__ = ["Contents", "ContentCounts", "Failure", "FileRecord", "FileRow", "KeyframeRow", "MediaRecord", "MediaRow",
-           "TrackFeatures"]
+           "TrackKey"]
 
 TrackKey = tuple[str, int, int]
 """(content id, generation, track id): a track of one generation of one content."""
@@ -106,18 +105,6 @@ class MediaRecord:
     full_hash: str | None = None
 
 
-@dataclass(frozen=True)
-class TrackFeatures:
-    """What `find` needs of every track, from one scan of the tracks table, by (content id,
-    generation, track): the best detector score, and the measured features — colours, and faces
-    when they were indexed (the key is absent otherwise: "not measured" differs from "no face
-    seen")."""
-
-    scores: dict[TrackKey, float]
-    features: dict[TrackKey, dict[str, Any]]
-    faces_indexed: bool
-
-
 class KeyframeRow(TypedDict):
     """A stored keyframe (schema.KEYFRAMES)."""
 
@@ -172,7 +159,7 @@ class Contents:
         media, files = list(media), list(files)
         if rows is not None:
             for name in rows.TABLES:
-                data = getattr(rows, name)
+                data = rows.table(name)
                 if data:
                     self._store._table(name).add(pa.Table.from_pylist(data, schema=schema.TABLES[name]))
                     faults.point("between-writes")
@@ -331,48 +318,24 @@ class Contents:
             where += f" AND track IN ({', '.join(map(str, wanted))})"
         return {row["track"]: row for row in self._store._read("tracks", where=where).to_pylist()}
 
-    def faces_indexed(self) -> bool:
-        """Whether faces were measured while indexing (`index --faces`): the faces table holds rows."""
-        return "faces" in self._store._table_names() and self._store._table("faces").count_rows() > 0
+    def count(self, name: str) -> int:
+        """Rows of a content table, of every generation (0 where the table is not there yet)."""
+        if name not in schema.CONTENT_TABLES:
+            raise StoreError(f"{name!r} is not a content table")
+        return int(self._store._table(name).count_rows()) if name in self._store._table_names() else 0
 
-    def track_features(self) -> TrackFeatures:
-        with_faces = self.faces_indexed()
-        table = self._store._read("tracks", ["content_id", "generation", "track", "score", "upper_colours",
-                                             "lower_colours"])
-        scores: dict[TrackKey, float] = {}
-        out: dict[TrackKey, dict[str, Any]] = {}
-        for row in table.to_pylist():
-            key = (row["content_id"], row["generation"], row["track"])
-            scores[key] = row["score"]
-            colours = None if row["upper_colours"] is None else {
-                part: {c["name"]: c["share"] for c in row[f"{part}_colours"] or []} for part in ("upper", "lower")}
-            out[key] = {"colours": colours, "faces": []} if with_faces else {"colours": colours}
-        if with_faces:
-            faces = self._store._read("faces", ["content_id", "generation", "track", "embedding"])
-            for row in faces.to_pylist():
-                key = (row["content_id"], row["generation"], row["track"])
-                if key in out:
-                    out[key]["faces"].append(row["embedding"])
-        return TrackFeatures(scores, out, with_faces)
+    def track_scores(self) -> dict[TrackKey, float]:
+        """The best detector score of every track: whether it is a person (find's min_score)."""
+        columns = ["content_id", "generation", "track", "score"]
+        table = self._store._read("tracks", columns)
+        return {(c, g, t): score for c, g, t, score in zip(*(table.column(n).to_pylist() for n in columns))}
 
-    def track_motion(self) -> dict[TrackKey, tuple[list[int], list[float] | None]]:
-        """Per track: its samples and their motion (3 floats each, see refcli/features/motion.py;
-        None for tracks indexed before motion was measured)."""
-        table = self._store._read("tracks", ["content_id", "generation", "track", "samples", "motion"])
-        return {(c, g, t): (samples, motion) for c, g, t, samples, motion in zip(
-            *(table.column(n).to_pylist() for n in ("content_id", "generation", "track", "samples", "motion")))}
-
-    def track_poses(self) -> dict[TrackKey, list[tuple[float | None, Pose]]]:
-        """Per track, in time order: (time, pose) of each sample whose pose was estimated (the
-        landmarks; refcli.features.pose names the cues from them)."""
-        from refcli.features.pose import Pose
-
-        out: dict[TrackKey, list[tuple[float | None, Pose]]] = {}
-        table = self._store._read("poses", ["content_id", "generation", "track", "sample", "time", "landmarks"])
-        for row in sorted(table.to_pylist(), key=lambda r: r["sample"]):
-            out.setdefault((row["content_id"], row["generation"], row["track"]), []).append(
-                (row["time"], Pose.from_flat(row["landmarks"])))
-        return out
+    def read(self, name: str, columns: list[str], where: str | None = None) -> pa.Table:
+        """Some columns of a content table (all generations, or the rows ``where`` selects): how a
+        feature's reader gets what the feature stored (refcli.features)."""
+        if name not in schema.CONTENT_TABLES:
+            raise StoreError(f"{name!r} is not a content table")
+        return self._store._read(name, columns, where)
 
     def track_samples(self, wanted: dict[tuple[str, int], set[int]]) -> dict[tuple[str, int], list[int]]:
         """Sample lists of the given tracks ((content, generation) -> track ids), in one scan."""

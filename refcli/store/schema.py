@@ -2,6 +2,13 @@
 
 Bump SCHEMA_VERSION whenever a table's columns change, and add a migration from the
 previous version to MIGRATIONS; a database newer than this code is refused, never guessed at.
+
+The per-person features (refcli.features) declare what they store themselves: their columns of
+the tracks table and their own content tables are added here from the feature registry, and
+``add_feature_storage`` gives an existing database the ones it lacks. A feature that adds a
+tracks column bumps SCHEMA_VERSION with ``add_feature_storage`` as its migration (a database
+opened only for reading must not miss a column its readers ask for); a new table alone needs
+nothing, it is made when the database is next opened for writing.
 """
 
 from __future__ import annotations
@@ -11,11 +18,11 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 8
+from refcli.features import stored_by_features
+
+SCHEMA_VERSION = 9
 
 BOX = pa.list_(pa.float32())  # not fixed-size: LanceDB would treat it as a vector column
-
-COLOUR_SHARES = pa.list_(pa.struct([("name", pa.string()), ("share", pa.float32())]))
 
 ROW_COUNTS = pa.list_(pa.struct([("table", pa.string()), ("rows", pa.int64())]))
 
@@ -75,8 +82,11 @@ FRAMES = pa.schema([
     ("candidates", pa.list_(CANDIDATE)),
 ])
 
+FEATURE_TRACK_FIELDS, FEATURE_TABLES = stored_by_features()
+
 # One row per person track: a person followed across sampled frames (a photo's people are
-# one-frame tracks). Per-sample data is kept compactly in parallel lists.
+# one-frame tracks). Per-sample data is kept compactly in parallel lists; the features' own
+# columns follow (clothing colours, motion...).
 TRACKS = pa.schema([
     ("content_id", pa.string()),
     ("generation", pa.int64()),
@@ -91,11 +101,7 @@ TRACKS = pa.schema([
     ("boxes", pa.list_(pa.float32())),  # 4 floats (xyxy) per sample
     ("scores", pa.list_(pa.float32())),
     ("keyframes", pa.list_(pa.int32())),  # sample indexes whose frame is in `keyframes`
-    ("upper_colours", COLOUR_SHARES),  # null: grayscale picture, colours unknown
-    ("lower_colours", COLOUR_SHARES),
-    # 3 floats per sample: sideways and towards-the-camera speed in box heights per second, and a
-    # confidence; NaN where unknown (photos, too few samples). See refcli/features/motion.py.
-    ("motion", pa.list_(pa.float32())),
+    *FEATURE_TRACK_FIELDS,
 ])
 
 # Frames chosen as keyframes, shared by every track that chose them. Photos store none:
@@ -109,30 +115,6 @@ KEYFRAMES = pa.schema([
     ("height", pa.int32()),
     ("scale", pa.float32()),  # keyframe pixels per displayed pixel
     ("jpeg", pa.binary()),
-])
-
-# Face embeddings of tracks (only when indexing with --faces); `refcli faces forget` empties it.
-FACES = pa.schema([
-    ("content_id", pa.string()),
-    ("generation", pa.int64()),
-    ("track", pa.int32()),
-    ("sample", pa.int32()),
-    ("box", BOX),
-    ("embedding", pa.list_(pa.float32())),
-])
-
-CUE = pa.struct([("name", pa.string()), ("value", pa.string()), ("confidence", pa.float32())])
-
-# Body poses of tracks (only when indexing with --pose): one row per estimated sample, with the
-# 33 BlazePose landmarks (x, y in displayed pixels and visibility) and the cues read from them.
-POSES = pa.schema([
-    ("content_id", pa.string()),
-    ("generation", pa.int64()),
-    ("track", pa.int32()),
-    ("sample", pa.int32()),
-    ("time", pa.float64()),
-    ("landmarks", pa.list_(pa.float32())),
-    ("cues", pa.list_(CUE)),
 ])
 
 # The user's own named people: one row per enrolled photo.
@@ -183,14 +165,14 @@ GROUNDED = pa.schema([
     ("created", pa.float64()),
 ])
 
+# Content tables: rows of a generation; swept when their generation is no longer current.
+CONTENT_TABLES = ("frames", "tracks", "keyframes", *sorted(FEATURE_TABLES))
+
 TABLES: dict[str, pa.Schema] = {
     "meta": META, "files": FILES, "media": MEDIA, "frames": FRAMES, "tracks": TRACKS, "keyframes": KEYFRAMES,
-    "faces": FACES, "poses": POSES, "gallery": GALLERY, "watches": WATCHES, "seen_hits": SEEN_HITS,
-    "verified": VERIFIED, "grounded": GROUNDED,
+    **{name: FEATURE_TABLES[name] for name in sorted(FEATURE_TABLES)},
+    "gallery": GALLERY, "watches": WATCHES, "seen_hits": SEEN_HITS, "verified": VERIFIED, "grounded": GROUNDED,
 }
-
-# Content tables: rows of a generation; swept when their generation is no longer current.
-CONTENT_TABLES = ("frames", "tracks", "keyframes", "faces", "poses")
 
 
 def table_names(db: Any) -> set[str]:
@@ -221,7 +203,7 @@ def _v2_to_v3(db: Any) -> None:
     re-made by re-indexing (the pipeline revision changed too)."""
     db.drop_table("tracks")
     db.create_table("tracks", schema=TRACKS)
-    db.create_table("faces", schema=FACES, exist_ok=True)
+    db.create_table("faces", schema=TABLES["faces"], exist_ok=True)
     db.create_table("gallery", schema=GALLERY, exist_ok=True)
 
 
@@ -245,7 +227,7 @@ def _v5_to_v6(db: Any) -> None:
     tracks = db.open_table("tracks")
     if "motion" not in tracks.schema.names:
         tracks.add_columns(pa.field("motion", pa.list_(pa.float32())))
-    db.create_table("poses", schema=POSES, exist_ok=True)
+    add_feature_storage(db)  # the poses table
 
 
 def _v6_to_v7(db: Any) -> None:
@@ -287,6 +269,34 @@ def _v7_to_v8(db: Any) -> None:
         (media.merge_insert(["content_id", "generation"]).when_matched_update_all().execute(rows))
 
 
+def _v8_to_v9(db: Any) -> None:
+    """v9 names pose cues at query time from the landmarks: the poses table's ``cues`` column goes."""
+    if "poses" in table_names(db):
+        poses = db.open_table("poses")
+        if "cues" in poses.schema.names:
+            poses.drop_columns(["cues"])
+
+
+def add_feature_storage(db: Any) -> list[str]:
+    """Give a database the features' tables and tracks columns it lacks, empty (null for the
+    tracks already stored: a re-index measures them, as the pipeline signature asks). Returns
+    what was added. Runs after the numbered migrations, whenever the database is opened for
+    writing: adding a feature needs no migration of its own."""
+    added = []
+    existing = table_names(db)
+    for name, table_schema in FEATURE_TABLES.items():
+        if name not in existing:
+            db.create_table(name, schema=table_schema, exist_ok=True)
+            added.append(name)
+    if "tracks" in existing:
+        tracks = db.open_table("tracks")
+        missing = [f for f in FEATURE_TRACK_FIELDS if f.name not in tracks.schema.names]
+        if missing:
+            tracks.add_columns(missing)
+            added.extend(f"tracks.{f.name}" for f in missing)
+    return added
+
+
 MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5,
-                                                5: _v5_to_v6, 6: _v6_to_v7, 7: _v7_to_v8}
+                                                5: _v5_to_v6, 6: _v6_to_v7, 7: _v7_to_v8, 8: _v8_to_v9}
 """from_version -> function(db) that upgrades a database to from_version + 1."""

@@ -60,8 +60,9 @@ _HOLDER_NAME = "writer.json"
 _PREPARE_WAIT = 30.0  # seconds: making a database takes well under one
 _COMPACT_AFTER_FRAGMENTS = 16
 _INDEX_AFTER_ROWS = 10_000
-_INDEXED = {"tracks": "content_id", "frames": "content_id", "faces": "content_id", "poses": "content_id",
-            "grounded": "key"}
+# the column `optimize` builds a scalar index on: the content id of the content tables read per content
+# (keyframes are read one at a time, by their sample), the key of the grounding cache
+_INDEXED = {**{name: "content_id" for name in schema.CONTENT_TABLES if name != "keyframes"}, "grounded": "key"}
 
 
 def default_db_path() -> str:
@@ -184,6 +185,8 @@ class Store:
         existing = self._table_names()
         if "meta" in existing and self._schema_version() < schema.SCHEMA_VERSION:
             self._migrate(self._schema_version())
+        if "meta" in existing:
+            schema.add_feature_storage(self._db)
         for name, table_schema in schema.TABLES.items():
             if name not in existing and name != "meta":
                 self._db.create_table(name, schema=table_schema, exist_ok=True)
@@ -318,7 +321,8 @@ class Store:
         # Not `keyframes`: its fragments are already ~8 MB of JPEGs each, and compacting them
         # held as much memory as the table is big (85 MB for 10 min of video).
         existing = self._table_names()
-        for name in ("files", "media", "frames", "tracks", "faces", "poses", "seen_hits", "grounded"):
+        compacted = ["files", "media", *(n for n in schema.CONTENT_TABLES if n != "keyframes"), "seen_hits", "grounded"]
+        for name in compacted:
             if name not in existing:
                 continue
             table = self._table(name)

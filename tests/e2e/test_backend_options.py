@@ -126,6 +126,8 @@ def db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> str:
     (["export", "person", "--clips", "CLIPS", "--model", "m"], "the embedded backend does not take --model"),
     (["export", "person", "--clips", "CLIPS", "--backend", "all-persons", "--vlm-prompt", "marks"],
      "the all-persons backend does not take --vlm-prompt"),
+    (["find", "person", "--backend", "all-persons", "--grounder", "test-modelless"],
+     "the all-persons backend does not use an object grounder: --grounder is for the embedded backend"),
 ])
 def test_cli_option_the_backend_does_not_take_exits_2(db: str, tmp_path: Path, argv: list[str], message: str) -> None:
     argv = [str(tmp_path / "clips") if a == "CLIPS" else a for a in argv]
@@ -143,11 +145,29 @@ def test_eval_option_the_backend_does_not_take_exits_2(data_dir: Path, tmp_path:
     assert not (tmp_path / "p.jsonl").exists()
 
 
-def test_options_from_the_environment_or_defaults_are_no_error(db: str) -> None:
-    env = {"REFCLI_VLM_MODEL": "some-vlm", "REFCLI_GROUNDER_MODEL": "some-grounder"}
-    result = runner.invoke(app, ["find", "person", "--db", db, "--json", "--device", "cpu"], env=env)
+def test_options_from_the_environment_or_defaults_are_no_error(db: str, data_dir: Path, tmp_path: Path) -> None:
+    env = {"REFCLI_VLM_MODEL": "some-vlm", "REFCLI_GROUNDER_MODEL": "some-grounder", "REFCLI_GROUNDER": "test-whole",
+           "REFCLI_DETECTOR_MODEL": "some-detector"}
+    result = runner.invoke(app, ["find", "person", "--db", db, "--json", "--device", "cpu",
+                                 "--backend", "all-persons"], env=env)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["total"] >= 1
+    (tmp_path / "media").mkdir()
+    shutil.copy(data_dir / "messi5.jpg", tmp_path / "media")
+    result = runner.invoke(app, ["index", str(tmp_path / "media"), "--db", str(tmp_path / "db"), "--json"], env=env)
+    assert result.exit_code == 0, result.output  # hf's model in the environment: not the ssdlite detector's
+
+
+def test_a_detector_model_for_a_detector_without_one_exits_2(tmp_path: Path, data_dir: Path) -> None:
+    (tmp_path / "media").mkdir()
+    shutil.copy(data_dir / "messi5.jpg", tmp_path / "media")
+    result = runner.invoke(app, ["index", str(tmp_path / "media"), "--db", str(tmp_path / "db"),
+                                 "--detector-model", "some-model"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("refcli: error: the ssdlite detector takes no model: --detector-model is for hf")
+    result = runner.invoke(app, ["status", "--db", str(tmp_path / "db"), "--json"])
+    status = json.loads(result.stdout)
+    assert status["files"] == 0 and status["index_settings"] is None  # nothing done with settings it would ignore
 
 
 def test_export_runs_its_query_with_a_grounder(db: str, tmp_path: Path) -> None:

@@ -76,10 +76,11 @@ def test_gallery_remove_and_forget(portraits: Path, tmp_path: Path, data_dir: Pa
     result = cli("faces", "forget", "--db", db, "--yes")
     assert "deleted 2 gallery photos" in result.stdout
     assert cli("faces", "list", "--db", db).stdout == ""
+    from refcli.features.faces import faces_indexed
     from refcli.store import Store
 
     store = Store.open(db)
-    assert not store.contents.faces_indexed() and store.gallery.embeddings() == {}
+    assert not faces_indexed(store) and store.gallery.embeddings() == {}
 
 
 def test_a_photo_without_a_face_adds_nothing(tmp_path: Path, data_dir: Path) -> None:

@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from refcli.cli.app import app
 from refcli.devices import pick_device, run_in_batches
 from refcli.errors import BackendError
+from refcli.features import Measured
+from refcli.features.colors import ClothingColours
 from refcli.index import IndexOptions, run_index
 from refcli.query.assembly import frame_requests
 from refcli.refer import ReferRequest, create_referrer
@@ -133,7 +135,7 @@ def test_crowds_are_split_into_overlapping_groups() -> None:
     groups = split_groups(boxes, 100, 10)
     assert all(len(g) <= 100 for g in groups) and set().union(*map(set, groups)) == set(range(250))
     assert all(len(set(a) & set(b)) == 10 for a, b in zip(groups, groups[1:]))
-    colours = [{"colours": {"upper": {"red" if i % 7 == 0 else "blue": 0.8}, "lower": {}}} for i in range(250)]
+    colours = [Measured({"colours": ClothingColours({"red" if i % 7 == 0 else "blue": 0.8}, {})}) for i in range(250)]
     request = ReferRequest("people in red", boxes, np.full(250, 0.9, np.float32), (3100, 600), features=colours)
     referrer = create_referrer("embedded")
     direct = referrer.refer([request])[0]

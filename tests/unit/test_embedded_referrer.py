@@ -6,6 +6,11 @@ import numpy as np
 import pytest
 
 from refcli.errors import BackendError
+from refcli.features import Measured
+from refcli.features.colors import ClothingColours
+from refcli.features.faces import SeenFaces
+from refcli.features.motion import MotionCues
+from refcli.features.pose import PoseCues
 from refcli.refer import ReferRequest, create_referrer, referrers
 
 W, H = 1000, 600
@@ -80,15 +85,20 @@ def test_ignoring_unsupported_answers_the_rest() -> None:
     assert referrer.ignored("the man holding a bag on the left") == ("man",)
 
 
+def measured(**values) -> Measured:
+    """What the features offer about one candidate: colours=(upper, lower) shares or None,
+    faces=[embeddings], pose={cue: (value, confidence)} or None, motion=... ."""
+    kinds = {"colours": lambda v: None if v is None else ClothingColours(*v), "faces": SeenFaces,
+             "pose": lambda v: None if v is None else PoseCues(v),
+             "motion": lambda v: None if v is None else MotionCues(v)}
+    return Measured({key: kinds[key](value) for key, value in values.items()})
+
+
 # measured features for the five people of ROW
 RED, BLUE, BLACK = {"red": 0.6}, {"blue": 0.7}, {"black": 0.8}
-FEATURES = [
-    {"colours": {"upper": RED, "lower": BLUE}, "faces": []},
-    {"colours": {"upper": BLACK, "lower": BLUE}, "faces": [[0.0] * 128]},
-    {"colours": {"upper": RED, "lower": BLACK}, "faces": []},
-    {"colours": {"upper": BLUE, "lower": BLACK}, "faces": [[1.0] * 128]},
-    {"colours": None, "faces": []},  # a grayscale picture: no colour claims
-]
+COLOURS = [(RED, BLUE), (BLACK, BLUE), (RED, BLACK), (BLUE, BLACK), None]  # None: a grayscale picture
+FACES = [[], [[0.0] * 128], [], [[1.0] * 128], []]
+FEATURES = [measured(colours=c, faces=f) for c, f in zip(COLOURS, FACES)]
 
 
 def ask_with(expression: str, features=FEATURES, gallery=None):
@@ -127,10 +137,10 @@ def test_named_people_from_the_gallery() -> None:
 
 
 def test_features_that_were_not_measured_are_unsupported() -> None:
-    no_faces = [{"colours": f["colours"]} for f in FEATURES]
+    no_faces = [measured(colours=c) for c in COLOURS]
     result = ask_with("Ada Lovelace", features=no_faces, gallery={"Ada Lovelace": [[0.0] * 128]})
     assert result.indexes == () and "faces (not indexed" in result.unsupported[0]
-    result = ask_with("people in red", features=[{} for _ in FEATURES])
+    result = ask_with("people in red", features=[Measured() for _ in FEATURES])
     assert result.indexes == () and "clothing colours" in result.unsupported[0]
 
 
@@ -159,7 +169,7 @@ def test_pose_and_motion_cues_filter_then_position_ranks() -> None:
             {"posture": ("unknown", 0.2)}, None]
     motion = [{"horizontal": ("left", 1.0)}, {"horizontal": ("right", 1.0)}, {"horizontal": ("none", 1.0)},
               {"horizontal": ("left", 0.5)}, {"horizontal": ("unknown", 0.0)}]
-    features = [{"colours": None, "pose": p, "motion": m} for p, m in zip(pose, motion)]
+    features = [measured(colours=None, pose=p, motion=m) for p, m in zip(pose, motion)]
     referrer = create_referrer("embedded")
 
     def chosen(expression: str) -> list[int]:
@@ -179,7 +189,7 @@ def test_pose_and_motion_cues_filter_then_position_ranks() -> None:
 def test_cues_without_features_are_unsupported_not_guessed() -> None:
     boxes = np.array(ROW, np.float32)
     referrer = create_referrer("embedded")
-    stored = [{"colours": None} for _ in ROW]  # indexed without --pose, motion not measured
+    stored = [measured(colours=None) for _ in ROW]  # indexed without --pose, motion not measured
     result = referrer.refer([ReferRequest("people kneeling", boxes, np.ones(5, np.float32), (W, H),
                                           features=stored)])[0]
     assert result.indexes == () and "refcli index --pose" in result.unsupported[0]

@@ -8,6 +8,8 @@ import pyarrow as pa
 import pytest
 
 from refcli.errors import SchemaTooNewError, StoreError, WriterBusyError
+from refcli.features.faces import FacesFeature
+from refcli.features.motion import stored_motion
 from refcli.store import Store, schema
 from refcli.track import Rows
 
@@ -150,7 +152,51 @@ def test_version_5_database_gains_motion_and_poses(db_path: Path) -> None:
     assert migrated._schema_version() == schema.SCHEMA_VERSION
     assert migrated._table("tracks").count_rows() == 1
     assert "motion" in migrated._table("tracks").schema.names and "poses" in migrated._table_names()
-    assert migrated.contents.track_motion()[("c" * 16, 1, 0)][1] is None  # not measured: a re-index measures it
+    assert stored_motion(migrated)[("c" * 16, 1, 0)][1] is None  # not measured: a re-index measures it
+
+
+def test_version_8_database_loses_the_stored_pose_cues(db_path: Path) -> None:
+    """v9 names pose cues at query time: the poses table's ``cues`` column goes, its rows stay."""
+    import lancedb
+
+    store = Store.open(str(db_path), create=True)
+    db = lancedb.connect(str(db_path))
+    db.drop_table("poses")
+    cue = pa.struct([("name", pa.string()), ("value", pa.string()), ("confidence", pa.float32())])
+    v8_poses = pa.schema([*schema.TABLES["poses"], pa.field("cues", pa.list_(cue))])
+    db.create_table("poses", data=pa.Table.from_pylist([{"content_id": "c" * 16, "generation": 1, "track": 0,
+                                                         "sample": 0, "landmarks": [0.0] * 99, "cues": []}],
+                                                       schema=v8_poses))
+    store._table("meta").update(where="key = 'schema_version'", values={"value": "8"})
+    migrated = Store.open(str(db_path), create=True)
+    assert migrated._schema_version() == schema.SCHEMA_VERSION
+    assert migrated._table("poses").schema.equals(schema.TABLES["poses"])
+    assert migrated._table("poses").count_rows() == 1
+
+
+def test_a_features_missing_table_and_column_are_added_empty(db_path: Path) -> None:
+    """What a feature declares it stores (refcli.features) is given to a database that lacks it."""
+    import lancedb
+
+    Store.open(str(db_path), create=True)
+    db = lancedb.connect(str(db_path))
+    db.drop_table("faces")
+    without = pa.schema([f for f in schema.TRACKS if f.name != "lower_colours"])
+    db.drop_table("tracks")
+    db.create_table("tracks", data=pa.Table.from_pylist([{"content_id": "c" * 16, "generation": 1, "track": 0}],
+                                                        schema=without))
+    assert sorted(schema.add_feature_storage(db)) == ["faces", "tracks.lower_colours"]
+    assert schema.add_feature_storage(db) == []
+    store = Store.open(str(db_path))
+    tracks = store._table("tracks").schema  # an added column comes last: rows are written by name
+    assert sorted(tracks.names) == sorted(schema.TRACKS.names) and store._table("faces").count_rows() == 0
+    assert tracks.field("lower_colours").type == schema.TRACKS.field("lower_colours").type
+    assert store._table("tracks").to_arrow().column("lower_colours").to_pylist() == [None]
+
+
+def test_the_features_declare_their_storage() -> None:
+    assert {"faces", "poses"} <= set(schema.CONTENT_TABLES) and {"upper_colours", "motion"} <= set(schema.TRACKS.names)
+    assert schema.TABLES["faces"] is FacesFeature.tables["faces"]
 
 
 def test_object_storage_uris_are_refused_plainly() -> None:
