@@ -107,7 +107,8 @@ def run_humanref(annotations: list[Annotation], images: str, referrer: Referrer,
                 if ann.video is not None and "motion" in referrer.wants(ann.referring):
                     features = videos.motion(ann.video, ann.time, boxes)
                 objects = None
-                phrases = referrer.object_phrases(ann.referring) if grounder is not None else ()
+                phrases = [p for p in referrer.object_phrases(ann.referring) if grounder.understands(p)] \
+                    if grounder is not None else []
                 if grounder is not None and phrases:
                     objects = {phrase: grounder.ground([image], phrase)[0] for phrase in phrases}
                 request = ReferRequest(ann.referring, boxes if k == 1.0 else boxes * np.float32(k), scores,

@@ -87,7 +87,8 @@ RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", envvar="RAY_
 ActorsOpt = Annotated[str, typer.Option(help="Model actors on Ray: N, or MIN-MAX to grow while work waits.")]
 GrounderOpt = Annotated[str | None, typer.Option("--grounder", envvar="REFCLI_GROUNDER",
                                                  help="Object grounder for queries about things (holding a "
-                                                      "microphone): owlv2, grounding-dino, florence-2.",
+                                                      "microphone): owlv2, grounding-dino, florence-2; default: "
+                                                      "coco, the COCO-80 detector inside refcli; none: no grounder.",
                                                  show_default=False)]
 GrounderModelOpt = Annotated[str | None, typer.Option("--grounder-model", envvar="REFCLI_GROUNDER_MODEL",
                                                       help="Model folder or name for --grounder.",

@@ -40,6 +40,7 @@ class Detector(ABC):
 
 detectors: Registry[Detector] = Registry("detector")
 detectors.register("ssdlite", "refcli.detect.ssdlite:SSDLitePersonDetector")
+detectors.register("nanodet", "refcli.detect.nanodet:NanoDetPersonDetector")
 detectors.register("hf", "refcli.detect.hf:HFDetector", extra="models")
 
 

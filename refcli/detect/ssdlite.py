@@ -8,7 +8,6 @@ Provenance of the weights: ``models/PROVENANCE.md``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from functools import cached_property
 from importlib import resources
@@ -18,7 +17,6 @@ import numpy as np
 
 from refcli.detect import Detector, Image
 from refcli.detections import Detections
-from refcli.errors import BackendError
 
 MODEL_FILE = "ssdlite_person.onnx"
 MODEL_SHA256 = "b4ac2a774731a99c25345fea9d9c53008ae23eb306390e556d8b0e3e3e7278d8"
@@ -78,17 +76,10 @@ class SSDLitePersonDetector(Detector):
 
     @cached_property
     def _session(self) -> Any:
-        from refcli.onnx import onnxruntime
+        from refcli.weights import open_session
 
-        ort = onnxruntime()
-        data = resources.files("refcli.detect").joinpath("models", MODEL_FILE).read_bytes()
-        if hashlib.sha256(data).hexdigest() != MODEL_SHA256:
-            raise BackendError(f"{MODEL_FILE} inside refcli is damaged (checksum mismatch): reinstall refcli")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        return open_session(resources.files("refcli.detect").joinpath("models", MODEL_FILE), MODEL_SHA256,
+                            self.threads)
 
     def detect(self, images: Sequence[Image]) -> list[Detections]:
         # One image per session call: the graph's preprocessing and NMS run as per-image loops,

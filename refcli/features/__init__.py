@@ -217,6 +217,7 @@ features.register("pose", "refcli.features.pose:PoseFeature")
 features.register("faces", "refcli.features.faces:FacesFeature")
 features.register("colours", "refcli.features.colors:ColoursFeature")
 features.register("motion", "refcli.features.motion:MotionFeature")
+features.register("traits", "refcli.features.face_traits:FaceTraitsFeature")
 
 
 def enabled(opted_in: Mapping[str, bool]) -> list[Feature]:

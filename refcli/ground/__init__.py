@@ -22,7 +22,10 @@ Image = npt.NDArray[np.uint8]
 Found = list[tuple[list[float], float]]
 """Boxes (xyxy, image pixels) with calibrated scores, for one image and one phrase."""
 
-__all__ = ["Found", "Grounder", "calibrate", "create_grounder", "grounders"]
+__all__ = ["DEFAULT_GROUNDER", "Found", "Grounder", "calibrate", "create_grounder", "grounders"]
+
+DEFAULT_GROUNDER = "coco"
+"""The grounder a query about things gets when it names none: the COCO detector inside refcli."""
 
 
 def calibrate(raw: float, threshold: float) -> float:
@@ -46,8 +49,14 @@ class Grounder(ABC):
     def ground(self, images: Sequence[Image], phrase: str) -> list[Found]:
         """For each image, the boxes of ``phrase`` with calibrated scores (only those >= 0.5)."""
 
+    def understands(self, phrase: str) -> bool:
+        """Whether ``phrase`` names something this grounder can look for (open-vocabulary
+        grounders: anything; the embedded COCO detector: its 80 things and their common words)."""
+        return True
+
 
 grounders: Registry[Grounder] = Registry("object grounder")
+grounders.register("coco", "refcli.ground.coco:COCOGrounder")
 grounders.register("owlv2", "refcli.ground.hf:OWLv2Grounder", extra="models")
 grounders.register("grounding-dino", "refcli.ground.hf:GroundingDinoGrounder", extra="models")
 grounders.register("florence-2", "refcli.ground.hf:Florence2Grounder", extra="models")

@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refcli.errors import MissingExtraError, UsageError
-from refcli.ground import Grounder, grounders
+from refcli.ground import DEFAULT_GROUNDER, Grounder, grounders
 from refcli.refer import DEFAULT_REFERRER, Referrer, referrers
 
 Gallery = Mapping[str, Sequence[Sequence[float]]]
 """Name -> face embeddings (128 floats each), as `Store.gallery` gives them."""
+
+NO_GROUNDER = "none"
+"""``--grounder none``: no object grounder at all (things stay unsupported; nothing is detected)."""
 
 FLAGS = {"model": "--model", "prompt": "--vlm-prompt", "ignore_unsupported": "--ignore-unsupported",
          "device": "--device", "grounder": "--grounder", "grounder_model": "--grounder-model"}
@@ -66,12 +69,17 @@ def build_referrer(settings: ReferrerSettings) -> Referrer:
 
 
 def build_grounder(settings: ReferrerSettings) -> Grounder | None:
-    """The object grounder of ``settings.grounder`` (None without one), with its model and device."""
+    """The object grounder of ``settings.grounder``, with its model and device; without one, the
+    embedded COCO detector for the backends that use a grounder (None for the others)."""
+    if settings.grounder == NO_GROUNDER:
+        return None
     if settings.grounder is None:
         if settings.grounder_model is not None and "grounder_model" not in settings.implicit:
             raise UsageError("--grounder-model is the model of an object grounder: give --grounder too "
                              f"({', '.join(grounders.names())})")
-        return None
+        if not _uses_grounder(settings.backend):
+            return None
+        return grounders.create(DEFAULT_GROUNDER)  # the COCO detector inside refcli
     if not referrers.load(settings.backend).uses_grounder:
         if "grounder" in settings.implicit:
             return None  # set in the environment for the backends that use one

@@ -31,7 +31,9 @@ class Grounding:
             return kept
         from refcli.ground.stage import ground_frames
 
-        phrases = list(embedded.object_phrases(self.query))
+        phrases = [p for p in embedded.object_phrases(self.query) if self.grounder.understands(p)]
+        if not phrases:
+            return kept
         found, self.ran = ground_frames(self.store, self.grounder, phrases, [item.frame for item in kept],
                                         lambda frame: frame_pixels(self.store, frame))
         return [replace(item, request=replace(item.request, objects=objects))

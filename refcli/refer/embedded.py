@@ -22,13 +22,14 @@ import numpy.typing as npt
 
 from refcli.features import Cues, Measured, Offer
 from refcli.features.colors import ClothingColours
+from refcli.features.face_traits import FaceTraits
 from refcli.features.faces import SeenFaces
 from refcli.features.motion import CUE_NAMES as MOTION_CUES
 from refcli.features.motion import MotionCues
 from refcli.features.pose import CUE_NAMES as POSE_CUES
 from refcli.features.pose import Keypoints, PoseCues
 from refcli.refer import ReferRequest, Referrer, ReferResult
-from refcli.refer.grammar import ColourClause, Cue, ObjectRelation, ParsedExpression, Position, parse
+from refcli.refer.grammar import ColourClause, Cue, ObjectRelation, ParsedExpression, Position, Trait, parse
 from refcli.refer.relations import CARRIED, Body, owned_by, relates
 
 _AXIS = {"left": (0, False), "right": (0, True), "top": (1, False), "bottom": (1, True)}
@@ -68,7 +69,7 @@ class EmbeddedReferrer(Referrer):
     def narrows(self, expression: str) -> bool:
         parsed = self.parse(expression)
         return bool(parsed.positions or parsed.colours or parsed.names or parsed.size or parsed.next_to
-                    or parsed.count)
+                    or parsed.count or parsed.traits)
 
     def meets_all_but_objects(self, requests: Sequence[ReferRequest]) -> list[bool]:
         """Per request, whether someone in it meets every constraint of its expression except the
@@ -85,7 +86,7 @@ class EmbeddedReferrer(Referrer):
 
     def wants(self, expression: str) -> frozenset[str]:
         parsed = self.parse(expression)
-        extra = {w for w in ("pose", "motion") if _needs(parsed, w)}
+        extra = {w for w in ("pose", "motion", "traits") if _needs(parsed, w)}
         if parsed.objects:
             extra |= {"objects", "keypoints"}
         return frozenset({"colours", "faces"} | extra)
@@ -105,8 +106,9 @@ class EmbeddedReferrer(Referrer):
             parsed = replace(parsed, objects=tuple(r for r in parsed.objects if r not in ungrounded))
             dropped = tuple(r.text or r.object for r in ungrounded)
         else:
-            missing += tuple(f"{r.text or r.object} (finding the {r.object} needs an object grounder: --grounder "
-                             "owlv2 --grounder-model FOLDER, see `refcli models list`)" for r in ungrounded)
+            missing += tuple(f"{r.text or r.object} (finding the {r.object} needs an open-vocabulary object "
+                             "grounder, the embedded one knows the 80 COCO things: --grounder owlv2 "
+                             "--grounder-model FOLDER, see `refcli models list`)" for r in ungrounded)
         if missing:
             return ReferResult(unsupported=missing)
         chosen = select(parsed, request.boxes, request.size, features, self.gallery, request.objects)
@@ -121,8 +123,8 @@ class EmbeddedReferrer(Referrer):
             return stored
         from refcli.features import pose as body
 
-        measurable: tuple[type[Offer], ...] = (ClothingColours, SeenFaces, PoseCues, Keypoints) \
-            if body.available() else (ClothingColours, SeenFaces)
+        measurable: tuple[type[Offer], ...] = (ClothingColours, SeenFaces, FaceTraits) + (
+            (PoseCues, Keypoints) if body.available() else ())
         missing = {w for w in measurable if _needs(parsed, w.key) and not any(f.has(w) for f in stored)}
         if not missing:
             return stored
@@ -133,6 +135,8 @@ class EmbeddedReferrer(Referrer):
                 from refcli.features.colors import clothing_colours
 
                 measured[ClothingColours.key] = ClothingColours.of(clothing_colours(request.image, box))
+            if FaceTraits in missing:
+                measured[FaceTraits.key] = FaceTraits.of(self._traits.read(request.image, box))
             if SeenFaces in missing:
                 measured[SeenFaces.key] = SeenFaces(tuple(f.embedding for f in
                                                           self._faces.person_faces(request.image, box)))
@@ -141,6 +145,12 @@ class EmbeddedReferrer(Referrer):
                 measured.update({k: v for k, v in found.items() if k in {w.key for w in missing}})
             out.append(known.with_values(measured))
         return out
+
+    @cached_property
+    def _traits(self) -> Any:
+        from refcli.features.face_traits import FaceReader
+
+        return FaceReader()
 
     @cached_property
     def _faces(self) -> Any:
@@ -162,6 +172,8 @@ def _needs(parsed: ParsedExpression, what: str) -> bool:
         here = bool(parsed.names)
     elif what == "keypoints":
         here = bool(parsed.objects)
+    elif what == "traits":
+        here = bool(parsed.traits)
     else:
         names = POSE_CUES if what == "pose" else MOTION_CUES
         here = any(c.name in names for c in parsed.cues)
@@ -182,6 +194,9 @@ def _unmeasured(parsed: ParsedExpression, features: list[Measured]) -> tuple[str
 
         missing.append("body pose (not indexed: run `refcli index --pose`)" if available() else
                        "body pose (needs the pose extra: pip install 'refcli[pose]', then refcli index --pose)")
+    if _needs(parsed, "traits") and not any(f.has(FaceTraits) for f in features):
+        words = ", ".join(sorted({t.name for t in _all_traits(parsed)}))
+        missing.append(f"{words} (read from faces: not measured for this file, re-index it)")
     if _needs(parsed, "motion") and not any(f.has(MotionCues) for f in features):
         missing.append("motion (measured on video tracks: index the video, or re-index it)")
     return tuple(missing)
@@ -206,6 +221,8 @@ def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple
         chosen = np.array([i for i in chosen if _wears(features[int(i)], clause)], np.int64)
     for cue in parsed.cues:
         chosen = np.array([i for i in chosen if _shows(features[int(i)], cue)], np.int64)
+    for trait in parsed.traits:
+        chosen = np.array([i for i in chosen if _has(features[int(i)], trait)], np.int64)
     bodies = [Body(tuple(float(v) for v in boxes[i]), _keypoints(features[i]))  # type: ignore[arg-type]
               for i in range(len(boxes))] if parsed.objects else []
     for relation in parsed.objects:
@@ -259,6 +276,20 @@ def _relates(relation: ObjectRelation, bodies: Sequence[Body], index: int, thing
     if answer is None:
         return False
     return answer != relation.negated
+
+
+def _has(feature: Measured, trait: Trait) -> bool:
+    """Whether a person's face shows a trait (a man: male and grown up); a face not seen, or
+    one that does not say, never matches, negated or not."""
+    traits = feature.get(FaceTraits)
+    holds = None if traits is None else traits.holds(trait.name, trait.values)
+    if holds is None:
+        return False
+    return holds != trait.negated
+
+
+def _all_traits(parsed: ParsedExpression) -> tuple[Trait, ...]:
+    return parsed.traits + (_all_traits(parsed.next_to) if parsed.next_to is not None else ())
 
 
 def _shows(feature: Measured, cue: Cue) -> bool:

@@ -39,6 +39,44 @@ WHOLE_GARMENTS = {"dress", "dresses", "suit", "suits", "uniform", "uniforms", "c
                   "outfits", "overalls", "costume", "costumes"}
 SHADES = {"dark": "black", "light": "white"}
 
+AGE_BANDS = ("baby", "child", "teenager", "young adult", "adult", "senior")
+"""Age bands a face's estimated age falls in (refcli.features.face_traits: under 3, 3-12, 13-19,
+20-34, 35-59, 60 and over)."""
+GROWN = frozenset({"young adult", "adult", "senior"})
+MINOR = frozenset({"baby", "child", "teenager"})
+_SENIOR, _YOUNG = frozenset({"senior"}), frozenset({"teenager", "young adult"})
+
+PERSON_NOUNS: dict[str, tuple[str | None, frozenset[str] | None]] = {
+    **dict.fromkeys(("man", "men", "gentleman", "gentlemen", "guy", "guys"), ("male", GROWN)),
+    **dict.fromkeys(("woman", "women", "lady", "ladies"), ("female", GROWN)),
+    **dict.fromkeys(("boy", "boys"), ("male", MINOR)),
+    **dict.fromkeys(("girl", "girls"), ("female", MINOR)),
+    **dict.fromkeys(("male", "males"), ("male", None)),
+    **dict.fromkeys(("female", "females"), ("female", None)),
+    **dict.fromkeys(("child", "children", "kid", "kids"), (None, frozenset({"baby", "child"}))),
+    **dict.fromkeys(("baby", "babies", "toddler", "toddlers", "infant", "infants"), (None, frozenset({"baby"}))),
+    **dict.fromkeys(("teenager", "teenagers", "teen", "teens", "adolescent", "adolescents"),
+                    (None, frozenset({"teenager"}))),
+    **dict.fromkeys(("adult", "adults"), (None, GROWN)),
+}
+"""Nouns for people that say a gender and an age band: a man is a male adult, a boy a male child."""
+AGE_ADJECTIVES = {"old": _SENIOR, "older": _SENIOR, "elderly": _SENIOR, "aged": _SENIOR, "senior": _SENIOR,
+                  "young": _YOUNG, "younger": _YOUNG, "little": frozenset({"baby", "child"}),
+                  "small": frozenset({"baby", "child"}), "middle aged": frozenset({"adult"})}
+"""Adjectives before a person noun that narrow its age ("the old man", "a young woman")."""
+EXPRESSIONS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("smiling", "smiles", "smile", "laughing", "laughs", "laugh", "grinning", "happy", "cheerful",
+                     "joyful"), frozenset({"happy"})),
+    **dict.fromkeys(("sad", "crying", "upset", "unhappy", "tearful"), frozenset({"sad"})),
+    **dict.fromkeys(("angry", "mad", "furious", "annoyed", "scowling"), frozenset({"angry"})),
+    **dict.fromkeys(("frowning", "frowns", "frown"), frozenset({"angry", "sad", "disgust"})),
+    **dict.fromkeys(("surprised", "shocked", "astonished", "amazed"), frozenset({"surprise"})),
+    **dict.fromkeys(("scared", "afraid", "frightened", "fearful"), frozenset({"fear"})),
+    **dict.fromkeys(("disgusted",), frozenset({"disgust"})),
+    **dict.fromkeys(("neutral", "expressionless", "serious"), frozenset({"neutral"})),
+}
+"""Words for a facial expression, as the expression classes of the face model."""
+
 _COLOUR_WORDS = sorted(set(COLOURS) | set(SYNONYMS) | set(SHADES), key=len, reverse=True)
 _COLOUR_WORD_SET = set(_COLOUR_WORDS)
 _GARMENT_WORDS = UPPER_GARMENTS | LOWER_GARMENTS | WHOLE_GARMENTS
@@ -167,9 +205,20 @@ _RELATIONS = [(re.compile(rf"{_NOT}\b(?:is\s+|are\s+)?(?:{verb})\s+"
               for verb, name in _RELATION_VERBS]
 _WHOLE_OBJECT = re.compile(rf"^\s*{_OBJECT}\s*$")
 
-_GENDER = re.compile(r"\b(?:man|men|woman|women|boy|boys|girl|girls|lady|ladies|guy|guys|gentleman|gentlemen|"
-                     r"male|males|female|females|child|children|kid|kids|baby|babies|adult|adults|teenager|"
-                     r"teenagers|player|players|worker|workers|officer|officers|soldier|soldiers)\b")
+_PERSON_NOUN = "|".join(sorted(PERSON_NOUNS, key=len, reverse=True))
+_AGE_ADJECTIVE = "|".join(sorted(AGE_ADJECTIVES, key=len, reverse=True))
+_PERSON = re.compile(rf"\b(?:(?P<adj>{_AGE_ADJECTIVE})\s+)?(?P<noun>{_PERSON_NOUN})\b")
+_AGED_SUBJECT = re.compile(rf"\b(?P<adj>{_AGE_ADJECTIVE})\s+(?=(?:{_NOUN})\b)")
+"""An age adjective before a plain subject: "the old person", "young people"."""
+_ROLES = re.compile(r"\b(?:player|players|worker|workers|officer|officers|soldier|soldiers)\b")
+"""Nouns for people by what they do: not judged (a model backend could), so unsupported."""
+_GENDER = re.compile(rf"\b(?:{_PERSON_NOUN})\b|{_ROLES.pattern}")
+"""Any noun for a person other than "person": it makes a "next to ..." anchor a person."""
+_EXPRESSION_WORD = "|".join(sorted(EXPRESSIONS, key=len, reverse=True))
+_EXPRESSION = re.compile(
+    rf"{_NOT}\b(?:(?:is|are|who\s+is|who\s+are|looking|looks|look|with)\s+)?(?:an?\s+)?"
+    rf"(?:(?P<word>{_EXPRESSION_WORD})(?:\s+(?:expression|expressions|face|faces|look))?"
+    rf"|(?P<straight>straight|blank)\s+face)\b")
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _DROP = {"the", "a", "an", "some", "of", "who", "that", "is", "are", "there", "please", "in", "on", "at", "to",
@@ -209,6 +258,16 @@ class Cue:
 
 
 @dataclass(frozen=True)
+class Trait:
+    """Something a face shows: ``name`` (gender, age, expression) must take one of ``values`` (or
+    none of them, when ``negated``); a trait the face model could not see never matches."""
+
+    name: str
+    values: frozenset[str]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
 class ObjectRelation:
     """The person stands in ``relation`` (the keys of refcli.refer.relations.JUDGES) to a thing an object
     grounder finds for ``object`` ("microphone", "red umbrella"), or must not, when ``negated``."""
@@ -233,6 +292,7 @@ class ParsedExpression:
     ignored: tuple[str, ...] = field(default=())
     cues: tuple[Cue, ...] = ()
     objects: tuple[ObjectRelation, ...] = ()
+    traits: tuple[Trait, ...] = ()
 
     @property
     def understood(self) -> bool:
@@ -296,6 +356,7 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
             found_names.append(name)
             text = re.sub(rf"\b{re.escape(name)}\b", " ", text)
 
+    text, traits, plural_noun = _people_nouns(text)
     positions: list[Position] = []
     state: dict[str, object] = {}
 
@@ -319,6 +380,11 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
             make(match)
             text = f"{text[:match.start()]} {text[match.end():]}"
 
+    def expression(m: re.Match[str]) -> None:
+        values = EXPRESSIONS[m.group("word")] if m.group("word") else frozenset({"neutral"})
+        traits.append(Trait("expression", values, bool(m.group("neg"))))
+
+    take(_EXPRESSION, expression)  # before the relations: "with a smile" is no thing to ground
     cues: list[Cue] = []
     for pattern, rel in _RELATIONS:
         def add_relation(m: re.Match[str], rel: str = rel) -> None:
@@ -355,7 +421,7 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
     clauses: list[ColourClause] = []
     take(_CLAUSE, lambda m: clauses.append(_clause(m)))
     genders: list[str] = []
-    take(_GENDER, lambda m: genders.append(m.group(0)))
+    take(_ROLES, lambda m: genders.append(m.group(0)))
 
     words = text.split()
     plural = bool(state.get("count", 1) != 1)
@@ -379,11 +445,43 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
         else:
             run.append(word)
     close_run()
-    if any(g.endswith(("men", "s", "ren", "ies")) and g not in ("boss",) for g in genders):
+    if plural_noun or any(g.endswith(("men", "s", "ren", "ies")) and g not in ("boss",) for g in genders):
         plural = True
     return ParsedExpression(original, plural, tuple(positions), tuple(unsupported), state.get("count"),  # type: ignore[arg-type]
                             state.get("size"), tuple(clauses), tuple(found_names), anchor,  # type: ignore[arg-type]
-                            cues=tuple(cues), objects=tuple(objects))
+                            cues=tuple(cues), objects=tuple(objects), traits=tuple(dict.fromkeys(traits)))
+
+
+def _people_nouns(text: str) -> tuple[str, list[Trait], bool]:
+    """Nouns that say who a person is ("the old man", "girls", "young people") become the traits
+    they say and a plain subject ("person", "people"), so that counts, ordinals and positions read
+    them like any subject ("the two men" is "the two people" who are men). Returns the text, the
+    traits and whether a noun was plural."""
+    traits: list[Trait] = []
+    plural = False
+
+    def person(m: re.Match[str]) -> str:
+        nonlocal plural
+        noun = m.group("noun")
+        gender, ages = PERSON_NOUNS[noun]
+        if m.group("adj"):
+            narrowed = AGE_ADJECTIVES[m.group("adj")]
+            ages = narrowed if ages is None else (ages & narrowed or ages)
+        if gender is not None:
+            traits.append(Trait("gender", frozenset({gender})))
+        if ages is not None:
+            traits.append(Trait("age", ages))
+        many = noun.endswith(("men", "s", "ren", "ies"))
+        plural = plural or many
+        return "people" if many else "person"
+
+    def aged(m: re.Match[str]) -> str:
+        traits.append(Trait("age", AGE_ADJECTIVES[m.group("adj")]))
+        return ""
+
+    text = _PERSON.sub(person, text)
+    text = _AGED_SUBJECT.sub(aged, text)
+    return text, traits, plural
 
 
 def _clause(m: re.Match[str]) -> ColourClause:

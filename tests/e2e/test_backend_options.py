@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from refcli.cli.app import app
 from refcli.errors import BackendError, UsageError
 from refcli.ground import Found, Grounder, Image, create_grounder, grounders
+from refcli.ground.coco import COCOGrounder
 from refcli.query import ReferrerSettings, build_grounder, build_referrer
 from refcli.refer import create_referrer
 
@@ -85,7 +86,8 @@ def test_an_unknown_backend_is_named_before_its_options() -> None:
 
 
 def test_grounder_settings() -> None:
-    assert build_grounder(ReferrerSettings()) is None
+    assert isinstance(build_grounder(ReferrerSettings()), COCOGrounder)  # the embedded one, by default
+    assert build_grounder(ReferrerSettings("all-persons")) is None  # a backend that grounds nothing
     built = build_grounder(ReferrerSettings(grounder="test-whole", grounder_model="m", device="cpu"))
     assert isinstance(built, WholeImageGrounder) and (built.model, built.device) == ("m", "cpu")
     assert isinstance(build_grounder(ReferrerSettings(grounder="test-modelless", device="cpu")), ModellessGrounder)
@@ -93,7 +95,9 @@ def test_grounder_settings() -> None:
         build_grounder(ReferrerSettings(grounder="test-modelless", grounder_model="m"))
     with pytest.raises(UsageError, match="^--grounder-model is the model of an object grounder: give --grounder too"):
         build_grounder(ReferrerSettings(grounder_model="m"))
-    assert build_grounder(ReferrerSettings(grounder_model="m", implicit=frozenset({"grounder_model"}))) is None
+    assert isinstance(build_grounder(ReferrerSettings(grounder_model="m", implicit=frozenset({"grounder_model"}))),
+                      COCOGrounder)  # a model from the environment is for the grounder that takes one
+    assert build_grounder(ReferrerSettings(grounder="none")) is None
 
 
 def test_registry_create_refuses_options_instead_of_dropping_them() -> None:
@@ -174,7 +178,7 @@ def test_export_runs_its_query_with_a_grounder(db: str, tmp_path: Path) -> None:
     help_text = runner.invoke(app, ["export", "--help"]).stdout
     for option in ("--model", "--vlm-prompt", "--device", "--grounder", "--grounder-model", "--ignore-unsupported"):
         assert option in help_text
-    query = "the person near a car"
+    query = "the person near a fountain"  # not a COCO thing: the embedded grounder leaves it
     without = json.loads(runner.invoke(app, ["export", query, "--db", db, "--clips", str(tmp_path / "none"),
                                              "--json"]).stdout)
     assert without["files"] == [] and "--grounder" in without["unsupported"][0]

@@ -110,6 +110,7 @@ def test_no_module_imports_another_modules_private_names() -> None:
 FEATURE_NAMES = ("features.faces", "features.pose", "features.colors", "features.motion", "FaceEncoder",
                  "PoseEstimator", "clothing_colours", "velocities", "ClothingColours", "SeenFaces", "PoseCues",
                  "MotionCues", "Keypoints", "keypoints", "upper_colours", "lower_colours", '"faces"', '"poses"',
+                 "face_traits", "FaceTraits", "FaceReader",
                  '"colours"', '"motion"', '"pose"')
 
 

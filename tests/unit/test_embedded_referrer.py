@@ -8,6 +8,7 @@ import pytest
 from refcli.errors import BackendError
 from refcli.features import Measured
 from refcli.features.colors import ClothingColours
+from refcli.features.face_traits import AGE_BANDS, EXPRESSIONS, FaceTraits
 from refcli.features.faces import SeenFaces
 from refcli.features.motion import MotionCues
 from refcli.features.pose import PoseCues
@@ -79,10 +80,10 @@ def test_unsupported_expression_chooses_nobody() -> None:
 def test_ignoring_unsupported_answers_the_rest() -> None:
     boxes = np.array(ROW, np.float32)
     referrer = create_referrer("embedded", ignore_unsupported=True)
-    result = referrer.refer([ReferRequest("the man holding a bag on the left", boxes, np.ones(5, np.float32),
+    result = referrer.refer([ReferRequest("the player holding a bag on the left", boxes, np.ones(5, np.float32),
                                           (W, H))])[0]
     assert result.indexes == (0,) and result.unsupported == () and result.ignored == ("holding a bag",)
-    assert referrer.ignored("the man holding a bag on the left") == ("man",)
+    assert referrer.ignored("the player holding a bag on the left") == ("player",)
 
 
 def measured(**values) -> Measured:
@@ -162,28 +163,32 @@ def test_unknown_referrer() -> None:
         create_referrer("nope")
 
 
+def judged(expression: str, features: list[Measured]) -> list[int]:
+    """Whom the embedded referrer chooses among the five people of ROW, given what was measured."""
+    result = create_referrer("embedded").refer([ReferRequest(expression, np.array(ROW, np.float32),
+                                                             np.ones(5, np.float32), (W, H), features=features)])[0]
+    assert not result.unsupported, result.unsupported
+    return list(result.indexes)
+
+
 def test_pose_and_motion_cues_filter_then_position_ranks() -> None:
     """Cues narrow who is meant, positions rank among them; unknown never matches, negated or not."""
-    boxes = np.array(ROW, np.float32)
     pose = [{"posture": ("sitting", 0.9)}, {"posture": ("standing", 0.9)}, {"posture": ("sitting", 0.8)},
             {"posture": ("unknown", 0.2)}, None]
     motion = [{"horizontal": ("left", 1.0)}, {"horizontal": ("right", 1.0)}, {"horizontal": ("none", 1.0)},
               {"horizontal": ("left", 0.5)}, {"horizontal": ("unknown", 0.0)}]
     features = [measured(colours=None, pose=p, motion=m) for p, m in zip(pose, motion)]
-    referrer = create_referrer("embedded")
 
     def chosen(expression: str) -> list[int]:
-        result = referrer.refer([ReferRequest(expression, boxes, np.ones(5, np.float32), (W, H),
-                                              features=features)])[0]
-        assert not result.unsupported, result.unsupported
-        return list(result.indexes)
+        return judged(expression, features)
 
     assert chosen("people sitting") == [0, 2]
     assert chosen("the person on the right who is sitting") == [2]
     assert chosen("people who are not sitting") == [1]  # 3 and 4: pose unknown, not "not sitting"
     assert chosen("people walking to the left") == [0, 3]
     assert chosen("the person sitting and walking to the left") == [0]
-    assert referrer.wants("people sitting") >= {"pose"} and "motion" not in referrer.wants("people sitting")
+    wants = create_referrer("embedded").wants
+    assert wants("people sitting") >= {"pose"} and "motion" not in wants("people sitting")
 
 
 def test_cues_without_features_are_unsupported_not_guessed() -> None:
@@ -196,3 +201,37 @@ def test_cues_without_features_are_unsupported_not_guessed() -> None:
     result = referrer.refer([ReferRequest("people walking away", boxes, np.ones(5, np.float32), (W, H),
                                           features=stored)])[0]
     assert result.indexes == () and "motion" in result.unsupported[0]
+
+
+def traits(male: float, band: str, expression: str = "neutral") -> FaceTraits:
+    return FaceTraits(1, 80.0, male, {b: float(b == band) for b in AGE_BANDS},
+                      {e: float(e == expression) for e in EXPRESSIONS})
+
+
+def test_who_a_person_is_comes_from_their_face_and_unknown_never_matches() -> None:
+    """A man is a male adult, a boy a male child; a face not seen (None) or whose gender the model
+    does not say (P(male) near 0.5) matches nothing, negated or not."""
+    faces = [traits(0.9, "adult", "happy"), traits(0.1, "young adult"), traits(0.95, "child", "happy"),
+             traits(0.52, "senior"), None]
+    features = [Measured({"traits": t}) for t in faces]
+
+    def chosen(expression: str) -> list[int]:
+        return judged(expression, features)
+
+    assert chosen("the man") == [0] and chosen("men") == [0]
+    assert chosen("the woman") == [1] and chosen("the boy") == [2] and chosen("girls") == []
+    assert chosen("children") == [2] and chosen("adults") == [0, 1, 3]  # 3's age is read; 4 shows no face
+    assert chosen("the old person") == [3] and chosen("the old man") == []  # 3: gender unsaid
+    assert chosen("people who are smiling") == [0, 2]
+    assert chosen("people who are not smiling") == [1, 3]  # 4: no face, so not "not smiling" either
+    assert chosen("the man on the left") == [0] and chosen("the man on the right") == []
+    assert chosen("the leftmost woman") == [1]
+    wants = create_referrer("embedded").wants
+    assert "traits" in wants("the man") and "traits" not in wants("the person")
+
+
+def test_traits_without_faces_read_are_unsupported_not_guessed() -> None:
+    boxes = np.array(ROW, np.float32)
+    result = create_referrer("embedded").refer([ReferRequest("the woman", boxes, np.ones(5, np.float32), (W, H),
+                                                             features=[Measured() for _ in ROW])])[0]
+    assert result.indexes == () and "re-index" in result.unsupported[0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from refcli.refer.grammar import ColourClause, Cue, ObjectRelation, Position, parse
+from refcli.refer.grammar import GROWN, MINOR, ColourClause, Cue, ObjectRelation, Position, Trait, parse
 
 L, R, M, T, B = "left", "right", "middle", "top", "bottom"
 GALLERY = ("Barack Obama", "Ada Lovelace", "Seán O'Brien")
@@ -16,6 +16,22 @@ GALLERY = ("Barack Obama", "Ada Lovelace", "Seán O'Brien")
 
 def C(part: str, *colours: str, any_of: bool = False, negated: bool = False) -> ColourClause:
     return ColourClause(part, colours, any_of, negated)
+
+
+def G(gender: str) -> Trait:
+    return Trait("gender", frozenset({gender}))
+
+
+def A(*bands: str) -> Trait:
+    return Trait("age", frozenset(bands))
+
+
+def E(*expressions: str, negated: bool = False) -> Trait:
+    return Trait("expression", frozenset(expressions), negated)
+
+
+MAN, WOMAN = (G("male"), Trait("age", GROWN)), (G("female"), Trait("age", GROWN))
+BOY, GIRL = (G("male"), Trait("age", MINOR)), (G("female"), Trait("age", MINOR))
 
 
 CASES: list[tuple[str, dict]] = [
@@ -136,8 +152,8 @@ CASES: list[tuple[str, dict]] = [
     ("people near the leftmost person", {"plural": True, "next_to": {"positions": (Position(L, 1),)}}),
     ("the person next to the red car", {"objects": (ObjectRelation("near", "red car"),)}),
     # --- unsupported parts are reported, never dropped ----------------------------------------
-    ("the man on the left", {"positions": (Position(L),), "unsupported": ("man",)}),
-    ("the women in red", {"plural": True, "colours": (C("any", "red"),), "unsupported": ("women",)}),
+    ("the player on the left", {"positions": (Position(L),), "unsupported": ("player",)}),
+    ("the soldiers in red", {"plural": True, "colours": (C("any", "red"),), "unsupported": ("soldiers",)}),
     ("red car", {"colours": (C("any", "red"),), "unsupported": ("car",)}),
     ("the person holding a microphone", {"objects": (ObjectRelation("holding", "microphone"),)}),
     ("the person at the top of the stairs", {"positions": (Position(T),), "unsupported": ("of the stairs",)}),
@@ -145,8 +161,7 @@ CASES: list[tuple[str, dict]] = [
                                           "objects": (ObjectRelation("wearing", "hats"),)}),
     ("the tallest person", {"unsupported": ("tallest",)}),
     ("the person riding a bicycle", {"objects": (ObjectRelation("riding", "bicycle"),)}),
-    ("the child", {"unsupported": ("child",)}),
-    ("the person who is smiling", {"unsupported": ("smiling",)}),
+    ("the person who is yawning", {"unsupported": ("yawning",)}),
     ("the person sitting on the bench", {"objects": (ObjectRelation("sitting_on", "bench"),)}),
     # --- people with things -------------------------------------------------------------------
     ("person holding a microphone", {"objects": (ObjectRelation("holding", "microphone"),)}),
@@ -177,9 +192,9 @@ CASES: list[tuple[str, dict]] = [
     ("the person looking at the camera", {"cues": (Cue("facing", "camera"),)}),
     ("the person in front of the camera", {"unsupported": ("in front of the camera",)}),
     ("the person holding hands", {"unsupported": ("holding hands",)}),  # people with people: not an object
-    ("the person next to the woman in red", {"next_to": {"colours": (C("any", "red"),), "unsupported": ("woman",)}}),
+    ("the person next to the woman in red", {"next_to": {"colours": (C("any", "red"),), "traits": WOMAN}}),
     # --- pose and motion ----------------------------------------------------------------------
-    ("the man kneeling", {"cues": (Cue("posture", "kneeling"),), "unsupported": ("man",)}),
+    ("the man kneeling", {"cues": (Cue("posture", "kneeling"),), "traits": MAN}),
     ("people sitting", {"plural": True, "cues": (Cue("posture", "sitting"),)}),
     ("the seated person", {"cues": (Cue("posture", "sitting"),)}),
     ("a person lying on the ground", {"cues": (Cue("posture", "lying"),)}),
@@ -191,8 +206,8 @@ CASES: list[tuple[str, dict]] = [
     ("the person with arms up", {"cues": (Cue("arms_raised", "both"),)}),
     ("the person raising one hand", {"cues": (Cue("arms_raised", "one"),)}),
     ("the person with one arm up", {"cues": (Cue("arms_raised", "one"),)}),
-    ("the girl raising her hand", {"cues": (Cue("arms_raised", "any"),), "unsupported": ("girl",)}),
-    ("a man with a raised hand", {"cues": (Cue("arms_raised", "any"),), "unsupported": ("man",)}),
+    ("the girl raising her hand", {"cues": (Cue("arms_raised", "any"),), "traits": GIRL}),
+    ("a man with a raised hand", {"cues": (Cue("arms_raised", "any"),), "traits": MAN}),
     ("people with their hands in the air", {"plural": True, "cues": (Cue("arms_raised", "both"),)}),
     ("the person with her hand over her mouth", {"cues": (Cue("hand_at_face", "yes"),)}),
     ("someone touching his face", {"cues": (Cue("hand_at_face", "yes"),)}),
@@ -213,7 +228,45 @@ CASES: list[tuple[str, dict]] = [
     ("the person standing still", {"cues": (Cue("moving", "still"),)}),
     ("the person not moving", {"cues": (Cue("moving", "still"),)}),
     ("the woman on the left who is sitting", {"cues": (Cue("posture", "sitting"),), "positions": (Position(L),),
-                                              "unsupported": ("woman",)}),
+                                              "traits": WOMAN}),
+    # --- who a person is: gender, age, expression ----------------------------------------------
+    ("the man on the left", {"positions": (Position(L),), "traits": MAN, "plural": False}),
+    ("the women in red", {"plural": True, "colours": (C("any", "red"),), "traits": WOMAN}),
+    ("a boy", {"traits": BOY}),
+    ("girls", {"plural": True, "traits": GIRL}),
+    ("the lady", {"traits": WOMAN}),
+    ("the gentleman in a black suit", {"traits": MAN, "colours": (C("any", "black"),)}),
+    ("the guy on the right", {"traits": MAN, "positions": (Position(R),)}),
+    ("the child", {"traits": (A("baby", "child"),)}),
+    ("kids", {"plural": True, "traits": (A("baby", "child"),)}),
+    ("the baby", {"traits": (A("baby"),)}),
+    ("a toddler", {"traits": (A("baby"),)}),
+    ("the teenager", {"traits": (A("teenager"),)}),
+    ("adults", {"plural": True, "traits": (Trait("age", GROWN),)}),
+    ("the male person", {"traits": (G("male"),)}),
+    ("females", {"plural": True, "traits": (G("female"),)}),
+    ("the old man in the red jacket on the left", {"traits": (G("male"), A("senior")), "colours": (C("upper", "red"),),
+                                                   "positions": (Position(L),)}),
+    ("the elderly woman", {"traits": (G("female"), A("senior"))}),
+    ("a young woman", {"traits": (G("female"), A("young adult"))}),
+    ("young people", {"plural": True, "traits": (A("teenager", "young adult"),)}),
+    ("the old person", {"traits": (A("senior"),)}),
+    ("the two men sitting", {"plural": True, "count": 2, "traits": MAN, "cues": (Cue("posture", "sitting"),)}),
+    ("the second woman from the left", {"traits": WOMAN, "positions": (Position(L, 2),)}),
+    ("the man holding a cup", {"traits": MAN, "objects": (ObjectRelation("holding", "cup"),)}),
+    ("the child wearing a tie", {"traits": (A("baby", "child"),), "objects": (ObjectRelation("wearing", "tie"),)}),
+    ("the person who is smiling", {"traits": (E("happy"),)}),
+    ("women who are not smiling", {"plural": True, "traits": (*WOMAN, E("happy", negated=True))}),
+    ("the laughing boy", {"traits": (*BOY, E("happy"))}),
+    ("the man with a smile", {"traits": (*MAN, E("happy"))}),
+    ("the frowning man", {"traits": (*MAN, E("angry", "sad", "disgust"))}),
+    ("the surprised woman", {"traits": (*WOMAN, E("surprise"))}),
+    ("a shocked child", {"traits": (A("baby", "child"), E("surprise"))}),
+    ("the sad girl", {"traits": (*GIRL, E("sad"))}),
+    ("the angry man on the right", {"traits": (*MAN, E("angry")), "positions": (Position(R),)}),
+    ("people with a neutral expression", {"plural": True, "traits": (E("neutral"),)}),
+    ("the woman with a straight face", {"traits": (*WOMAN, E("neutral"))}),
+    ("male players", {"plural": True, "traits": (G("male"),), "unsupported": ("players",)}),
 ]
 
 
@@ -238,7 +291,7 @@ def test_parse(text: str, expected: dict) -> None:
 
 
 def test_ignoring_unsupported_keeps_the_rest() -> None:
-    parsed = parse("the man in red on the left holding a bag").without_unsupported()
-    assert parsed.understood and parsed.ignored == ("man",)
+    parsed = parse("the player in red on the left holding a bag").without_unsupported()
+    assert parsed.understood and parsed.ignored == ("player",)
     assert parsed.objects == (ObjectRelation("holding", "bag"),)
     assert parsed.colours == (C("any", "red"),) and parsed.positions == (Position(L),)

@@ -149,5 +149,6 @@ def test_find_grounds_only_what_the_cheap_constraints_leave_and_caches_it(tmp_pa
     # a new phrase is grounded once; photos and keyframes only (3 photos + the video's keyframes)
     phone = find(db, "the person holding a phone", *with_grounder)
     assert 3 <= phone["frames_grounded"] <= first["frames_grounded"]
-    without = find(db, "the person holding a ball")
+    without = find(db, "the person holding a ball", "--grounder", "none")
     assert without["hits"] == [] and "--grounder" in without["unsupported"][0]
+    assert find(db, "the person holding a ball")["unsupported"] == []  # the embedded COCO grounder

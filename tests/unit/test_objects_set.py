@@ -37,7 +37,7 @@ def evaluate(tmp_path: Path, data_dir: Path, *extra: str) -> dict:
 
 
 def test_without_a_grounder_every_object_expression_abstains(tmp_path: Path, data_dir: Path) -> None:
-    scores = evaluate(tmp_path, data_dir)
+    scores = evaluate(tmp_path, data_dir, "--grounder", "none")
     rows = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
     assert len(rows) == len(load_annotations(str(SET)))
     assert all(row["unsupported"] and not row["extracted_predictions"] for row in rows)  # never a guessed box
