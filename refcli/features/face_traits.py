@@ -245,7 +245,10 @@ class FaceTraitsFeature(Feature):
     def on_sample(self, state: dict[int, FaceReading | None], track: TrackSoFar, sample: int, frame: HeldFrame,
                   chosen: set[int], whole: bool) -> None:
         """Read the faces of the samples the track may keep as keyframes, while their frame is
-        whole (kept frames shrink to keyframe size); forget those it no longer keeps."""
+        whole (kept frames shrink to keyframe size); forget those it no longer keeps. When held
+        frames stay whole (another feature needs them), ``finish`` reads the chosen ones once."""
+        if whole:
+            return
         if sample in chosen:
             state[sample] = self.models.read(frame.image, frame.box(track.boxes[-4:]))
         for s in [s for s in state if s not in chosen]:
