@@ -62,7 +62,7 @@ PERSON_NOUNS: dict[str, tuple[str | None, frozenset[str] | None]] = {
 """Nouns for people that say a gender and an age band: a man is a male adult, a boy a male child."""
 AGE_ADJECTIVES = {"old": _SENIOR, "older": _SENIOR, "elderly": _SENIOR, "aged": _SENIOR, "senior": _SENIOR,
                   "young": _YOUNG, "younger": _YOUNG, "little": frozenset({"baby", "child"}),
-                  "small": frozenset({"baby", "child"}), "middle aged": frozenset({"adult"})}
+                  "middle aged": frozenset({"adult"})}
 """Adjectives before a person noun that narrow its age ("the old man", "a young woman")."""
 EXPRESSIONS: dict[str, frozenset[str]] = {
     **dict.fromkeys(("smiling", "smiles", "smile", "laughing", "laughs", "laugh", "grinning", "happy", "cheerful",
@@ -453,10 +453,10 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
 
 
 def _people_nouns(text: str) -> tuple[str, list[Trait], bool]:
-    """Nouns that say who a person is ("the old man", "girls", "young people") become the traits
-    they say and a plain subject ("person", "people"), so that counts, ordinals and positions read
-    them like any subject ("the two men" is "the two people" who are men). Returns the text, the
-    traits and whether a noun was plural."""
+    """The noun that says who the subject is ("the old man", "girls", "young people") becomes the
+    traits it says and a plain subject ("person", "people"), so that counts, ordinals and positions
+    read it like any subject ("the two men" is "the two people" who are men). Returns the text, the
+    traits and whether the noun was plural."""
     traits: list[Trait] = []
     plural = False
 
@@ -479,8 +479,10 @@ def _people_nouns(text: str) -> tuple[str, list[Trait], bool]:
         traits.append(Trait("age", AGE_ADJECTIVES[m.group("adj")]))
         return ""
 
-    text = _PERSON.sub(person, text)
-    text = _AGED_SUBJECT.sub(aged, text)
+    # the first such noun is the subject; a later one is someone else ("the woman holding a
+    # baby", "the man talking to a girl"): left in place, it is reported, never added to the subject
+    text = _PERSON.sub(person, text, count=1)
+    text = _AGED_SUBJECT.sub(aged, text, count=1)
     return text, traits, plural
 
 

@@ -267,6 +267,9 @@ CASES: list[tuple[str, dict]] = [
     ("people with a neutral expression", {"plural": True, "traits": (E("neutral"),)}),
     ("the woman with a straight face", {"traits": (*WOMAN, E("neutral"))}),
     ("male players", {"plural": True, "traits": (G("male"),), "unsupported": ("players",)}),
+    ("the woman holding a baby", {"traits": WOMAN, "objects": (ObjectRelation("holding", "baby"),)}),
+    ("the man talking to a girl", {"traits": MAN, "unsupported": ("talking to a girl",)}),
+    ("the small person", {"unsupported": ("small",)}),  # size is not age
 ]
 
 
