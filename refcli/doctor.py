@@ -62,7 +62,8 @@ def report() -> dict[str, Any]:
 
     rexseek_missing = requirements()
     backends = {
-        "detector ssdlite": "ready (embedded)",
+        "detector ssdlite": "ready (embedded, the default)",
+        "detector nanodet": "ready (embedded: refcli index --detector nanodet)",
         "detector hf": ("ready: " + ", ".join(detector_models)) if detector_models else
         "needs a model: refcli models pull grounding-dino-tiny (or --detector-model FOLDER)",
         "referrer embedded": "ready",
@@ -71,10 +72,11 @@ def report() -> dict[str, Any]:
         "referrer vlm": ("ready: " + ", ".join(referrer_models)) if referrer_models or os.environ.get(
             "REFCLI_VLM_MODEL") else "needs a model: refcli models pull rex-thinker-7b (or --model FOLDER)",
         "referrer rexseek": "ready" if not rexseek_missing else "missing: " + "; ".join(rexseek_missing),
+        "grounder coco": "ready (embedded: the 80 COCO things, the default for queries about things)",
         "grounders (owlv2, grounding-dino, florence-2)": ("ready: " + ", ".join(grounder_models))
         if grounder_models or os.environ.get("REFCLI_GROUNDER_MODEL") else
         "need a model: refcli models pull owlv2-base | grounding-dino-tiny | mm-grounding-dino-tiny | "
-        "florence-2-base (or --grounder-model FOLDER); queries about things need one",
+        "florence-2-base (or --grounder-model FOLDER); things outside COCO need one",
     }
     return {"refcli": __version__, "python": platform.python_version(), "platform": platform.platform(),
             "packages": {p: _version(p) for p in PACKAGES}, "devices": devices, "models_dir": models_dir(),

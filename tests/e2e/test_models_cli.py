@@ -23,6 +23,7 @@ def test_doctor_reports_versions_devices_models_and_backends(monkeypatch, tmp_pa
     assert data["packages"]["torch"].startswith("2.") and data["devices"]["cpu"] >= 1
     assert data["models_dir"] == str(tmp_path)
     assert data["backends"]["detector ssdlite"].startswith("ready")
+    assert all(data["backends"][k].startswith("ready") for k in ("detector nanodet", "grounder coco", "feature traits"))
     assert "refcli models pull rex-thinker-7b" in data["backends"]["referrer vlm"]
     assert "REFCLI_REXSEEK_PYTHON" in data["backends"]["referrer rexseek"]
     text = runner.invoke(app, ["doctor"]).stdout
