@@ -60,6 +60,19 @@ PERSON_NOUNS: dict[str, tuple[str | None, frozenset[str] | None]] = {
     **dict.fromkeys(("adult", "adults"), (None, GROWN)),
 }
 """Nouns for people that say a gender and an age band: a man is a male adult, a boy a male child."""
+ROLES_BY_THING: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(("batter", "batters", "hitter", "hitters"), ("holding", "baseball bat")),
+    **dict.fromkeys(("tennis player", "tennis players"), ("holding", "tennis racket")),
+    **dict.fromkeys(("snowboarder", "snowboarders"), ("standing_on", "snowboard")),
+    **dict.fromkeys(("skier", "skiers"), ("standing_on", "skis")),
+    **dict.fromkeys(("skateboarder", "skateboarders"), ("standing_on", "skateboard")),
+    **dict.fromkeys(("surfer", "surfers"), ("standing_on", "surfboard")),
+    **dict.fromkeys(("cyclist", "cyclists", "bicyclist", "bicyclists", "biker", "bikers"), ("riding", "bicycle")),
+    **dict.fromkeys(("motorcyclist", "motorcyclists", "motorbiker", "motorbikers"), ("riding", "motorcycle")),
+    **dict.fromkeys(("horse rider", "horse riders", "horseman", "horsemen", "jockey", "jockeys"), ("riding", "horse")),
+}
+"""People named by the thing they use: a batter is a person holding a baseball bat, a snowboarder
+one standing on a snowboard; judged like "the person holding a baseball bat"."""
 AGE_ADJECTIVES = {"old": _SENIOR, "older": _SENIOR, "elderly": _SENIOR, "aged": _SENIOR, "senior": _SENIOR,
                   "young": _YOUNG, "younger": _YOUNG, "little": frozenset({"baby", "child"}),
                   "middle aged": frozenset({"adult"})}
@@ -206,6 +219,7 @@ _RELATIONS = [(re.compile(rf"{_NOT}\b(?:is\s+|are\s+)?(?:{verb})\s+"
 _WHOLE_OBJECT = re.compile(rf"^\s*{_OBJECT}\s*$")
 
 _PERSON_NOUN = "|".join(sorted(PERSON_NOUNS, key=len, reverse=True))
+_ROLE_BY_THING = re.compile(r"\b(?P<role>{})\b".format("|".join(sorted(ROLES_BY_THING, key=len, reverse=True))))
 _AGE_ADJECTIVE = "|".join(sorted(AGE_ADJECTIVES, key=len, reverse=True))
 _PERSON = re.compile(rf"\b(?:(?P<adj>{_AGE_ADJECTIVE})\s+)?(?P<noun>{_PERSON_NOUN})\b")
 _AGED_SUBJECT = re.compile(rf"\b(?P<adj>{_AGE_ADJECTIVE})\s+(?=(?:{_NOUN})\b)")
@@ -357,6 +371,16 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
             text = re.sub(rf"\b{re.escape(name)}\b", " ", text)
 
     text, traits, plural_noun = _people_nouns(text)
+    role = _ROLE_BY_THING.search(text)
+    subjects = SINGULAR_SUBJECTS | PLURAL_SUBJECTS | EVERYONE
+    if role is not None and not subjects & set(text[:role.start()].split()):
+        # the subject is "the snowboarder": the person standing on a snowboard (a role later in
+        # the text is someone else: "the man behind the batter")
+        relation, thing = ROLES_BY_THING[role.group("role")]
+        objects.append(ObjectRelation(relation, thing, text=role.group("role")))
+        plural_noun = plural_noun or role.group("role").endswith(("s", "men"))
+        text = f"{text[:role.start()]} {'people' if role.group('role').endswith(('s', 'men')) else 'person'} " \
+               f"{text[role.end():]}"
     positions: list[Position] = []
     state: dict[str, object] = {}
 

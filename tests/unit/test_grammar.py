@@ -270,6 +270,14 @@ CASES: list[tuple[str, dict]] = [
     ("the woman holding a baby", {"traits": WOMAN, "objects": (ObjectRelation("holding", "baby"),)}),
     ("the man talking to a girl", {"traits": MAN, "unsupported": ("talking to a girl",)}),
     ("the small person", {"unsupported": ("small",)}),  # size is not age
+    # --- people named by the thing they use ------------------------------------------------------
+    ("the batter", {"objects": (ObjectRelation("holding", "baseball bat"),)}),
+    ("the skier on the left", {"objects": (ObjectRelation("standing_on", "skis"),), "positions": (Position(L),)}),
+    ("cyclists", {"plural": True, "objects": (ObjectRelation("riding", "bicycle"),)}),
+    ("the tennis player in blue shorts", {"objects": (ObjectRelation("holding", "tennis racket"),),
+                                          "colours": (C("lower", "blue"),)}),
+    ("the snowboarder", {"objects": (ObjectRelation("standing_on", "snowboard"),)}),
+    ("the man behind the batter", {"traits": MAN, "objects": (ObjectRelation("behind", "batter"),)}),
 ]
 
 
