@@ -1,17 +1,19 @@
 """Person detectors on labelled real photos: recall, false boxes and cost, measured in one run.
 
     python bench/bench_detectors.py [--images ../shared/media] [--centernet FILE.onnx]
-                                    [--labels bench/data/everyday/people.json]
+                                    [--movenet FILE.onnx] [--labels bench/data/everyday/people.json]
 
 For each detector (ssdlite, nanodet, and CenterNet when its ONNX file is given: it is not
 shipped, its weights have no licence; refcli/weights/convert/convert.py --unshipped-out makes
-it): at several score floors, how many of the hand-checked people it finds (a box at IoU >= 0.5,
-each person and each box matched once) and how many boxes match nobody (false boxes; boxes on
-people the labels leave out, such as far crowds, count as false too, alike for all); then the
-recall of each at the floor where it makes as many false boxes as SSDLite at 0.5; and ms per
-photo (median of 3 passes, 1 thread), with the ratio to SSDLite. The COCO photos may be in the
-COCO detectors' training data (COCO train2017 holds most of val2014): recall there is an upper
-bound.
+it; and MoveNet MultiPose when its ONNX file is given: Apache-2.0, measured only, not shipped;
+convert.py --unshipped-out --only movenet-multipose makes it; its boxes are its own per-person
+boxes scored by their box score, at most 6 people a photo): at several score floors, how many
+of the hand-checked people it finds (a box at IoU >= 0.5, each person and each box matched
+once) and how many boxes match nobody (false boxes; boxes on people the labels leave out, such
+as far crowds, count as false too, alike for all); then the recall of each at the floor where
+it makes as many false boxes as SSDLite at 0.5; and ms per photo (median of 3 passes, 1
+thread), with the ratio to SSDLite. The COCO photos may be in the COCO detectors' training
+data (COCO train2017 holds most of val2014): recall there is an upper bound.
 """
 
 from __future__ import annotations
@@ -84,12 +86,59 @@ class LocalCenterNet(Detector):
         return out
 
 
+class LocalMoveNet(Detector):
+    """MoveNet MultiPose's per-person boxes from a local ONNX file, for this measurement only.
+
+    Fed as Human (@vladmandic/human 3.3.6 src/body/movenetfix.ts padInput) feeds it: the photo
+    padded with black to a centred square, resized to 256 x 256 (the tfjs signature's size),
+    int32 RGB. Output (1, 6, 56): per person 17 x (y, x, score), then ymin, xmin, ymax, xmax,
+    score, normalised to the padded square. No overlap suppression (Human applies none either).
+    """
+
+    name = "movenet"
+    SIZE = 256
+
+    def __init__(self, path: str, min_score: float) -> None:
+        from refcli.onnx import onnxruntime
+
+        ort = onnxruntime()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        self.min_score = min_score
+
+    @property
+    def version(self) -> str:
+        return "movenet-multipose-local"
+
+    def detect(self, images):  # type: ignore[no-untyped-def]
+        from PIL import Image
+
+        out = []
+        for image in images:
+            h, w = image.shape[:2]
+            side = max(h, w)
+            top, left = (side - h) // 2, (side - w) // 2
+            square = np.zeros((side, side, 3), np.uint8)
+            square[top : top + h, left : left + w] = image[..., :3]
+            resized = Image.fromarray(square).resize((self.SIZE, self.SIZE), Image.Resampling.BILINEAR)
+            x = np.asarray(resized, np.int32)[None]
+            rows = self.session.run(None, {self.session.get_inputs()[0].name: x})[0][0]
+            rows = rows[rows[:, 55] >= self.min_score]
+            ymin, xmin, ymax, xmax = (rows[:, 51 + k] * side for k in range(4))
+            boxes = np.stack([xmin - left, ymin - top, xmax - left, ymax - top], axis=1)
+            boxes = np.clip(boxes, 0, [w, h, w, h]).astype(np.float32)
+            out.append(Detections(xyxy=boxes.reshape(-1, 4), confidence=rows[:, 55].astype(np.float32)))
+        return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", default=str(ROOT.parent / "shared" / "media"))
     parser.add_argument("--labels", default=str(ROOT / "bench" / "data" / "everyday" / "people.json"))
     parser.add_argument("--detectors", nargs="+", default=["ssdlite", "nanodet"])
     parser.add_argument("--centernet", help="a local centernet.onnx to measure too (not shipped)")
+    parser.add_argument("--movenet", help="a local movenet-multipose.onnx to measure too (not shipped)")
     args = parser.parse_args()
     labels = {k: v for k, v in json.loads(Path(args.labels).read_text()).items() if not k.startswith("_")}
     pictures = {name: load_image(str(Path(args.images) / name)) for name in labels}
@@ -100,6 +149,8 @@ def main() -> None:
     chosen: dict[str, Detector] = {name: create_detector(name, threads=1, min_score=0.1) for name in args.detectors}
     if args.centernet:
         chosen["centernet"] = LocalCenterNet(args.centernet, 0.1)
+    if args.movenet:
+        chosen["movenet"] = LocalMoveNet(args.movenet, 0.1)
     for name, detector in chosen.items():
         detector.detect([next(iter(pictures.values()))])  # load the model outside the timing
         passes, found = [], {}

@@ -22,7 +22,8 @@ What it does, per model: extracts ``package/models/NAME.json`` + ``NAME.bin`` fr
 patches the JSON where TensorFlow 2.21 refuses the graph the tfjs converter wrote, converts it
 with tf2onnx (opset 17; tfjs fp16-quantised weights are widened to fp32), stamps the source into
 the ONNX metadata, and prints the ONNX sha256. Shipped models go to ``--out``; models whose licence
-does not allow shipping (centernet: see ../PROVENANCE.md) go to ``--unshipped-out`` so that they can
+does not allow shipping (centernet: see ../PROVENANCE.md), or that are only measured
+(movenet-multipose, for bench/bench_detectors.py --movenet), go to ``--unshipped-out`` so that they can
 still be measured locally. Converting twice gives byte-identical files (checked with the sums in
 ../PROVENANCE.md).
 
@@ -31,8 +32,8 @@ JSON patches (each one only where the attribute is missing; the graph's maths is
 - ``_FusedConv2D``, ``FusedDepthwiseConv2dNative``, ``_FusedMatMul``: TF 2.21's NodeDef check wants
   ``TArgs``, a list of ``num_args`` types (all DT_FLOAT here: bias, and BN scale/offset); the tfjs
   converter never wrote it. Without it: "NodeDef missing attr 'TArgs'".
-- ``TopKV2`` (centernet): TF 2.21 wants ``index_type``; DT_INT32 is TF's default and what tfjs
-  returns.
+- ``TopKV2`` (centernet, movenet-multipose): TF 2.21 wants ``index_type``; DT_INT32 is TF's
+  default and what tfjs returns.
 
 tf2onnx 1.17's tfjs reader calls ``np.product``, which numpy 2 removed; it is aliased to
 ``np.prod`` before tf2onnx is imported.
@@ -84,6 +85,9 @@ MODELS = [
     Model("nanodet", "human-models", "package/models/nanodet", True),
     # The upstream repository (610265158/mobilenetv3_centernet) has no licence: not shipped.
     Model("centernet", "human", "package/models/centernet", False),
+    # Google's MoveNet MultiPose (Apache-2.0, TF Hub): converted only to be measured as a person
+    # detector (bench/bench_detectors.py --movenet), not shipped.
+    Model("movenet-multipose", "human-models", "package/models/movenet-multipose", False),
 ]
 
 FUSED_OPS = ("_FusedConv2D", "FusedDepthwiseConv2dNative", "_FusedMatMul")
