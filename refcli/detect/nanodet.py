@@ -1,7 +1,7 @@
 """Person detector: the person class of the COCO-80 NanoDet-g inside refcli (refcli/weights).
 
 It sees a 416x416 picture (SSDLite: 300x300), so it finds smaller and partly hidden people, at
-about 2.4 times the cost per frame (bench/bench_detectors.py measures both on labelled photos;
+2.1-2.4 times the cost per frame (bench/bench_detectors.py measures both on labelled photos;
 docs/benchmarks.md has the numbers). `refcli index --detector nanodet`.
 """
 
