@@ -50,10 +50,8 @@ def match(found: list[tuple[list[float], float]], truth: list[list[float]], floo
     return hits, len(boxes) - hits
 
 
-class LocalCenterNet(Detector):
-    """CenterNet's person class from a local ONNX file, for this measurement only."""
-
-    name = "centernet"
+class LocalModel(Detector):
+    """A person detector from a local ONNX file (one refcli does not ship), for this measurement only."""
 
     def __init__(self, path: str, min_score: float) -> None:
         from refcli.onnx import onnxruntime
@@ -63,6 +61,12 @@ class LocalCenterNet(Detector):
         options.intra_op_num_threads = 1
         self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         self.min_score = min_score
+
+
+class LocalCenterNet(LocalModel):
+    """CenterNet's person class from a local ONNX file, for this measurement only."""
+
+    name = "centernet"
 
     @property
     def version(self) -> str:
@@ -86,7 +90,7 @@ class LocalCenterNet(Detector):
         return out
 
 
-class LocalMoveNet(Detector):
+class LocalMoveNet(LocalModel):
     """MoveNet MultiPose's per-person boxes from a local ONNX file, for this measurement only.
 
     Fed as Human (@vladmandic/human 3.3.6 src/body/movenetfix.ts padInput) feeds it: the photo
@@ -97,15 +101,6 @@ class LocalMoveNet(Detector):
 
     name = "movenet"
     SIZE = 256
-
-    def __init__(self, path: str, min_score: float) -> None:
-        from refcli.onnx import onnxruntime
-
-        ort = onnxruntime()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-        self.min_score = min_score
 
     @property
     def version(self) -> str:

@@ -13,25 +13,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from bench_startup import cpu  # bench/ is on the path when this script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cpu(tree: str, path: str, db: str) -> float:
+def index_cpu(tree: str, path: str, db: str) -> float:
+    """CPU seconds of `refcli index PATH` into a fresh database ``db``, with refcli from ``tree``."""
     shutil.rmtree(db, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": tree, "RAY_AUTH_MODE": "disabled"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-m", "refcli", "index", path, "--db", db, "--json"], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir())
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return cpu([sys.executable, "-m", "refcli", "index", path, "--db", db, "--json"], env)
 
 
 def main() -> None:
@@ -43,7 +40,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="refcli-cost-") as tmp:
         print(f"{'path':40} {'before':>8} {'after':>8} {'after/before':>13}   (CPU s, median of {args.runs})")
         for path in args.paths:
-            pairs = [(cpu(args.before, path, f"{tmp}/before"), cpu(str(ROOT), path, f"{tmp}/after"))
+            pairs = [(index_cpu(args.before, path, f"{tmp}/before"), index_cpu(str(ROOT), path, f"{tmp}/after"))
                      for _ in range(args.runs)]
             then, now = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
             print(f"{path[-40:]:40} {then:8.2f} {now:8.2f} {now / then:13.2f}")

@@ -32,6 +32,13 @@ def calibrated(raw: np.ndarray) -> np.ndarray:
     return np.where(raw < PERSON_AT, low, high).astype(np.float32)
 
 
+def raw_score(score: float) -> float:
+    """The raw NanoDet score that ``calibrated`` maps to ``score``."""
+    if score < PEOPLE_MIN_SCORE:
+        return score * PERSON_AT / PEOPLE_MIN_SCORE
+    return PERSON_AT + (score - PEOPLE_MIN_SCORE) * (1 - PERSON_AT) / (1 - PEOPLE_MIN_SCORE)
+
+
 class NanoDetPersonDetector(Detector):
     """NanoDet's person boxes, on the CPU with no download.
 
@@ -63,9 +70,8 @@ class NanoDetPersonDetector(Detector):
         from refcli.weights.nanodet import objects
 
         out = []
+        floor = raw_score(self.min_score)
         for image in images:
-            floor = self.min_score * PERSON_AT / PEOPLE_MIN_SCORE if self.min_score < PEOPLE_MIN_SCORE else \
-                PERSON_AT + (self.min_score - PEOPLE_MIN_SCORE) * (1 - PERSON_AT) / (1 - PEOPLE_MIN_SCORE)
             people = [(box, score) for box, score, label in objects(self._session, image, floor, NMS_IOU)
                       if label == "person"]
             out.append(Detections(xyxy=np.array([b for b, _ in people], np.float32).reshape(-1, 4),

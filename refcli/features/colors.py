@@ -107,7 +107,8 @@ def body_regions(box: npt.ArrayLike) -> dict[str, tuple[int, int, int, int]]:
     }
 
 
-def _shares(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
+def colour_shares(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
+    """(N, 3) RGB pixels -> the share of each colour name (COLOURS, then skin tones last)."""
     if len(pixels) == 0:
         return np.zeros(len(COLOURS) + 1)
     return np.bincount(name_pixels(srgb_to_lab(pixels)), minlength=len(COLOURS) + 1) / len(pixels)
@@ -135,14 +136,14 @@ def clothing_colours(image: npt.NDArray[np.uint8], box: npt.ArrayLike,
             out[part] = {}
             continue
         step = max(1, max(y2 - y1, x2 - x1) // 48)  # ~48x48 samples: enough to name clothes
-        person = _shares(image[y1:y2:step, x1:x2:step].reshape(-1, 3))
+        person = colour_shares(image[y1:y2:step, x1:x2:step].reshape(-1, 3))
         # the box's own margins are 20% each side of the central strip; look beyond them
         bx1, bx2 = x1 - int(0.2 / 0.6 * (x2 - x1)), x2 + int(0.2 / 0.6 * (x2 - x1))
         sides = [image[y1:y2:step, max(0, bx1 - bw):max(0, bx1):step],
                  image[y1:y2:step, min(w, bx2):min(w, bx2 + bw):step]]
         beside = np.concatenate([p.reshape(-1, 3) for p in sides]) if any(p.size for p in sides) else \
             np.empty((0, 3), np.uint8)
-        shares = np.clip(person - 0.5 * _shares(beside), 0, None)[:len(COLOURS)]
+        shares = np.clip(person - 0.5 * colour_shares(beside), 0, None)[:len(COLOURS)]
         out[part] = {COLOURS[i]: round(float(c), 3) for i, c in enumerate(shares) if c >= 0.05}
     return out
 

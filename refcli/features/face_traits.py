@@ -105,12 +105,6 @@ class FaceTraits(Offer):
         return cls(faces, reading.size, reading.male, dict(zip(AGE_BANDS, map(float, reading.ages))),
                    dict(zip(EXPRESSIONS, map(float, reading.expressions))))
 
-    def describe(self) -> dict[str, object]:
-        """The most likely reading, for --json and reports."""
-        gender = "unknown" if abs(self.male - 0.5) < GENDER_MARGIN else "male" if self.male > 0.5 else "female"
-        return {"gender": gender, "p_male": round(self.male, 3), "age_band": max(self.ages, key=self.ages.__getitem__),
-                "expression": max(self.expressions, key=self.expressions.__getitem__), "faces": self.faces}
-
 
 def age_bands(softmax: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """P(age band) from FaceRes' 100 one-year bins."""

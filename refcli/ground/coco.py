@@ -16,10 +16,8 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
-import numpy as np
-
 from refcli.features.colors import COLOURS as COLOUR_NAMES
-from refcli.features.colors import MIN_SHARE, colour_word, is_grayscale, name_pixels, srgb_to_lab
+from refcli.features.colors import MIN_SHARE, colour_shares, colour_word, is_grayscale
 from refcli.ground import Found, Grounder, Image, calibrate
 from refcli.weights.nanodet import LABELS
 
@@ -94,9 +92,7 @@ def object_colours(image: Image, box: Sequence[float]) -> dict[str, float] | Non
     if ix2 - ix1 < 2 or iy2 - iy1 < 2:
         return {}
     step = max(1, max(iy2 - iy1, ix2 - ix1) // 48)
-    pixels = image[iy1:iy2:step, ix1:ix2:step].reshape(-1, 3)
-    counts = np.bincount(name_pixels(srgb_to_lab(pixels)), minlength=len(COLOUR_NAMES) + 1)[:len(COLOUR_NAMES)]
-    shares = counts / max(1, len(pixels))
+    shares = colour_shares(image[iy1:iy2:step, ix1:ix2:step].reshape(-1, 3))[:len(COLOUR_NAMES)]
     return {COLOUR_NAMES[i]: float(s) for i, s in enumerate(shares) if s >= 0.05}
 
 

@@ -376,11 +376,12 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
     if role is not None and not subjects & set(text[:role.start()].split()):
         # the subject is "the snowboarder": the person standing on a snowboard (a role later in
         # the text is someone else: "the man behind the batter")
-        relation, thing = ROLES_BY_THING[role.group("role")]
-        objects.append(ObjectRelation(relation, thing, text=role.group("role")))
-        plural_noun = plural_noun or role.group("role").endswith(("s", "men"))
-        text = f"{text[:role.start()]} {'people' if role.group('role').endswith(('s', 'men')) else 'person'} " \
-               f"{text[role.end():]}"
+        noun = role.group("role")
+        used, tool = ROLES_BY_THING[noun]
+        objects.append(ObjectRelation(used, tool, text=noun))
+        many = noun.endswith(("s", "men"))
+        plural_noun = plural_noun or many
+        text = f"{text[:role.start()]} {'people' if many else 'person'} {text[role.end():]}"
     positions: list[Position] = []
     state: dict[str, object] = {}
 

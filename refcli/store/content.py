@@ -320,8 +320,7 @@ class Contents:
 
     def count(self, name: str) -> int:
         """Rows of a content table, of every generation (0 where the table is not there yet)."""
-        if name not in schema.CONTENT_TABLES:
-            raise StoreError(f"{name!r} is not a content table")
+        _require_content_table(name)
         return int(self._store._table(name).count_rows()) if name in self._store._table_names() else 0
 
     def track_scores(self) -> dict[TrackKey, float]:
@@ -333,8 +332,7 @@ class Contents:
     def read(self, name: str, columns: list[str], where: str | None = None) -> pa.Table:
         """Some columns of a content table (all generations, or the rows ``where`` selects): how a
         feature's reader gets what the feature stored (refcli.features)."""
-        if name not in schema.CONTENT_TABLES:
-            raise StoreError(f"{name!r} is not a content table")
+        _require_content_table(name)
         return self._store._read(name, columns, where)
 
     def track_samples(self, wanted: dict[tuple[str, int], set[int]]) -> dict[tuple[str, int], list[int]]:
@@ -362,3 +360,8 @@ class Contents:
                  f"AND sample = {int(sample)}")
         rows: list[KeyframeRow] = self._store._read("keyframes", where=where).to_pylist()
         return rows[0] if rows else None
+
+
+def _require_content_table(name: str) -> None:
+    if name not in schema.CONTENT_TABLES:
+        raise StoreError(f"{name!r} is not a content table")
