@@ -30,7 +30,7 @@ from refcli.keyframes import (
     keyframe_sized,
     person_quality,
 )
-from refcli.store.content import KeyframeRow
+from refcli.store.content import KeyframeRow, SampledFrameRow
 from refcli.store.schema import CONTENT_TABLES
 
 LOST_SECONDS = 2.0
@@ -173,15 +173,9 @@ class CandidateRow(TypedDict):
     track: int  # NO_TRACK: a weak box no track took
 
 
-class FrameRow(TypedDict):
+class FrameRow(SampledFrameRow):
     """One row of the frames table (schema.FRAMES): a sampled frame and every candidate on it."""
 
-    content_id: str
-    generation: int
-    sample: int
-    time: float | None
-    width: int
-    height: int
     candidates: list[CandidateRow]
 
 

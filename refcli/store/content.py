@@ -105,8 +105,8 @@ class MediaRecord:
     full_hash: str | None = None
 
 
-class KeyframeRow(TypedDict):
-    """A stored keyframe (schema.KEYFRAMES)."""
+class SampledFrameRow(TypedDict):
+    """The columns every row about one sampled frame starts with (frames, keyframes)."""
 
     content_id: str
     generation: int
@@ -114,6 +114,11 @@ class KeyframeRow(TypedDict):
     time: float | None
     width: int
     height: int
+
+
+class KeyframeRow(SampledFrameRow):
+    """A stored keyframe (schema.KEYFRAMES)."""
+
     scale: float  # keyframe pixels per displayed pixel
     jpeg: bytes
 
