@@ -147,7 +147,7 @@ def _from_vertical(top: npt.ArrayLike, bottom: npt.ArrayLike) -> float:
 
 
 def posture(pose: Pose) -> Cue:
-    """standing / sitting / kneeling / lying from the torso, thigh and shin directions."""
+    """standing / sitting / crouching / kneeling / lying from the torso, thigh and shin directions."""
     torso_seen = _seen(pose, L_SHOULDER, R_SHOULDER, L_HIP, R_HIP)
     if torso_seen < MIN_VISIBILITY:
         return "unknown", torso_seen
@@ -168,8 +168,13 @@ def posture(pose: Pose) -> Cue:
         thigh_tilt = _from_vertical(hip, knee)
         shin_tilt = _from_vertical(knee, ankle)
         shin_drop = (ankle[1] - knee[1]) / (torso + 1e-6)  # how far the foot is below the knee
+        hip_height = (ankle[1] - hip[1]) / (torso + 1e-6)  # how far the hips are above the foot
         if shin_drop < 0.25 and thigh_tilt < 40 and shin_tilt > 55:
             votes.append("kneeling")  # knee on the ground: the shin lies flat behind it
+        elif thigh_tilt > 50 and knee_angle < 75 and hip_height >= 0.3:
+            # the knee folded tighter than a chair folds it, hips held above the feet (a seat on
+            # the ground would put them level): a squat, a catcher's crouch
+            votes.append("crouching")
         elif thigh_tilt > 50 and knee_angle < 140:
             votes.append("sitting")  # thigh forward, knee bent, foot down
         elif knee_angle > 150 and thigh_tilt < 30:

@@ -43,6 +43,7 @@ WORDS: dict[str, tuple[str, ...]] = {
     "cellphone": ("cell phone",), "fridge": ("refrigerator",), "teddy": ("teddy bear",),
     "stuffed animal": ("teddy bear",), "soft toy": ("teddy bear",), "hairdryer": ("hair drier",),
     "hair dryer": ("hair drier",), "doughnut": ("donut",), "hotdog": ("hot dog",),
+    "stove": ("oven",), "cooker": ("oven",),
 }
 """Words (singular) for the COCO things, with what they may be."""
 

@@ -13,7 +13,6 @@ legs out of the picture, too few samples) never matches, negated or not.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -30,7 +29,7 @@ from refcli.features.pose import CUE_NAMES as POSE_CUES
 from refcli.features.pose import Keypoints, PoseCues
 from refcli.refer import ReferRequest, Referrer, ReferResult
 from refcli.refer.grammar import ColourClause, Cue, ObjectRelation, ParsedExpression, Position, Trait, parse
-from refcli.refer.relations import CARRIED, Body, owned_by, relates
+from refcli.refer.relations import CARRIED, Body, owned_by, relates, with_people
 
 _AXIS = {"left": (0, False), "right": (0, True), "top": (1, False), "bottom": (1, True)}
 
@@ -64,11 +63,11 @@ class EmbeddedReferrer(Referrer):
         return self.parse(expression).ignored
 
     def object_phrases(self, expression: str) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(r.object for r in self.parse(expression).objects))
+        return tuple(dict.fromkeys(r.object for r in self.parse(expression).all_objects()))
 
     def narrows(self, expression: str) -> bool:
         parsed = self.parse(expression)
-        return bool(parsed.positions or parsed.colours or parsed.names or parsed.size or parsed.next_to
+        return bool(parsed.positions or parsed.colours or parsed.names or parsed.size or parsed.people
                     or parsed.count or parsed.traits)
 
     def meets_all_but_objects(self, requests: Sequence[ReferRequest]) -> list[bool]:
@@ -79,16 +78,14 @@ class EmbeddedReferrer(Referrer):
         out = []
         for request in requests:
             if request.expression not in cheap:
-                cheap[request.expression] = replace(self.parse(request.expression), objects=())
+                cheap[request.expression] = self.parse(request.expression).keeping_objects(lambda _: False)
             out.append(bool(select(cheap[request.expression], request.boxes, request.size, request.features,
                                    self.gallery)))
         return out
 
     def wants(self, expression: str) -> frozenset[str]:
         parsed = self.parse(expression)
-        extra = {w for w in ("pose", "motion", "traits") if _needs(parsed, w)}
-        if parsed.objects:
-            extra |= {"objects", "keypoints"}
+        extra = {w for w in ("pose", "motion", "traits", "objects", "keypoints") if _needs(parsed, w)}
         return frozenset({"colours", "faces"} | extra)
 
     def refer(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
@@ -100,10 +97,10 @@ class EmbeddedReferrer(Referrer):
             return ReferResult(unsupported=parsed.all_unsupported())
         features = self._features(request, parsed)
         missing = _unmeasured(parsed, features)
-        ungrounded = [r for r in parsed.objects if request.objects is None or r.object not in request.objects]
+        ungrounded = [r for r in parsed.all_objects() if request.objects is None or r.object not in request.objects]
         dropped: tuple[str, ...] = ()
         if ungrounded and self.ignore_unsupported:
-            parsed = replace(parsed, objects=tuple(r for r in parsed.objects if r not in ungrounded))
+            parsed = parsed.keeping_objects(lambda r: r not in ungrounded)
             dropped = tuple(r.text or r.object for r in ungrounded)
         else:
             missing += tuple(f"{r.text or r.object} (finding the {r.object} needs an open-vocabulary object "
@@ -170,14 +167,16 @@ def _needs(parsed: ParsedExpression, what: str) -> bool:
         here = bool(parsed.colours)
     elif what == "names" or what == "faces":
         here = bool(parsed.names)
-    elif what == "keypoints":
+    elif what == "objects":
         here = bool(parsed.objects)
+    elif what == "keypoints":
+        here = bool(parsed.objects or parsed.people)
     elif what == "traits":
         here = bool(parsed.traits)
     else:
         names = POSE_CUES if what == "pose" else MOTION_CUES
         here = any(c.name in names for c in parsed.cues)
-    return here or (parsed.next_to is not None and _needs(parsed.next_to, what))
+    return here or any(_needs(anchor, what) for anchor in parsed.anchors)
 
 
 def _unmeasured(parsed: ParsedExpression, features: list[Measured]) -> tuple[str, ...]:
@@ -224,16 +223,21 @@ def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple
     for trait in parsed.traits:
         chosen = np.array([i for i in chosen if _has(features[int(i)], trait)], np.int64)
     bodies = [Body(tuple(float(v) for v in boxes[i]), _keypoints(features[i]))  # type: ignore[arg-type]
-              for i in range(len(boxes))] if parsed.objects else []
+              for i in range(len(boxes))] if parsed.objects or parsed.people else []
     for relation in parsed.objects:
         things = [box for box, score in (objects or {}).get(relation.object, ()) if score >= 0.5]
         chosen = np.array([i for i in chosen if _relates(relation, bodies, int(i), things)], np.int64)
-    if parsed.next_to is not None:
-        anchors = set(select(parsed.next_to, boxes, size, features, gallery))
-        chosen = _next_to(chosen, anchors, boxes, centers, parsed.plural)
+    for together in parsed.people:
+        groups = [set(select(a, boxes, size, features, gallery, objects)) for a in together.anchors]
+        if together.relation == "near":
+            chosen = _next_to(chosen, groups[0], boxes, centers, parsed.plural)
+        else:
+            chosen = np.array([i for i in chosen if with_people(together.relation, bodies, int(i), groups)], np.int64)
     ranked = parsed.count is not None and (parsed.positions or parsed.size)
     for position in parsed.positions:
-        chosen = _apply(position, parsed.plural, chosen, centers, size, parsed.count if ranked else None)
+        # "the person far away on the right": the right half, then the farthest there
+        among = parsed.plural or (parsed.size is not None and position.rank is None)
+        chosen = _apply(position, among, chosen, centers, size, parsed.count if ranked else None)
     if parsed.size is not None and len(chosen):
         order = np.argsort(-heights[chosen] if parsed.size == "near" else heights[chosen], kind="stable")
         if parsed.count:
@@ -289,7 +293,7 @@ def _has(feature: Measured, trait: Trait) -> bool:
 
 
 def _all_traits(parsed: ParsedExpression) -> tuple[Trait, ...]:
-    return parsed.traits + (_all_traits(parsed.next_to) if parsed.next_to is not None else ())
+    return parsed.traits + tuple(t for anchor in parsed.anchors for t in _all_traits(anchor))
 
 
 def _shows(feature: Measured, cue: Cue) -> bool:
@@ -333,6 +337,8 @@ def _apply(position: Position, plural: bool, chosen: np.ndarray, centers: np.nda
         return chosen
     if position.side == "middle":
         return _middle(plural, chosen, centers, size)
+    if " " in position.side:
+        return _corner(position.side, plural, chosen, centers, size)
     axis, descending = _AXIS[position.side]
     values = centers[chosen, axis]
     order = np.argsort(-values if descending else values, kind="stable")
@@ -348,6 +354,21 @@ def _apply(position: Position, plural: bool, chosen: np.ndarray, centers: np.nda
     else:
         rank = position.rank
     return chosen[order[rank - 1:rank]] if rank <= len(order) else chosen[:0]
+
+
+def _corner(corner: str, plural: bool, chosen: np.ndarray, centers: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """People in a corner's quarter of the picture; for a singular subject, the one nearest the corner."""
+    vertical, horizontal = corner.split()
+    w, h = size
+    x, y = centers[chosen, 0], centers[chosen, 1]
+    upper = (y < h / 2) if vertical == "top" else (y > h / 2)
+    inside = upper & ((x > w / 2) if horizontal == "right" else (x < w / 2))
+    if plural or not inside.any():
+        return chosen[inside]
+    cx, cy = (w if horizontal == "right" else 0), (0 if vertical == "top" else h)
+    distance = np.where(inside, np.hypot(x - cx, y - cy), np.inf)
+    best = int(np.argmin(distance))
+    return chosen[best:best + 1]
 
 
 def _middle(plural: bool, chosen: np.ndarray, centers: np.ndarray, size: tuple[int, int]) -> np.ndarray:

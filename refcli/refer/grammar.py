@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from refcli.features.colors import COLOURS, SYNONYMS
+from refcli.refer.relations import WORN_ON
 
 NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
            "ten": 10, "both": 2, "pair": 2, "couple": 2}
@@ -73,6 +74,30 @@ ROLES_BY_THING: dict[str, tuple[str, str]] = {
 }
 """People named by the thing they use: a batter is a person holding a baseball bat, a snowboarder
 one standing on a snowboard; judged like "the person holding a baseball bat"."""
+UNJUDGED_ROLES = ("player|players|athlete|athletes|teammate|teammates|worker|workers|officer|officers|soldier|"
+                  "soldiers|umpire|umpires|referee|"
+                  "referees|catcher|catchers|pitcher|pitchers|goalkeeper|goalkeepers|goalie|goalies|coach|coaches|"
+                  "waiter|waiters|waitress|waitresses|chef|chefs|cook|cooks|nurse|nurses|doctor|doctors|"
+                  "policeman|policemen|policewoman|policewomen|guard|guards|vendor|vendors|spectator|spectators|"
+                  "fan|fans|audience|crowd|staff|customer|customers|teacher|teachers|student|students|"
+                  "driver|drivers|photographer|photographers|bride|brides|groom|grooms")
+"""Nouns for people by what they do that nothing here can see (a model backend could): reported as
+unsupported, but known to be people, so that "between the batter and the catcher" is about two
+people."""
+PERSON_RELATIONS: list[tuple[str, str]] = [
+    (r"(?:(?:who|that)\s+(?:is|are)\s+)?(?:(?:standing|walking|sitting)\s+)?(?:next\s+to|beside|besides|alongside|"
+     r"by\s+the\s+side\s+of|close\s+to|near)", "near"),
+    (r"(?:(?:standing|walking|sitting|hiding)\s+)?behind", "behind"),
+    (r"(?:(?:standing|walking|sitting)\s+)?in\s+front\s+of", "in_front_of"),
+    (r"(?:talking|speaking|chatting|conversing|arguing)\s+(?:to|with)|in\s+conversation\s+with", "talking_to"),
+    (r"(?:looking|staring|gazing|glancing|smiling)\s+at|watching", "looking_at"),
+    (r"hugging|embracing|cuddling|kissing|(?:holding|shaking)\s+hands\s+with|hand\s+in\s+hand\s+with|"
+     r"arm\s+in\s+arm\s+with", "touching"),
+    (r"holding|carrying", "holding"),
+    (r"(?:(?:standing|walking|sitting)\s+)?between", "between"),
+]
+"""Relations between two people, as (words, relation); what follows the words is the other
+person, described like any subject ("behind the man in red", "talking to a woman")."""
 AGE_ADJECTIVES = {"old": _SENIOR, "older": _SENIOR, "elderly": _SENIOR, "aged": _SENIOR, "senior": _SENIOR,
                   "young": _YOUNG, "younger": _YOUNG, "little": frozenset({"baby", "child"}),
                   "middle aged": frozenset({"adult"})}
@@ -118,6 +143,9 @@ _EXTREME = re.compile(
     r"\b(?:(?:the\s+)?(?P<side1>left|right|top|bottom)most|(?:on|at|to)\s+(?:the\s+)?(?:far|very|extreme)\s+"
     r"(?P<side2>left|right|top|bottom)(?:\s+(?:side|edge|end))?|(?:furthest|farthest)\s+(?:to\s+the\s+)?"
     r"(?P<side3>left|right))\b")
+_CORNER = re.compile(
+    r"\b(?:(?:in|at|on|to|towards|toward)\s+(?:the\s+)?(?P<v>top|bottom|upper|lower)[\s-]+(?P<h>left|right)"
+    r"(?:\s+(?:hand\s+)?(?:corner|side|part|quarter))?|(?P<v2>top|bottom|upper|lower)[\s-]+(?P<h2>left|right)\s+corner)\b")
 _REGION = re.compile(
     r"\b(?:on|at|to|in|towards|toward)\s+(?:the\s+)?(?P<side>left|right|top|bottom|middle|center)"
     r"(?:\s+(?:hand\s+side|side|edge|part|half|end))?\b")
@@ -125,6 +153,7 @@ _ADJECTIVE = re.compile(rf"\b(?P<side>left|right|middle|center|central|top|botto
 _NEAR = re.compile(
     r"\b(?:(?P<near>nearest|closest)(?:\s+(?:to|from)\s+(?:the\s+)?(?:camera|viewer|us))?"
     r"|(?P<far>farthest|furthest)(?:\s+(?:away\s+)?(?:from\s+(?:the\s+)?(?:camera|viewer|us))?|\s+away)?"
+    r"|(?P<far_away>far\s+away)(?:\s+from\s+(?:the\s+)?(?:camera|viewer|us))?"
     r"|in\s+the\s+(?P<front>front|foreground)|in\s+the\s+(?P<back>back|background|distance)"
     r"|(?P<big>biggest|largest)|(?P<small>smallest))\b")
 _COUNT = re.compile(rf"\b(?:the\s+)?(?P<n>{_NUM})\s+(?=(?:{_NOUN}|{_COLOUR}|leftmost|rightmost|nearest|closest|"
@@ -150,6 +179,8 @@ _CUE_PATTERNS: list[tuple[str, str, str]] = [
     (r"(?:is\s+|are\s+)?(?:sitting|seated|sits|sit)(?:\s+down)?", "posture", "sitting"),
     (r"(?:is\s+|are\s+)?(?:standing|stands|stand)(?:\s+up)?", "posture", "standing"),
     (rf"(?:is\s+|are\s+)?(?:kneeling|kneels|kneel|on\s+{_PRONOUN}\s+knees)", "posture", "kneeling"),
+    (r"(?:is\s+|are\s+)?(?:crouching|crouched|crouches|crouch|squatting|squatted|squats|squat)(?:\s+down)?",
+     "posture", "crouching"),
     (r"(?:is\s+|are\s+)?(?:lying|laying|lies|lie)(?:\s+down)?(?:\s+on\s+the\s+(?:ground|floor))?", "posture",
      "lying"),
     (rf"(?:with\s+)?(?:a\s+|{_PRONOUN}\s+)?hands?\s+(?:over|on|at|near|to|covering)\s+{_PRONOUN}\s+"
@@ -207,12 +238,15 @@ _RELATION_VERBS: list[tuple[str, str]] = [
     (r"(?:standing|stands|stand)\s+(?:on|upon)", "standing_on"),
     (r"(?:lying|laying|lies|lie)\s+(?:on|in|upon)", "lying_on"),
     (r"(?:riding|rides|ride)", "riding"),
+    (r"on(?:\s+top\s+of)?|upon", "on"),
     (r"(?:(?:standing|walking|sitting|hiding)\s+)?behind", "behind"),
     (r"(?:(?:standing|walking|sitting)\s+)?in\s+front\s+of", "in_front_of"),
     (r"(?:looking|staring|gazing|glancing|pointing)\s+at|watching|facing", "looking_at"),
     (r"(?P<without>without)|with", "with"),
+    (r"in", "wearing_in"),  # "in a red tie": only for things worn (a garment is a colour clause)
 ]
 _VIEWER_RELATIONS = {"behind", "in_front_of", "looking_at"}
+_CALLED_ON = {"phone", "phones", "telephone", "cellphone", "mobile", "smartphone"}
 _RELATIONS = [(re.compile(rf"{_NOT}\b(?:is\s+|are\s+)?(?:{verb})\s+"
                           rf"{_object_pattern(viewer_is_object=name not in _VIEWER_RELATIONS)}\b"), name)
               for verb, name in _RELATION_VERBS]
@@ -224,10 +258,21 @@ _AGE_ADJECTIVE = "|".join(sorted(AGE_ADJECTIVES, key=len, reverse=True))
 _PERSON = re.compile(rf"\b(?:(?P<adj>{_AGE_ADJECTIVE})\s+)?(?P<noun>{_PERSON_NOUN})\b")
 _AGED_SUBJECT = re.compile(rf"\b(?P<adj>{_AGE_ADJECTIVE})\s+(?=(?:{_NOUN})\b)")
 """An age adjective before a plain subject: "the old person", "young people"."""
-_ROLES = re.compile(r"\b(?:player|players|worker|workers|officer|officers|soldier|soldiers)\b")
+_ROLES = re.compile(rf"\b(?:{UNJUDGED_ROLES})\b")
 """Nouns for people by what they do: not judged (a model backend could), so unsupported."""
-_GENDER = re.compile(rf"\b(?:{_PERSON_NOUN})\b|{_ROLES.pattern}")
+_GENDER = re.compile(rf"\b(?:{_PERSON_NOUN})\b|{_ROLES.pattern}|{_ROLE_BY_THING.pattern}")
 """Any noun for a person other than "person": it makes a "next to ..." anchor a person."""
+_PERSON_WORDS = (rf"(?:{_PERSON_NOUN}|{UNJUDGED_ROLES}|{'|'.join(ROLES_BY_THING)}|"
+                 r"person|people|persons|someone|somebody|anyone|anybody|everyone|everybody|individual|"
+                 r"individuals|pedestrian|pedestrians|figure|figures|ones?)")
+_ANCHOR_START = (r"^(?:(?:the|a|an|another|other|some|his|her|their|this|that|these|those|any|" + _NUM + r")\s+)*"
+                 r"(?:(?!(?:who|that|which|where|with|without|in|on|of|at|and|or|but|holding|wearing|near|"
+                 r"behind|next)\b)[a-z'-]+\s+){0,3}?")
+_PERSON_ANCHOR = re.compile(_ANCHOR_START + rf"{_PERSON_WORDS}\b")
+"""The start of a description of someone: "the man in red", "a tall woman", "the two batters"."""
+_HELD_PERSON = re.compile(_ANCHOR_START + rf"(?:{_PERSON_NOUN})\b")
+"""Someone held or hugged is named by a noun for a person ("holding a baby"), never "one"."""
+_PERSON_RELATIONS = [(re.compile(rf"\b(?:is\s+|are\s+)?(?:{words})\s+"), name) for words, name in PERSON_RELATIONS]
 _EXPRESSION_WORD = "|".join(sorted(EXPRESSIONS, key=len, reverse=True))
 _EXPRESSION = re.compile(
     rf"{_NOT}\b(?:(?:is|are|who\s+is|who\s+are|looking|looks|look|with)\s+)?(?:an?\s+)?"
@@ -243,7 +288,8 @@ _DROP = {"the", "a", "an", "some", "of", "who", "that", "is", "are", "there", "p
 class Position:
     """Where in the frame: side of the image, and optionally a rank counted from that side.
 
-    rank=1 is the extreme (leftmost); rank=None is a region ("people on the left").
+    rank=1 is the extreme (leftmost); rank=None is a region ("people on the left"). A corner is
+    a vertical and a horizontal side ("top right").
     """
 
     side: str
@@ -293,6 +339,17 @@ class ObjectRelation:
 
 
 @dataclass(frozen=True)
+class PersonRelation:
+    """The person stands in ``relation`` to someone ``anchors`` describes ("behind the man in
+    red"); "between" has two anchors, one a side ("between the batter and the catcher"), or one
+    that describes both ("between the two women")."""
+
+    relation: str
+    anchors: tuple[ParsedExpression, ...]
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
 class ParsedExpression:
     text: str
     plural: bool
@@ -302,24 +359,39 @@ class ParsedExpression:
     size: str | None = None  # "near" | "far"
     colours: tuple[ColourClause, ...] = ()
     names: tuple[str, ...] = ()
-    next_to: ParsedExpression | None = None
+    people: tuple[PersonRelation, ...] = ()
     ignored: tuple[str, ...] = field(default=())
     cues: tuple[Cue, ...] = ()
     objects: tuple[ObjectRelation, ...] = ()
     traits: tuple[Trait, ...] = ()
 
     @property
+    def anchors(self) -> tuple[ParsedExpression, ...]:
+        """The other people this expression is about ("the woman" in "the man next to the woman")."""
+        return tuple(a for relation in self.people for a in relation.anchors)
+
+    @property
     def understood(self) -> bool:
-        return not self.unsupported and (self.next_to is None or self.next_to.understood)
+        return not self.unsupported and all(a.understood for a in self.anchors)
 
     def all_unsupported(self) -> tuple[str, ...]:
-        inner = self.next_to.all_unsupported() if self.next_to else ()
-        return self.unsupported + tuple(p for p in inner if p not in self.unsupported)
+        inner = [p for a in self.anchors for p in a.all_unsupported()]
+        return tuple(dict.fromkeys(self.unsupported + tuple(inner)))
+
+    def all_objects(self) -> tuple[ObjectRelation, ...]:
+        """The things named here and in the description of anyone else it mentions."""
+        return tuple(dict.fromkeys(self.objects + tuple(o for a in self.anchors for o in a.all_objects())))
+
+    def keeping_objects(self, keep: Callable[[ObjectRelation], bool]) -> ParsedExpression:
+        """The same constraints with only the relations to things that ``keep`` accepts, here and
+        in the descriptions of the other people."""
+        people = tuple(replace(r, anchors=tuple(a.keeping_objects(keep) for a in r.anchors)) for r in self.people)
+        return replace(self, objects=tuple(o for o in self.objects if keep(o)), people=people)
 
     def without_unsupported(self) -> ParsedExpression:
         """The same constraints with the unjudgeable phrases dropped (--ignore-unsupported)."""
-        anchor = self.next_to.without_unsupported() if self.next_to else None
-        return replace(self, unsupported=(), next_to=anchor, ignored=self.all_unsupported())
+        people = tuple(replace(r, anchors=tuple(a.without_unsupported() for a in r.anchors)) for r in self.people)
+        return replace(self, unsupported=(), people=people, ignored=self.all_unsupported())
 
 
 def normalize(text: str) -> str:
@@ -353,16 +425,21 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
     text = _LEADING.sub("", text)
     text = _SCENE_PHRASE.sub(" ", text)
     text = _SCENE_SIDE_OF.sub(" ", text)
-    anchor = None
     objects: list[ObjectRelation] = []
-    relation = _NEXT_TO.search(text)
-    if relation is not None:
+    people: list[PersonRelation] = []
+    found = _person_relation(text, names)
+    if found is not None:
+        start, relation_name, anchors = found
+        people.append(PersonRelation(relation_name, tuple(_parse(a, a, names) for a in anchors),
+                                     text[start:].strip()))
+        text = text[:start]
+    elif (relation := _NEXT_TO.search(text)) is not None:
         thing = _WHOLE_OBJECT.match(relation.group("anchor"))
-        if thing is not None and not any(n in relation.group("anchor") for n in names) \
-                and not _GENDER.search(relation.group("anchor")):
+        if thing is not None:
             objects.append(ObjectRelation("near", thing.group("obj"), text=relation.group(0).strip()))
-        else:
-            anchor = _parse(relation.group("anchor"), relation.group("anchor"), names)
+        else:  # neither a person nor a thing: whatever it says is reported
+            people.append(PersonRelation("near", (_parse(relation.group("anchor"), relation.group("anchor"), names),),
+                                         relation.group(0).strip()))
         text = text[:relation.start()]
     found_names = []
     for name in names:
@@ -370,18 +447,9 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
             found_names.append(name)
             text = re.sub(rf"\b{re.escape(name)}\b", " ", text)
 
-    text, traits, plural_noun = _people_nouns(text)
-    role = _ROLE_BY_THING.search(text)
-    subjects = SINGULAR_SUBJECTS | PLURAL_SUBJECTS | EVERYONE
-    if role is not None and not subjects & set(text[:role.start()].split()):
-        # the subject is "the snowboarder": the person standing on a snowboard (a role later in
-        # the text is someone else: "the man behind the batter")
-        noun = role.group("role")
-        used, tool = ROLES_BY_THING[noun]
-        objects.append(ObjectRelation(used, tool, text=noun))
-        many = noun.endswith(("s", "men"))
-        plural_noun = plural_noun or many
-        text = f"{text[:role.start()]} {'people' if many else 'person'} {text[role.end():]}"
+    text, objects, plural_noun = _roles(text, objects)
+    text, traits, plural_person = _people_nouns(text)
+    plural_noun = plural_noun or plural_person
     positions: list[Position] = []
     state: dict[str, object] = {}
 
@@ -392,14 +460,15 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
             kept = match.groupdict().get(keep) if keep else None
             text = f"{text[:match.start()]} {kept or ''} {text[match.end():]}"
 
-    def take_objects(pattern: re.Pattern[str], make: Callable[[re.Match[str]], None]) -> None:
-        """Like take, but a garment ("wearing a red jacket") is left for the colour clauses."""
+    def take_objects(pattern: re.Pattern[str], make: Callable[[re.Match[str]], None], worn: bool = False) -> None:
+        """Like take, but a garment ("wearing a red jacket") is left for the colour clauses, and
+        with ``worn`` only something worn is taken ("in a tie", not "in a car")."""
         nonlocal text
         start = 0
         while (match := pattern.search(text, start)) is not None:
-            last = match.group("obj").split()[-1]
-            if last in _GARMENT_WORDS or (match.group("obj").split()[0] in _COLOUR_WORD_SET
-                                          and "wear" in match.group(0)):
+            words = match.group("obj").split()
+            worn_only = worn and not _worn_thing(words[-1])
+            if words[-1] in _GARMENT_WORDS or all(w in _COLOUR_WORD_SET for w in words) or worn_only:
                 start = match.end()
                 continue
             make(match)
@@ -418,9 +487,13 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
             if rel == "sitting_at":  # "sitting at the table": seated, beside it
                 cues.append(Cue("posture", "sitting"))
                 objects.append(ObjectRelation("near", m.group("obj"), negated, said))
+            elif rel == "wearing_in" or (rel == "on" and m.group("obj").split()[-1] in _CALLED_ON):
+                # "in a red tie" is worn; "on the phone" is a phone held
+                objects.append(ObjectRelation("wearing" if rel == "wearing_in" else "holding", m.group("obj"),
+                                              negated, said))
             else:
                 objects.append(ObjectRelation(rel, m.group("obj"), negated, said))
-        take_objects(pattern, add_relation)
+        take_objects(pattern, add_relation, worn=rel == "wearing_in")
     for pattern, cue_name, value in _CUES:
         def add_cue(m: re.Match[str], cue_name: str = cue_name, value: str = value) -> None:
             negated = bool(m.group("neg"))
@@ -430,6 +503,7 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
         take(pattern, add_cue)
     take(_ORDINAL_FROM, lambda m: positions.append(Position(m.group("side"), ORDINALS[m.group("ord")])), "noun")
     take(_EXTREME, lambda m: positions.append(Position(m.group("side1") or m.group("side2") or m.group("side3"), 1)))
+    take(_CORNER, lambda m: positions.append(Position(_corner(m))))
     take(_REGION, lambda m: positions.append(Position(SIDES[m.group("side")])))
     take(_ADJECTIVE, lambda m: positions.append(Position(SIDES[m.group("side")])))
 
@@ -473,8 +547,52 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
     if plural_noun or any(g.endswith(("men", "s", "ren", "ies")) and g not in ("boss",) for g in genders):
         plural = True
     return ParsedExpression(original, plural, tuple(positions), tuple(unsupported), state.get("count"),  # type: ignore[arg-type]
-                            state.get("size"), tuple(clauses), tuple(found_names), anchor,  # type: ignore[arg-type]
+                            state.get("size"), tuple(clauses), tuple(found_names), tuple(people),  # type: ignore[arg-type]
                             cues=tuple(cues), objects=tuple(objects), traits=tuple(dict.fromkeys(traits)))
+
+
+def _person_relation(text: str, names: tuple[str, ...]) -> tuple[int, str, list[str]] | None:
+    """The first relation to another person in the text: where it starts, its name and the
+    descriptions of the other people (two for "between the batter and the catcher")."""
+    matches = sorted(((m, name) for pattern, name in _PERSON_RELATIONS for m in pattern.finditer(text)),
+                     key=lambda found: found[0].start())
+    for match, name in matches:
+        rest = text[match.end():].strip()
+        if not _names_person(rest, names, held=name in ("holding", "touching")):
+            continue
+        if name == "between":
+            parts = rest.split(" and ", 1)
+            if len(parts) == 2 and all(_names_person(p, names, held=False) for p in parts):
+                return match.start(), name, parts
+        return match.start(), name, [rest]
+    return None
+
+
+def _names_person(phrase: str, names: tuple[str, ...], held: bool) -> bool:
+    """Whether a phrase starts by describing someone ("the woman in red", "Ada Lovelace")."""
+    if any(re.match(rf"^(?:the\s+)?{re.escape(n)}\b", phrase) for n in names):
+        return True
+    return bool((_HELD_PERSON if held else _PERSON_ANCHOR).match(phrase))
+
+
+def _roles(text: str, objects: list[ObjectRelation]) -> tuple[str, list[ObjectRelation], bool]:
+    """A subject named by the thing they use ("the snowboarder") becomes a plain subject and
+    their relation to that thing. Only the subject: a role after another noun for a
+    person is someone else. Returns the text, the relations and whether the noun was plural."""
+    before_ok = {"male", "female", "males", "females"}  # adjectives here: "female tennis players"
+    subjects = SINGULAR_SUBJECTS | PLURAL_SUBJECTS | EVERYONE | (set(PERSON_NOUNS) - before_ok)
+
+    def is_subject(match: re.Match[str]) -> bool:
+        return not subjects & set(text[:match.start()].split())
+
+    role = _ROLE_BY_THING.search(text)
+    if role is not None and is_subject(role):
+        noun = role.group("role")
+        used, tool = ROLES_BY_THING[noun]
+        many = noun.endswith(("s", "men"))
+        text = f"{text[:role.start()]} {'people' if many else 'person'} {text[role.end():]}"
+        return text, [*objects, ObjectRelation(used, tool, text=noun)], many
+    return text, objects, False
 
 
 def _people_nouns(text: str) -> tuple[str, list[Trait], bool]:
@@ -526,6 +644,16 @@ def _clause(m: re.Match[str]) -> ColourClause:
     garment = m.group("garment")
     part = "upper" if garment in UPPER_GARMENTS else "lower" if garment in LOWER_GARMENTS else "any"
     return ColourClause(part, tuple(dict.fromkeys(colours)), any_of, bool(m.group("neg")))
+
+
+def _worn_thing(noun: str) -> bool:
+    """Whether a noun names something worn that is not a garment (a tie, a cap, glasses)."""
+    return any(noun in nouns or noun.rstrip("s") in nouns for nouns in WORN_ON.values())
+
+
+def _corner(m: re.Match[str]) -> str:
+    vertical = m.group("v") or m.group("v2")
+    return f"{'top' if vertical in ('top', 'upper') else 'bottom'} {m.group('h') or m.group('h2')}"
 
 
 def _trim(words: list[str]) -> list[str]:

@@ -203,10 +203,16 @@ def looking_at(body: Body, thing: Box, phrase: str = "") -> bool | None:
     return (side > 0) == (turn > 0) and not far
 
 
+def on(body: Body, thing: Box, phrase: str = "") -> bool | None:
+    """"On a snowboard", "on the bench", "on a horse": standing, sitting or lying on it."""
+    answers = [judge(body, thing, phrase) for judge in (standing_on, sitting_on, lying_on)]
+    return True if any(answers) else (None if None in answers else False)
+
+
 JUDGES: dict[str, Callable[[Body, Box, str], bool | None]] = {
     "holding": holding, "with": with_, "wearing": wearing, "sitting_on": sitting_on, "riding": sitting_on,
     "standing_on": standing_on, "lying_on": lying_on, "near": near, "behind": behind, "in_front_of": in_front_of,
-    "looking_at": looking_at,
+    "looking_at": looking_at, "on": on,
 }
 
 
@@ -244,3 +250,68 @@ def relates(relation: str, body: Body, things: Sequence[Box], phrase: str = "") 
             return True
         unknown = unknown or answer is None
     return None if unknown else False
+
+
+# --- people with people ------------------------------------------------------------------------
+
+
+def same_depth(a: Body, b: Body) -> bool:
+    """About as far from the camera: similar heights (within a factor 1.6) and feet within a
+    third of the taller one's height."""
+    tall, short = max(a.height, b.height), min(a.height, b.height)
+    return tall <= 1.6 * short and abs(a.box[3] - b.box[3]) <= tall / 3
+
+
+def talking_to(body: Body, other: Body) -> bool | None:
+    """Close together at the same depth (at most one body width apart), and, where both heads'
+    directions are seen, neither turned away from the other. Closeness is what a picture shows of
+    a conversation; a head turned away rules it out."""
+    gap = max(0.0, max(body.box[0], other.box[0]) - min(body.box[2], other.box[2]))
+    if not same_depth(body, other) or gap > max(body.width, other.width):
+        return False
+    return looking_at(body, other.box) is not False and looking_at(other, body.box) is not False
+
+
+def touching(body: Body, other: Body) -> bool | None:
+    """Hugging, holding hands: the two boxes overlap by a fifth of the smaller one, and neither
+    stands far behind the other (feet within half the taller height)."""
+    overlap = intersection(body.box, other.box) / max(1.0, min(area(body.box), area(other.box)))
+    return overlap >= 0.2 and abs(body.box[3] - other.box[3]) <= 0.5 * max(body.height, other.height)
+
+
+def between(body: Body, one: Body, other: Body) -> bool:
+    """Standing between two people: the point under the person's feet lies on the way from one's
+    feet to the other's (past a tenth of it from either end), at most half the person's height
+    off that line. The line can run across the picture or into it."""
+    feet = [((b.box[0] + b.box[2]) / 2, b.box[3]) for b in (body, one, other)]
+    (px, py), (ax, ay), (bx, by) = feet
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    if length2 <= 0:
+        return False
+    t = ((px - ax) * dx + (py - ay) * dy) / length2
+    off = abs((px - ax) * dy - (py - ay) * dx) / length2 ** 0.5
+    return 0.1 <= t <= 0.9 and off <= 0.5 * body.height
+
+
+PERSON_JUDGES: dict[str, Callable[[Body, Body], bool | None]] = {
+    "behind": lambda body, other: behind(body, other.box),
+    "in_front_of": lambda body, other: in_front_of(body, other.box),
+    "looking_at": lambda body, other: looking_at(body, other.box),
+    "holding": lambda body, other: holding(body, other.box) and area(other.box) < area(body.box),
+    "talking_to": talking_to, "touching": touching,
+}
+"""Relations between two people other than "near" and "between": each judges person and other."""
+
+
+def with_people(relation: str, bodies: Sequence[Body], index: int, groups: Sequence[set[int]]) -> bool:
+    """Whether person ``index`` stands in ``relation`` to someone of ``groups[0]`` (for "between":
+    between one of ``groups[0]`` and one of ``groups[1]``, or two of ``groups[0]``); nobody is
+    related to themselves, and a relation that cannot be judged never matches."""
+    others = [sorted(g - {index}) for g in groups]
+    if relation == "between":
+        pairs = ([(a, b) for a in others[0] for b in others[1] if a != b] if len(others) == 2 else
+                 [(a, b) for n, a in enumerate(others[0]) for b in others[0][n + 1:]])
+        return any(between(bodies[index], bodies[a], bodies[b]) for a, b in pairs)
+    judge = PERSON_JUDGES[relation]
+    return any(judge(bodies[index], bodies[other]) is True for other in others[0])

@@ -48,10 +48,12 @@ ARMS_DOWN = {"l_elbow": (125, 80), "r_elbow": (75, 80), "l_wrist": (127, 108), "
 STANDING_LEGS = {"l_knee": (115, 155), "r_knee": (85, 155), "l_ankle": (115, 200), "r_ankle": (85, 200)}
 SITTING_LEGS = {"l_knee": (150, 118), "r_knee": (145, 120), "l_ankle": (152, 165), "r_ankle": (147, 166)}
 KNEELING_LEGS = {"l_knee": (117, 160), "r_knee": (87, 160), "l_ankle": (60, 168), "r_ankle": (30, 168)}
+CROUCHING_LEGS = {"l_knee": (150, 125), "r_knee": (145, 127), "l_ankle": (120, 150), "r_ankle": (115, 151)}
 
 
 @pytest.mark.parametrize(("legs", "expected"), [
-    (STANDING_LEGS, "standing"), (SITTING_LEGS, "sitting"), (KNEELING_LEGS, "kneeling"), ({}, "unknown")])
+    (STANDING_LEGS, "standing"), (SITTING_LEGS, "sitting"), (KNEELING_LEGS, "kneeling"),
+    (CROUCHING_LEGS, "crouching"), ({}, "unknown")])
 def test_posture_from_the_legs(legs: dict, expected: str) -> None:
     value, confidence = body.posture(skeleton(**HEAD, **TORSO, **ARMS_DOWN, **legs))
     assert value == expected

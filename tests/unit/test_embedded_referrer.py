@@ -235,3 +235,38 @@ def test_traits_without_faces_read_are_unsupported_not_guessed() -> None:
     result = create_referrer("embedded").refer([ReferRequest("the woman", boxes, np.ones(5, np.float32), (W, H),
                                                              features=[Measured() for _ in ROW])])[0]
     assert result.indexes == () and "re-index" in result.unsupported[0]
+
+
+def test_people_with_people_judge_both_descriptions() -> None:
+    """ "The man talking to the woman": the other person is described like any subject and
+    judged on the same candidates; nobody relates to themselves; unknown never matches."""
+    boxes = [[100, 100, 200, 400], [230, 110, 320, 400], [700, 100, 800, 400], [720, 320, 780, 430],
+             [560, 100, 660, 400]]
+    faces = [traits(0.9, "adult"), traits(0.1, "adult"), traits(0.1, "adult"), traits(0.9, "child"), None]
+    features = [Measured({"traits": t}) for t in faces]
+    referrer = create_referrer("embedded")
+
+    def chosen(expression: str) -> list[int]:
+        request = ReferRequest(expression, np.array(boxes, np.float32), np.ones(5, np.float32), (W, H),
+                               features=features)
+        result = referrer.refer([request])[0]
+        assert not result.unsupported, result.unsupported
+        return list(result.indexes)
+
+    assert chosen("the man talking to the woman") == [0]
+    assert chosen("the woman talking to a man") == [1]  # 2 is a woman too, but stands alone
+    assert chosen("the boy in front of the woman") == [3]
+    assert chosen("the woman behind the boy") == [2]
+    assert chosen("the person between the man and the boy") == [1, 4]  # 4's face unseen: still a person
+    assert chosen("the man between the woman and the boy") == []  # 0 is not between them
+    assert chosen("the woman hugging a boy") == [2]
+    assert "keypoints" in referrer.wants("the man talking to the woman")
+
+
+def test_corners_and_far_away_on_a_side() -> None:
+    boxes = [[20, 20, 80, 200], [900, 30, 960, 180], [880, 300, 990, 590], [40, 350, 160, 590], [700, 40, 740, 140]]
+    assert list(ask("the person in the top right corner", boxes).indexes) == [1]
+    assert list(ask("people in the top right", boxes).indexes) == [1, 4]
+    assert list(ask("the person in the bottom left corner", boxes).indexes) == [3]
+    assert list(ask("the person far away on the right", boxes).indexes) == [4]  # the smallest on the right
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from refcli.refer.relations import Body, relates
+from refcli.refer.relations import PERSON_JUDGES, Body, between, relates, talking_to, with_people
 
 P = (100.0, 100.0, 200.0, 400.0)  # standing, 100 px wide, 300 px tall, feet at y=400
 ARMS_DOWN = {"nose": (150, 125), "left_ear": (162, 122), "right_ear": (138, 122), "left_shoulder": (175, 160),
@@ -102,3 +102,64 @@ def test_a_small_thing_between_two_people_belongs_to_the_one_it_overlaps_more() 
     assert owned_by([ball], [left, right], 0) == [ball] and owned_by([ball], [left, right], 1) == []
     banner = (90, 110, 170, 150)  # bigger than half a person: both may hold it
     assert owned_by([banner], [left, right], 0) == [banner] == owned_by([banner], [left, right], 1)
+
+
+# --- people with people --------------------------------------------------------------------------
+
+
+def body(box, keypoints=None) -> Body:
+    return Body(tuple(float(v) for v in box), keypoints or {})  # type: ignore[arg-type]
+
+
+LEFT_ONE = (100, 100, 200, 400)  # standing, 300 px tall, feet at 400
+BESIDE = (230, 110, 320, 400)  # a step to the right, same depth
+ACROSS = (700, 100, 800, 400)  # same depth, far across the picture
+BEHIND_BESIDE = (250, 100, 290, 220)  # much smaller: far behind, even if close in the picture
+HUGGED = (160, 180, 260, 400)  # a child overlapping the left one
+
+
+@pytest.mark.parametrize(("relation", "one", "other", "expected"), [
+    ("talking_to", LEFT_ONE, BESIDE, True),
+    ("talking_to", LEFT_ONE, ACROSS, False),  # too far apart
+    ("talking_to", LEFT_ONE, BEHIND_BESIDE, False),  # not at the same depth
+    ("touching", LEFT_ONE, HUGGED, True),
+    ("touching", LEFT_ONE, BESIDE, False),  # a gap between them
+    ("behind", BEHIND_BESIDE, BESIDE, True),  # overlapping sideways, feet higher in the picture
+    ("in_front_of", BESIDE, BEHIND_BESIDE, True),
+    ("behind", BESIDE, LEFT_ONE, False),  # side by side
+    ("holding", (100, 100, 300, 400), (150, 180, 230, 280), True),  # someone small on the upper body
+])
+def test_people_with_people(relation: str, one, other, expected: bool) -> None:
+    assert PERSON_JUDGES[relation](body(one), body(other)) is expected
+
+
+def test_talking_needs_neither_head_turned_away() -> None:
+    """Where both heads' directions are seen, one turned away from the other rules out talking."""
+    towards = {"nose": (165, 125), "left_ear": (160, 122), "right_ear": (138, 122)}  # turned right, to BESIDE
+    away = {"nose": (130, 125), "left_ear": (162, 122), "right_ear": (140, 122)}  # turned left, away
+    other = {"nose": (255, 130), "left_ear": (290, 127), "right_ear": (268, 127)}  # turned left, to LEFT_ONE
+    assert talking_to(body(LEFT_ONE, towards), body(BESIDE, other)) is True
+    assert talking_to(body(LEFT_ONE, away), body(BESIDE, other)) is False
+
+
+@pytest.mark.parametrize(("middle", "expected"), [
+    ((400, 100, 500, 400), True),  # on the line from one to the other, across the picture
+    ((400, 0, 500, 200), False),  # far above the line (further away, not between)
+    ((50, 100, 90, 400), False),  # beyond one end
+])
+def test_between_two_people(middle, expected: bool) -> None:
+    assert between(body(middle), body(LEFT_ONE), body(ACROSS)) is expected
+
+
+def test_between_into_the_picture() -> None:
+    """Batter, catcher, umpire in a row going away from the camera: the catcher is between."""
+    batter, catcher, umpire = (300, 200, 360, 400), (310, 250, 370, 350), (320, 180, 380, 330)
+    assert between(body(catcher), body(batter), body(umpire))
+
+
+def test_with_people_never_relates_someone_to_themselves() -> None:
+    bodies = [body(LEFT_ONE), body(BESIDE), body(ACROSS)]
+    assert with_people("talking_to", bodies, 0, [{0}]) is False
+    assert with_people("talking_to", bodies, 0, [{0, 1}]) is True
+    assert with_people("between", bodies, 1, [{0}, {2}]) is True
+    assert with_people("between", bodies, 1, [{0}, {0}]) is False  # one person is not two sides
