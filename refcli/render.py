@@ -45,21 +45,27 @@ def hit_id(content_id: str, track: int, sample: int) -> str:
 
 
 def hit_picture(store: Store, ref: HitRef, max_side: int | None = None) -> npt.NDArray[np.uint8]:
-    """The hit's frame with its box drawn (RGB). Uses the stored keyframe when the hit's frame
-    is one; otherwise decodes that frame from the file; photos are read from the file."""
+    """The hit's frame with its box drawn (RGB)."""
+    image, _scale, box = hit_frame(store, ref)
+    return draw_box(image, box, max_side=max_side)
+
+
+def hit_frame(store: Store, ref: HitRef) -> tuple[npt.NDArray[np.uint8], float, list[float]]:
+    """The hit's frame (RGB), its pixels per displayed pixel, and the hit's box in its pixels.
+    Uses the stored keyframe when the hit's frame is one; otherwise decodes that frame from the
+    file; photos are read from the file."""
     record, files = store.contents.lookup(ref.content)
     box, time = _box_at(store, record.content_id, record.generation, ref)
     image: npt.NDArray[np.uint8] | None = None
     keyframe = (store.contents.keyframe(record.content_id, record.generation, ref.sample) if record.kind == "video"
                 else None)
     if keyframe is not None:
-        image = decode_keyframe(keyframe["jpeg"])
-        box = [v * keyframe["scale"] for v in box]
+        image, scale = decode_keyframe(keyframe["jpeg"]), float(keyframe["scale"])
     else:
         picture = _from_source(record, files, time)
-        image = picture.image
-        box = [v * picture.scale for v in box]  # stored in displayed pixels; a huge file is decoded reduced
-    return draw_box(image, box, max_side=max_side)
+        # boxes are stored in displayed pixels; a huge file is decoded reduced
+        image, scale = picture.image, picture.scale
+    return image, scale, [v * scale for v in box]
 
 
 def _box_at(store: Store, content_id: str, generation: int, ref: HitRef) -> tuple[list[float], float | None]:

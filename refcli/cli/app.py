@@ -30,6 +30,7 @@ from refcli.cli._faces import app as faces_app
 from refcli.cli._health import repair as repair_command
 from refcli.cli._models import app as models_app
 from refcli.cli._models import doctor as doctor_command
+from refcli.cli._people import app as people_app
 from refcli.cli._safe import printable, say
 from refcli.cli._watch import app as watch_app
 from refcli.cli._watch import scan as scan_command
@@ -188,9 +189,13 @@ def index(
 @app.command()
 def find(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help='What to look for, e.g. "the person on the left".',
-                                         show_default=False)],
+    query: Annotated[str, typer.Argument(help='What to look for, e.g. "the person on the left" (optional with '
+                                              '--like).', show_default=False)] = "",
     db: DbOpt = None,
+    like: Annotated[str | None, typer.Option("--like", metavar="HIT",
+                                             help="Every appearance of the person a hit shows (by their face; "
+                                                  "index with --faces). With QUERY: those who also match it.",
+                                             show_default=False)] = None,
     limit: Annotated[int, typer.Option(min=0, help="Show at most this many hits (0: all).")] = 20,
     min_score: Annotated[float, typer.Option(
         min=0.0, max=1.0, help="Detector confidence needed to count as a person.")] = PEOPLE_MIN_SCORE,
@@ -222,10 +227,14 @@ def find(
     output_folder(thumbnails, "--thumbnails")  # before the query, which may take long
     output_file(html_path, "--html", "report.html")
     output_file(contact_sheet_path, "--contact-sheet", "sheet.png")
+    from refcli.people.like import hit_ids, like_gallery, like_query
     from refcli.store import Store
 
+    if like is not None:
+        query = like_query(query, like.strip().lower())
     store = Store.open(db)
-    settings = referrer_settings(ctx, backend=backend, gallery=store.gallery.embeddings(), model=model,
+    gallery = {**store.gallery.embeddings(), **like_gallery(store, hit_ids(query))}
+    settings = referrer_settings(ctx, backend=backend, gallery=gallery, model=model,
                                  vlm_prompt=vlm_prompt, device=device, grounder=grounder, grounder_model=grounder_model,
                                  ignore_unsupported=ignore_unsupported)
     result = _run_query(store, query, settings, min_score=min_score, limit=limit,
@@ -412,6 +421,7 @@ def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
 
 app.add_typer(eval_app, name="eval")
 app.add_typer(faces_app, name="faces")
+app.add_typer(people_app, name="people")
 app.add_typer(watch_app, name="watch")
 app.command("scan")(scan_command)
 app.add_typer(models_app, name="models")

@@ -28,7 +28,16 @@ from refcli.features.motion import MotionCues
 from refcli.features.pose import CUE_NAMES as POSE_CUES
 from refcli.features.pose import Keypoints, PoseCues
 from refcli.refer import ReferRequest, Referrer, ReferResult
-from refcli.refer.grammar import ColourClause, Cue, ObjectRelation, ParsedExpression, Position, Trait, parse
+from refcli.refer.grammar import (
+    ColourClause,
+    Cue,
+    ObjectRelation,
+    ParsedExpression,
+    Position,
+    Trait,
+    normal_name,
+    parse,
+)
 from refcli.refer.relations import CARRIED, Body, owned_by, relates, with_people
 
 _AXIS = {"left": (0, False), "right": (0, True), "top": (1, False), "bottom": (1, True)}
@@ -49,7 +58,9 @@ class EmbeddedReferrer(Referrer):
 
     def __init__(self, gallery: Mapping[str, Sequence[Sequence[float]]] | None = None,
                  ignore_unsupported: bool = False) -> None:
-        self.gallery = {k.lower(): [np.asarray(e, np.float32) for e in v] for k, v in (gallery or {}).items()}
+        self.gallery: dict[str, list[npt.NDArray[np.float32]]] = {}
+        for name, faces in (gallery or {}).items():  # keyed as the grammar reads names in expressions
+            self.gallery.setdefault(normal_name(name), []).extend(np.asarray(e, np.float32) for e in faces)
         self.ignore_unsupported = ignore_unsupported
 
     def parse(self, expression: str) -> ParsedExpression:

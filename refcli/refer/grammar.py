@@ -246,6 +246,7 @@ _RELATION_VERBS: list[tuple[str, str]] = [
     (r"in", "wearing_in"),  # "in a red tie": only for things worn (a garment is a colour clause)
 ]
 _VIEWER_RELATIONS = {"behind", "in_front_of", "looking_at"}
+_SAME_AS = re.compile(r"\b(?:who\s+is\s+|that\s+is\s+)?(?:the\s+)?same\s+(?:person|one|man|woman|people)\s+as\b")
 _CALLED_ON = {"phone", "phones", "telephone", "cellphone", "mobile", "smartphone"}
 _RELATIONS = [(re.compile(rf"{_NOT}\b(?:is\s+|are\s+)?(?:{verb})\s+"
                           rf"{_object_pattern(viewer_is_object=name not in _VIEWER_RELATIONS)}\b"), name)
@@ -403,7 +404,8 @@ def normalize(text: str) -> str:
     return " ".join(_WORD.findall(text))
 
 
-def _normal_name(name: str) -> str:
+def normal_name(name: str) -> str:
+    """A name as the grammar reads it in an expression (lower case, words only)."""
     return " ".join(_WORD.findall(name.lower()))
 
 
@@ -417,7 +419,7 @@ def says_something(expression: str) -> bool:
 @lru_cache(maxsize=2048)
 def parse(expression: str, names: tuple[str, ...] = ()) -> ParsedExpression:
     """Parse an expression; ``names`` are the people in the user's face gallery."""
-    return _parse(normalize(expression), expression, tuple(sorted({_normal_name(n) for n in names}, key=len,
+    return _parse(normalize(expression), expression, tuple(sorted({normal_name(n) for n in names}, key=len,
                                                                      reverse=True)))
 
 
@@ -446,6 +448,8 @@ def _parse(text: str, original: str, names: tuple[str, ...]) -> ParsedExpression
         if re.search(rf"\b{re.escape(name)}\b", text):
             found_names.append(name)
             text = re.sub(rf"\b{re.escape(name)}\b", " ", text)
+    if found_names:  # "the man in red who is the same person as Ada": only the name says who
+        text = _SAME_AS.sub(" ", text)
 
     text, objects, plural_noun = _roles(text, objects)
     text, traits, plural_person = _people_nouns(text)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 import pyarrow as pa
 
+from refcli.people.clusters import FaceKey
 from refcli.store import schema, sql
 
 if TYPE_CHECKING:
@@ -42,10 +43,21 @@ class Gallery:
         self._store = store
 
     def embeddings(self) -> dict[str, list[list[float]]]:
-        """Every enrolled face embedding, by name (what referrers recognise people by)."""
+        """Every named person's face embeddings, by name (what referrers recognise people by):
+        the photos enrolled with `refcli faces add`, and the faces of the people named with
+        `refcli people name` (one notion of a named person: a name and faces)."""
         out: dict[str, list[list[float]]] = {}
         for row in self._store._read("gallery", ["name", "embedding"]).to_pylist():
             out.setdefault(row["name"], []).append(row["embedding"])
+        names = {pid: name for pid, name in self._store.people.names().items() if name}
+        if names:
+            assigned = {key: pid for key, pid in self._store.people.assignments().items() if pid in names}
+            table = self._store._read("faces", ["content_id", "generation", "track", "sample", "embedding"])
+            for cid, gen, track, sample, embedding in zip(*(table.column(n).to_pylist() for n in (
+                    "content_id", "generation", "track", "sample", "embedding"))):
+                pid = assigned.get(FaceKey(cid, gen, track, sample))
+                if pid is not None:
+                    out.setdefault(names[pid], []).append(embedding)
         return out
 
     def entries(self) -> list[GalleryEntry]:
@@ -67,9 +79,11 @@ class Gallery:
     def forget_faces(self) -> tuple[int, int]:
         """Delete every stored face embedding: the gallery and the faces found while indexing.
 
-        Returns how many gallery photos and indexed faces were deleted.
+        Returns how many gallery photos and indexed faces were deleted. The people those faces
+        were grouped into go with them.
         """
         self._store._require_writer()
+        self._store.people.forget_all()
         counts = []
         for name in ("gallery", "faces"):
             table = self._store._table(name)

@@ -49,6 +49,9 @@ _SALVAGE = "_salvage"  # suffix of the table a salvage is written to before it r
 # What lost rows of a table mean for the user, where indexing again cannot bring them back.
 _LOSSES = {
     "gallery": "enrolled face photos of the gallery: enrol those people again with `refcli faces add`",
+    "people": "names given to people: name them again with `refcli people name` (their faces are regrouped)",
+    "person_faces": "which person each face is: `refcli people` groups the faces again (names of the lost "
+                    "people are kept only where their rows are)",
     "watches": "standing queries: add them again with `refcli watch add`",
     "seen_hits": "hits already reported by `refcli scan`: the next scan may report them again",
     "files": "indexed file paths: run `refcli index` on your folders again to find those files",

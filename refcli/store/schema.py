@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from refcli.features import stored_by_features
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 BOX = pa.list_(pa.float32())  # not fixed-size: LanceDB would treat it as a vector column
 
@@ -125,6 +125,23 @@ GALLERY = pa.schema([
     ("added_at", pa.float64()),
 ])
 
+# People: faces grouped by who they are (`refcli people`), one row per person; ``name`` is null
+# until the user names them.
+PEOPLE = pa.schema([
+    ("person", pa.int64()),
+    ("name", pa.string()),
+    ("created_at", pa.float64()),
+])
+
+# Which person each indexed face (a row of the faces table) belongs to.
+PERSON_FACES = pa.schema([
+    ("content_id", pa.string()),
+    ("generation", pa.int64()),
+    ("track", pa.int32()),
+    ("sample", pa.int32()),
+    ("person", pa.int64()),
+])
+
 # Standing queries, run by `refcli scan` on what each scan adds.
 WATCHES = pa.schema([
     ("query", pa.string()),
@@ -171,7 +188,8 @@ CONTENT_TABLES = ("frames", "tracks", "keyframes", *sorted(FEATURE_TABLES))
 TABLES: dict[str, pa.Schema] = {
     "meta": META, "files": FILES, "media": MEDIA, "frames": FRAMES, "tracks": TRACKS, "keyframes": KEYFRAMES,
     **{name: FEATURE_TABLES[name] for name in sorted(FEATURE_TABLES)},
-    "gallery": GALLERY, "watches": WATCHES, "seen_hits": SEEN_HITS, "verified": VERIFIED, "grounded": GROUNDED,
+    "gallery": GALLERY, "people": PEOPLE, "person_faces": PERSON_FACES, "watches": WATCHES, "seen_hits": SEEN_HITS,
+    "verified": VERIFIED, "grounded": GROUNDED,
 }
 
 
@@ -277,6 +295,12 @@ def _v8_to_v9(db: Any) -> None:
             poses.drop_columns(["cues"])
 
 
+def _v10_to_v11(db: Any) -> None:
+    """v11 adds the people and person_faces tables (`refcli people`); like every table a database
+    lacks, they are made right after the migrations (Store.make_current). The version says that
+    a v10 database lacks them, so a reader asks for one write first instead of finding them gone."""
+
+
 def add_feature_storage(db: Any) -> list[str]:
     """Give a database the features' tables and tracks columns it lacks, empty (null for the
     tracks already stored: a re-index measures them, as the pipeline signature asks). Returns
@@ -299,5 +323,6 @@ def add_feature_storage(db: Any) -> list[str]:
 
 MIGRATIONS: dict[int, Callable[[Any], object]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5,
                                                 5: _v5_to_v6, 6: _v6_to_v7, 7: _v7_to_v8, 8: _v8_to_v9,
-                                                9: add_feature_storage}  # v10: tracks.face_traits
+                                                9: add_feature_storage,  # v10: tracks.face_traits
+                                                10: _v10_to_v11}
 """from_version -> function(db) that upgrades a database to from_version + 1."""

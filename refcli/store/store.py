@@ -49,6 +49,7 @@ from refcli.store.caches import Caches
 from refcli.store.content import Contents, Failure
 from refcli.store.gallery import Gallery
 from refcli.store.guard import Guarded, damaged, guarded
+from refcli.store.people import PeopleTables
 from refcli.store.watches import Watches
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ class Store:
         path: the database folder.
         contents: indexed files and contents (refcli.store.content.Contents).
         gallery: the face gallery (refcli.store.gallery.Gallery).
+        people: indexed faces grouped into people (refcli.store.people.PeopleTables).
         watches: standing queries and their seen hits (refcli.store.watches.Watches).
         caches: answers of slow models (refcli.store.caches.Caches).
     """
@@ -115,6 +117,7 @@ class Store:
         self._generation_floor = False  # the stored generations have been read (new_generation)
         self.contents = Contents(self)
         self.gallery = Gallery(self)
+        self.people = PeopleTables(self)
         self.watches = Watches(self)
         self.caches = Caches(self)
 

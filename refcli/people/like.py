@@ -1,0 +1,50 @@
+"""`find --like HIT` and "the same person as HIT": a hit stands for the person it shows, by the
+faces measured on its track and the faces of the person they were grouped into (`refcli people`).
+
+The hit becomes a named person for one query: its id is the name, its faces are the gallery
+entry, and the embedded referrer matches it like any name (refcli.features.faces.SeenFaces).
+"""
+
+from __future__ import annotations
+
+import re
+
+from refcli.errors import RefcliError
+from refcli.render import HitRef
+from refcli.store import Store
+
+HIT_ID = re.compile(r"\b[0-9a-f]{6,64}:\d+:\d+\b")
+"""A hit id as `refcli find` prints it (CONTENT:TRACK:SAMPLE)."""
+
+
+def hit_ids(text: str) -> list[str]:
+    return HIT_ID.findall(text.lower())
+
+
+def like_gallery(store: Store, hits: list[str]) -> dict[str, list[list[float]]]:
+    """A gallery entry per hit id: the faces of the hit's track and of the person they belong to."""
+    gallery: dict[str, list[list[float]]] = {}
+    if not hits:
+        return gallery
+    columns = ["content_id", "generation", "track", "sample", "embedding"]
+    table = store.contents.read("faces", columns)
+    rows = list(zip(*(table.column(n).to_pylist() for n in columns)))
+    assigned = store.people.assignments()
+    for text in hits:
+        ref = HitRef.parse(text)
+        record, _files = store.contents.lookup(ref.content)
+        own = [(c, g, t, s) for c, g, t, s, _ in rows
+               if c == record.content_id and g == record.generation and t == ref.track]
+        if not own:
+            raise RefcliError(f"hit {text} shows no face that refcli measured: --like and \"the same person as\" "
+                              "follow a person by their face (index the file with --faces; a face turned away or "
+                              "too small is not measured)")
+        people = {assigned[key] for key in own if key in assigned}  # type: ignore[index]
+        keys = set(own) | {key for key, pid in assigned.items() if pid in people}
+        gallery[text] = [e for c, g, t, s, e in rows if (c, g, t, s) in keys]
+    return gallery
+
+
+def like_query(query: str, hit: str) -> str:
+    """The expression for `find [QUERY] --like HIT`."""
+    return f"{query} who is the same person as {hit}" if query.strip() else hit
