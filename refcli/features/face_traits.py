@@ -154,37 +154,55 @@ class FaceReader:
         if float(box[3]) - float(box[1]) < MIN_PERSON_PX:
             return None
         from refcli.weights import crop_square
-        from refcli.weights.blazeface import INPUT_SIZE
-        from refcli.weights.blazeface import faces as find_faces
 
-        detector, faceres, emotion = self._models
-        region = head_region(box)
-        crop, scale, origin = crop_square(image, region, INPUT_SIZE)
-        faces = find_faces(detector, crop)
-        if not faces:
-            return None
+        _, _, emotion = self._models
         # the best face whose centre lies in the person's box
         x1, y1, x2, y2 = (float(v) for v in box)
-        for score, (fx1, fy1, fx2, fy2) in faces:
-            bx1, by1 = origin[0] + fx1 / scale, origin[1] + fy1 / scale
-            bx2, by2 = origin[0] + fx2 / scale, origin[1] + fy2 / scale
+        for score, (bx1, by1, bx2, by2) in self.faces(image, head_region(box)):
             cx, cy = (bx1 + bx2) / 2, (by1 + by2) / 2
             if score < FACE_SCORE or not (x1 <= cx <= x2 and y1 <= cy <= y2):
                 continue
             size = by2 - by1
             if size < MIN_FACE_PX:
                 return None
-            face = _enlarged((bx1, by1, bx2, by2), 1.4)
-            rgb224, _, _ = crop_square(image, face, 224)
-            outputs = faceres.run(None, {faceres.get_inputs()[0].name: rgb224[None].astype(np.float32)})
+            outputs = self._faceres(image, (bx1, by1, bx2, by2))
             male = float(next(o for o in outputs if o.shape[-1] == 1).reshape(-1)[0])
             ages = next(o for o in outputs if o.shape[-1] == 100).reshape(-1)
+            face = _enlarged((bx1, by1, bx2, by2), 1.4)
             gray64, _, _ = crop_square(image, face, 64)
             gray = (gray64.astype(np.float32) / 255.0) @ np.array([0.2989, 0.587, 0.114], np.float32)
             scores = emotion.run(None, {emotion.get_inputs()[0].name: ((gray - 0.5) * 2.0)[None, :, :, None]})[0]
             return FaceReading(float(size), male, age_bands(ages.astype(np.float32)),
                                scores.reshape(-1).astype(np.float32))
         return None
+
+    def faces(self, image: npt.NDArray[np.uint8],
+              region: tuple[float, float, float, float]) -> list[tuple[float, tuple[float, float, float, float]]]:
+        """The faces BlazeFace finds in the square ``region`` of ``image``: (score, xyxy in pixels
+        of ``image``), best first."""
+        from refcli.weights import crop_square
+        from refcli.weights.blazeface import INPUT_SIZE
+        from refcli.weights.blazeface import faces as find_faces
+
+        crop, scale, origin = crop_square(image, region, INPUT_SIZE)
+        return [(score, (origin[0] + fx1 / scale, origin[1] + fy1 / scale, origin[0] + fx2 / scale,
+                         origin[1] + fy2 / scale))
+                for score, (fx1, fy1, fx2, fy2) in find_faces(self._models[0], crop)]
+
+    def descriptor(self, image: npt.NDArray[np.uint8],
+                   face: tuple[float, float, float, float]) -> npt.NDArray[np.float32]:
+        """FaceRes' 1024-d face descriptor (not normalised) of the BlazeFace box ``face`` (pixels
+        of ``image``)."""
+        outputs = self._faceres(image, face)
+        return next(o for o in outputs if o.shape[-1] == 1024).reshape(-1).astype(np.float32)
+
+    def _faceres(self, image: npt.NDArray[np.uint8], face: tuple[float, float, float, float]) -> list[Any]:
+        """FaceRes' outputs on a BlazeFace box: shown the box enlarged 1.4 times, square, 224 px."""
+        from refcli.weights import crop_square
+
+        faceres = self._models[1]
+        rgb224, _, _ = crop_square(image, _enlarged(face, 1.4), 224)
+        return list(faceres.run(None, {faceres.get_inputs()[0].name: rgb224[None].astype(np.float32)}))
 
 
 def _enlarged(box: tuple[float, float, float, float], factor: float) -> tuple[float, float, float, float]:
