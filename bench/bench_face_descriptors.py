@@ -176,6 +176,22 @@ def cluster_pr(distances: npt.NDArray[np.float64], labels: list[str], threshold:
     return p, r, len({int(i) for i in ids if i >= 0})
 
 
+def refcli_pr(vectors: npt.NDArray[np.float32], labels: list[str], threshold: float) -> tuple[float, float, int]:
+    """refcli's own grouping (refcli.people.clusters: incremental, nearest face and centre within
+    the threshold, close people merged), people of fewer than 2 faces dropped, scored pairwise."""
+    from refcli.people.clusters import MIN_FACES, FaceKey, SeenFace, cluster
+
+    faces = [SeenFace(FaceKey(f"{i:05d}", 1, 0, 0), v) for i, v in enumerate(vectors)]
+    assigned = cluster(faces, {}, {}, threshold, next_id=1).assigned
+    ids = np.array([assigned[f.key] for f in faces])
+    sizes = {pid: int((ids == pid).sum()) for pid in set(ids.tolist())}
+    ids = np.where([sizes[int(i)] >= MIN_FACES for i in ids], ids, -1 - np.arange(len(ids)))
+    _, same = pairs(np.zeros((len(labels), len(labels))), labels)
+    upper = np.triu_indices(len(labels), 1)
+    p, r = precision_recall(ids[upper[0]] == ids[upper[1]], same)
+    return p, r, len({int(i) for i in ids if i >= 0})
+
+
 def summary(subset: str, labels: list[str]) -> None:
     people = {name for name in labels if labels.count(name) >= 2}
     same = pairs(np.zeros((len(labels), len(labels))), labels)[1]
@@ -184,7 +200,8 @@ def summary(subset: str, labels: list[str]) -> None:
           + f"); {int(same.sum())} same-person pairs of {len(same)}")
 
 
-def report(kind: str, distances: npt.NDArray[np.float64], labels: list[str]) -> None:
+def report(kind: str, distances: npt.NDArray[np.float64], labels: list[str],
+           vectors: npt.NDArray[np.float32] | None = None) -> None:
     d, same = pairs(distances, labels)
     print(f"  {kind:8} {'threshold':>9} " + " ".join(f"{t:6.2f}" for t in SWEEPS[kind]))
     rows = [precision_recall(d < t, same) for t in SWEEPS[kind]]
@@ -200,6 +217,13 @@ def report(kind: str, distances: npt.NDArray[np.float64], labels: list[str]) -> 
         for method in ("single", "average"):
             cp, cr, n = cluster_pr(distances, labels, cut, method)
             print(f"  {kind:8} clusters ({method:7} at {cut:.3f}, >= 2 faces): {n:2} clusters, "
+                  f"pairwise precision {cp:.3f}, recall {cr:.3f}")
+    if kind == "dlib" and vectors is not None:
+        from refcli.people.archive import SAME_PERSON
+
+        for cut in sorted({SAME_PERSON, 0.55, 0.6}):
+            cp, cr, n = refcli_pr(vectors, labels, cut)
+            print(f"  {kind:8} refcli people (at {cut:.3f}, >= 2 faces): {n:2} people, "
                   f"pairwise precision {cp:.3f}, recall {cr:.3f}")
 
 
@@ -236,12 +260,12 @@ def main() -> None:
         labels = [faces[i]["identity"] for i in keep]
         summary(subset, labels)
         for kind in described:
-            report(kind, measure[kind](stack(described[kind], keep)), labels)
+            report(kind, measure[kind](stack(described[kind], keep)), labels, stack(described[kind], keep))
     for kind in described:
         own = [i for i in range(len(faces)) if described[kind][i] is not None]
         labels = [faces[i]["identity"] for i in own]
         summary(f"all sizes, every face {kind} described", labels)
-        report(kind, measure[kind](stack(described[kind], own)), labels)
+        report(kind, measure[kind](stack(described[kind], own)), labels, stack(described[kind], own))
 
 
 if __name__ == "__main__":

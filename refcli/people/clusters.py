@@ -2,10 +2,12 @@
 never change from run to run (a merge keeps the older id and says so).
 
 Pure: it takes the faces and what was decided before, and returns the new decisions; the store
-keeps them (refcli.store.people). A face joins a person when it is within ``threshold`` of one
-of their faces and of their centre (the mean of their faces): the centre keeps a chain of
-look-alikes from pulling two people together. Faces are visited in a fixed order (by where they
-were seen), so the same archive gives the same people.
+keeps them (refcli.store.people). A face joins the person whose faces are nearest on average,
+when that average is within ``threshold`` (average linkage: one look-alike face does not pull a
+stranger in, as it would if the nearest face decided; the centre, the mean of their faces, is
+nearer than the average, and only rules people out). Two people merge when their faces come that
+close on average. Faces are visited in a fixed order (by where they were seen), so the same
+archive gives the same people.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import numpy.typing as npt
 
 MIN_FACES = 2
 """A person is listed once this many faces are theirs (one face could be anyone passing by)."""
+SAMPLE = 256
+"""At most this many of a person's faces are compared with a face (the first ones, in order)."""
 
 
 class FaceKey(NamedTuple):
@@ -66,19 +70,27 @@ class People:
         return self.totals[:n] / np.maximum(1, self.counts[:n])[:, None]
 
     def nearest(self, embedding: npt.NDArray[np.float32], threshold: float) -> int | None:
-        """The person whose centre is nearest among those within ``threshold`` of the face by
-        both their centre and their nearest face."""
+        """The person whose faces are nearest to this one on average, if that is within ``threshold``."""
         if not self.ids:
             return None
         to_centre = np.where(self.counts[:len(self.ids)] > 0,
                              np.linalg.norm(self.centres() - embedding, axis=1), np.inf)
-        for r in np.argsort(to_centre, kind="stable"):
-            if to_centre[r] >= threshold:
-                return None
+        best: tuple[float, int] | None = None
+        for r in np.flatnonzero(to_centre < threshold):  # the centre is never farther than the average
             pid = self.ids[int(r)]
-            if np.min(np.linalg.norm(np.stack(self.faces[pid]) - embedding, axis=1)) < threshold:
-                return pid
-        return None
+            average = float(np.mean(np.linalg.norm(self.sample(pid) - embedding, axis=1)))
+            if average < threshold and (best is None or average < best[0]):
+                best = (average, pid)
+        return None if best is None else best[1]
+
+    def sample(self, pid: int) -> npt.NDArray[np.float32]:
+        return np.stack(self.faces[pid][:SAMPLE])
+
+    def average_distance(self, a: int, b: int) -> float:
+        """The mean distance between a face of ``a`` and a face of ``b``."""
+        x, y = self.sample(a), self.sample(b)
+        squares = np.einsum("ij,ij->i", x, x)[:, None] + np.einsum("ij,ij->i", y, y)[None, :] - 2.0 * x @ y.T
+        return float(np.mean(np.sqrt(np.maximum(0.0, squares))))
 
     def merge(self, gone: int, keep: int) -> None:
         for embedding in self.faces.pop(gone):
@@ -132,8 +144,8 @@ def cluster(faces: Sequence[SeenFace], known: Mapping[FaceKey, int], names: Mapp
 
 
 def _merge_close(people: People, threshold: float) -> list[tuple[int, int]]:
-    """Merge people whose centres are within ``threshold``, the newer into the older, closest
-    pair first; two people with different names stay apart."""
+    """Merge people whose faces are within ``threshold`` of each other on average, the newer into
+    the older, closest pair first; two people with different names stay apart."""
     merged: list[tuple[int, int]] = []
     while True:
         live = [pid for pid in people.ids if pid in people.row]
@@ -148,10 +160,13 @@ def _merge_close(people: People, threshold: float) -> list[tuple[int, int]]:
             for j, b in named:
                 if a != b:
                     d[i, j] = np.inf
-        best = np.unravel_index(int(np.argmin(d)), d.shape)
-        i, j = int(best[0]), int(best[1])
-        if d[i, j] >= threshold:
+        # centres closer than the threshold are candidates (the average is never nearer)
+        close = [(people.average_distance(live[i], live[j]), live[i], live[j])
+                 for i, j in zip(*np.nonzero(np.triu(d < threshold, 1)))]
+        close = [c for c in close if c[0] < threshold]
+        if not close:
             return merged
-        keep, gone = min(live[i], live[j]), max(live[i], live[j])
+        _, a, b = min(close)
+        keep, gone = min(a, b), max(a, b)
         people.merge(gone, keep)
         merged.append((gone, keep))

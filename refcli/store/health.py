@@ -31,7 +31,8 @@ ROWS_MISSING = "lost rows"
 _KEYS = ["content_id", "generation"]
 PROBE_COLUMNS: dict[str, list[str]] = {
     "meta": ["key"], "files": ["content_id"], "media": ["content_id", "generation", "status", "row_counts"],
-    "gallery": ["name"], "people": ["person"], "person_faces": ["person"], "watches": ["query"], "seen_hits": ["key"], "verified": ["key"], "grounded": ["key"],
+    "gallery": ["name"], "people": ["person"], "person_faces": ["person"], "watches": ["query"],
+    "seen_hits": ["key"], "verified": ["key"], "grounded": ["key"],
     **dict.fromkeys(schema.CONTENT_TABLES, _KEYS),
 }
 
