@@ -216,6 +216,7 @@ features: Registry[Feature] = Registry("feature")
 features.register("pose", "refcli.features.pose:PoseFeature")
 features.register("faces", "refcli.features.faces:FacesFeature")
 features.register("colours", "refcli.features.colors:ColoursFeature")
+features.register("appearance", "refcli.features.appearance:AppearanceFeature")
 features.register("motion", "refcli.features.motion:MotionFeature")
 features.register("traits", "refcli.features.face_traits:FaceTraitsFeature")
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from refcli.detections import NO_TRACK
 from refcli.query.frames import Frame
 from refcli.query.hits import Hit
+from refcli.relink import chains, pieces_of
 from refcli.render import hit_id
 from refcli.store import Store
 
@@ -32,17 +33,49 @@ def moments(store: Store, chosen: dict[tuple[str, int, int], list[Chosen]],
             by_content.setdefault((content_id, generation), set()).add(track)
     samples_of = store.contents.track_samples(by_content)
     hits = []
-    for (content_id, _generation, track), picks in chosen.items():
-        frame = frames_of[content_id]
+    found: dict[tuple[str, int], list[list[tuple[int, Chosen]]]] = {}
+    for (content_id, generation, track), picks in chosen.items():
         picks.sort(key=lambda c: c.sample)
         order = samples_of.get((content_id, track))
-        for run in runs(picks, order) if order else [[p] for p in picks]:
-            best = max(run, key=lambda c: c.score)
+        for picked in runs(picks, order) if order else [[p] for p in picks]:
+            found.setdefault((content_id, generation), []).append([(track, c) for c in picked])
+    for (content_id, generation), pieces in found.items():
+        frame = frames_of[content_id]
+        if frame.kind == "video" and len(pieces) > 1:
+            ends = {t: samples_of[(content_id, t)] for t in {t for run in pieces for t, _ in run}
+                    if (content_id, t) in samples_of}
+            pieces = rejoined(pieces, chains(pieces_of(store, content_id, generation)), ends)
+        for run in pieces:
+            track, best = max(run, key=lambda tc: tc[1].score)
             hits.append(Hit(
-                path=frame.paths[0], kind=frame.kind, time=best.time, start=run[0].time, end=run[-1].time,
+                path=frame.paths[0], kind=frame.kind, time=best.time, start=run[0][1].time, end=run[-1][1].time,
                 box=best.box, score=round(best.score, 4), track=None if track == NO_TRACK else track,
                 content_id=content_id, id=hit_id(content_id, track, best.sample), paths=frame.paths))
     return hits
+
+
+def rejoined(pieces: list[list[tuple[int, Chosen]]], after: dict[int, int],
+             samples: dict[int, list[int]]) -> list[list[tuple[int, Chosen]]]:
+    """Runs of one video with the pieces of one person joined (refcli.relink): a run that lasts to
+    the end of its track goes on with the run that starts its next piece, if that piece's run
+    starts at its first sample (someone who matched until lost, and matched again when found)."""
+    ending = {run[-1][0]: i for i, run in enumerate(pieces) if run[-1][0] in samples
+              and run[-1][1].sample == samples[run[-1][0]][-1]}
+    starting = {run[0][0]: i for i, run in enumerate(pieces) if run[0][0] in samples
+                and run[0][1].sample == samples[run[0][0]][0]}
+    following = {ending[a]: starting[b] for a, b in after.items() if a in ending and b in starting
+                 and ending[a] != starting[b]}
+    followed = set(following.values())
+    out = []
+    for i in range(len(pieces)):
+        if i in followed:
+            continue
+        run, j = list(pieces[i]), i
+        while j in following:
+            j = following[j]
+            run.extend(pieces[j])
+        out.append(run)
+    return out
 
 
 def runs(picks: list[Chosen], order: list[int]) -> list[list[Chosen]]:

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from refcli.features import stored_by_features
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 BOX = pa.list_(pa.float32())  # not fixed-size: LanceDB would treat it as a vector column
 
@@ -324,5 +324,6 @@ def add_feature_storage(db: Any) -> list[str]:
 MIGRATIONS: dict[int, Callable[[Any], object]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5,
                                                 5: _v5_to_v6, 6: _v6_to_v7, 7: _v7_to_v8, 8: _v8_to_v9,
                                                 9: add_feature_storage,  # v10: tracks.face_traits
-                                                10: _v10_to_v11}
+                                                10: _v10_to_v11,
+                                                11: add_feature_storage}  # v12: tracks.appearance
 """from_version -> function(db) that upgrades a database to from_version + 1."""

@@ -2,7 +2,7 @@
 
 Run from the repository root with OpenCV's vtest.avi at hand (not needed by the tests):
 
-    python tests/data/make_composite.py ../shared/media/vtest.avi
+    python tests/data/make_composite.py ../shared/media/vtest.avi [relink]
 
 The background is the per-pixel median of 60 frames of vtest.avi (the plaza with nobody in
 it). Four people are cut from single frames (boxes the detector found at score > 0.95, with
@@ -12,6 +12,10 @@ first choice for B (a woman in a light jacket, vtest 14.5 s) was found in only 1
 samples, which is detector recall, measured elsewhere. Walker A is
 hidden for 1 s (an occlusion); the tracks and their time ranges are written to
 composite_walkers.json, the ground truth of the tracking test.
+
+``relink`` makes composite_relink.mp4 (and .json) instead: the same walkers, A hidden for 2.5 s,
+longer than the tracker waits for a lost person (refcli.track.LOST_SECONDS), so that A's track
+ends and a new one starts: the pieces refcli.relink must join again.
 """
 
 from __future__ import annotations
@@ -40,11 +44,15 @@ def frames(path: str) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
 
-def main(source: str) -> None:
+def main(source: str, scene: str = "walkers") -> None:
+    people = dict(PEOPLE)
+    if scene == "relink":
+        t, box, start, end, p0, p1, _hidden = people["A"]
+        people["A"] = (t, box, start, end, p0, p1, (3.0, 5.5))
     video = frames(source)
     background = np.median(np.stack(video[:: max(1, len(video) // 60)]), axis=0).astype(np.float32)
     sprites = {}
-    for name, (t, box, *_rest) in PEOPLE.items():
+    for name, (t, box, *_rest) in people.items():
         frame = video[int(round(t * FPS))]
         x1, y1, x2, y2 = box[0] - MARGIN, box[1] - MARGIN, box[2] + MARGIN, box[3] + MARGIN
         crop = frame[y1:y2, x1:x2].astype(np.float32)
@@ -54,7 +62,7 @@ def main(source: str) -> None:
         alpha = np.clip(np.minimum(ramp_y[:, None], ramp_x[None, :]), 0, 1)[..., None]
         sprites[name] = (crop, alpha)
     truth = {}
-    out_path = Path(__file__).with_name("composite_walkers.mp4")
+    out_path = Path(__file__).with_name(f"composite_{scene}.mp4")
     with av.open(str(out_path), "w") as out:
         stream = out.add_stream("libx264", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = background.shape[1], background.shape[0], "yuv420p"
@@ -62,7 +70,7 @@ def main(source: str) -> None:
         for i in range(FPS * SECONDS):
             t = i / FPS
             canvas = background.copy()
-            for name, (_, _box, start, end, p0, p1, hidden) in PEOPLE.items():
+            for name, (_, _box, start, end, p0, p1, hidden) in people.items():
                 if not start <= t <= end or (hidden and hidden[0] <= t < hidden[1]):
                     continue
                 f = (t - start) / (end - start)
@@ -77,10 +85,10 @@ def main(source: str) -> None:
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
-    for name, (_, _box, start, end, _p0, _p1, hidden) in PEOPLE.items():
+    for name, (_, _box, start, end, _p0, _p1, hidden) in people.items():
         truth[name] = {"start": start, "end": end, "hidden": hidden}
     out_path.with_suffix(".json").write_text(json.dumps(truth, indent=1) + "\n")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], *sys.argv[2:3])
