@@ -44,4 +44,8 @@ def point(name: str) -> None:
             return
     sent = {"INT": signal.SIGINT, "STOP": signal.SIGSTOP}.get(os.environ.get("REFCLI_FAULT_SIGNAL", ""),
                                                              signal.SIGKILL)
+    if sent == signal.SIGINT and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # started with Ctrl-C ignored (a background job of a shell without job control, as a test
+        # runner may be): the Ctrl-C this stands for reaches a foreground process, which listens
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     os.kill(os.getpid(), sent)

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -125,6 +126,48 @@ def draw_box(image: npt.NDArray[np.uint8], box: list[float], max_side: int | Non
     width = max(2, round(max(picture.size) / 250))
     ImageDraw.Draw(picture).rectangle([v * scale for v in box], outline=BOX_COLOUR, width=width)
     return np.asarray(picture)
+
+
+class Sheet:
+    """A white PNG grid of pictures, ``columns`` a row, with two caption lines under each (the
+    contact sheets of hits and of people)."""
+
+    LABEL = 34
+
+    def __init__(self, count: int, columns: int, cell: int) -> None:
+        from PIL import Image, ImageDraw
+
+        self.count, self.cell = count, cell
+        self.columns = max(1, min(columns, count or 1))
+        rows = max(1, -(-count // self.columns))
+        self.image = Image.new("RGB", (self.columns * cell, rows * (cell + self.LABEL)), "white")
+        self.draw = ImageDraw.Draw(self.image)
+
+    def corner(self, i: int) -> tuple[int, int]:
+        return (i % self.columns) * self.cell, (i // self.columns) * (self.cell + self.LABEL)
+
+    def paste(self, i: int, picture: Any) -> None:
+        """A PIL picture, shrunk to fit and centred in cell ``i``."""
+        x, y = self.corner(i)
+        picture.thumbnail((self.cell - 8, self.cell - 8))
+        self.image.paste(picture, (x + (self.cell - picture.width) // 2, y + 4 + (self.cell - 8 - picture.height) // 2))
+
+    def missing(self, i: int, text: str) -> None:
+        x, y = self.corner(i)
+        self.draw.rectangle([x + 4, y + 4, x + self.cell - 4, y + self.cell - 4], fill="lightgray")
+        self.draw.text((x + 8, y + self.cell // 2), text, fill="dimgray")
+
+    def caption(self, i: int, first: str, second: str) -> None:
+        x, y = self.corner(i)
+        self.draw.text((x + 6, y + self.cell + 2), first, fill="black")
+        self.draw.text((x + 6, y + self.cell + 16), second, fill="dimgray")
+
+    def save(self, path: str, empty: str) -> None:
+        """Write the PNG; with no cells, ``empty`` says why."""
+        if not self.count:
+            self.draw.text((10, 10), empty, fill="black")
+        with writing(path):
+            self.image.save(path, format="PNG")
 
 
 def save_png(image: npt.NDArray[np.uint8], path: str) -> None:

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from refcli.errors import RefcliError, StoreError
 from refcli.query.hits import FindResult, Hit, format_span
-from refcli.render import HitRef, hit_picture, writing
+from refcli.render import HitRef, Sheet, hit_picture, writing
 from refcli.store import Store
 
 _CSS = """
@@ -87,25 +87,15 @@ def write_html(store: Store, result: FindResult, path: str, max_side: int = 480)
 
 def contact_sheet(store: Store, hits: Sequence[Hit], path: str, columns: int = 4, cell: int = 320) -> int:
     """One PNG grid of the hits, each labelled with file, time and score; returns the cell count."""
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
-    columns = max(1, min(columns, len(hits) or 1))
-    rows = max(1, -(-len(hits) // columns))
-    label = 34
-    sheet = Image.new("RGB", (columns * cell, rows * (cell + label)), "white")
-    draw = ImageDraw.Draw(sheet)
+    sheet = Sheet(len(hits), columns, cell)
     for i, hit in enumerate(hits):
-        x, y = (i % columns) * cell, (i // columns) * (cell + label)
         picture = _picture(store, hit, cell - 8)
         if picture is not None:
-            tile = Image.fromarray(picture)
-            sheet.paste(tile, (x + (cell - tile.width) // 2, y + 4 + (cell - 8 - tile.height) // 2))
+            sheet.paste(i, Image.fromarray(picture))
         else:
-            draw.text((x + 8, y + cell // 2), "picture unavailable", fill="gray")
-        draw.text((x + 6, y + cell + 2), f"#{i + 1} {Path(hit.path).name[:38]}", fill="black")
-        draw.text((x + 6, y + cell + 16), f"{_span(hit)}  score {hit.score:.2f}", fill="dimgray")
-    if not hits:
-        draw.text((10, 10), "nobody matches", fill="black")
-    with writing(path):
-        sheet.save(path, format="PNG")
+            sheet.missing(i, "picture unavailable")
+        sheet.caption(i, f"#{i + 1} {Path(hit.path).name[:38]}", f"{_span(hit)}  score {hit.score:.2f}")
+    sheet.save(path, "nobody matches")
     return len(hits)

@@ -41,7 +41,7 @@ def people(
     from refcli.store import Store
 
     output_file(sheet, "--sheet", "people.png")
-    store = Store.open(db, create=True)
+    store = Store.open(db)
     _require_faces(store)
     merged: list[tuple[int, int]] = []
     created: list[int] = []
@@ -130,7 +130,7 @@ def _writing(ctx: typer.Context, db: Path | None) -> Iterator[Any]:
     """The database of `refcli people ... --db` (or `refcli people --db ...`), held for writing."""
     from refcli.store import Store
 
-    store = Store.open(db or (ctx.obj or {}).get("db"), create=True)
+    store = Store.open(db or (ctx.obj or {}).get("db"))
     with store.writer():
         yield store
 

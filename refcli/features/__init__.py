@@ -28,7 +28,7 @@ covered by the pipeline revision (refcli.index.plan).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
@@ -219,6 +219,19 @@ features.register("colours", "refcli.features.colors:ColoursFeature")
 features.register("appearance", "refcli.features.appearance:AppearanceFeature")
 features.register("motion", "refcli.features.motion:MotionFeature")
 features.register("traits", "refcli.features.face_traits:FaceTraitsFeature")
+
+
+def measure_keyframe_candidates(state: dict[int, Any], sample: int, chosen: set[int], whole: bool,
+                                measure: Callable[[], Any]) -> None:
+    """For a feature that measures keyframes from pixels and the box alone: frames kept after
+    their sample are reduced to keyframe size unless ``whole``, so measure the sample now if the
+    track may keep it (``state``: sample -> measurement), and forget samples it no longer keeps."""
+    if whole:
+        return
+    if sample in chosen:
+        state[sample] = measure()
+    for s in [s for s in state if s not in chosen]:
+        del state[s]
 
 
 def enabled(opted_in: Mapping[str, bool]) -> list[Feature]:

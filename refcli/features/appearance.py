@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from refcli.features import Chosen, Feature, HeldFrame, Stored, TrackSoFar
+from refcli.features import Chosen, Feature, HeldFrame, Stored, TrackSoFar, measure_keyframe_candidates
 from refcli.features.colors import body_regions, is_grayscale
 
 HUES, SATURATIONS, VALUES = 8, 3, 4
@@ -77,13 +77,8 @@ class AppearanceFeature(Feature):
 
     def on_sample(self, state: dict[int, Any], track: TrackSoFar, sample: int, frame: HeldFrame, chosen: set[int],
                   whole: bool) -> None:
-        """Like the colours: frames kept after their sample are reduced, so measure now."""
-        if whole:
-            return
-        if sample in chosen:
-            state[sample] = appearance(frame.image, frame.box(track.boxes[-4:]))
-        for s in [s for s in state if s not in chosen]:
-            del state[s]
+        measure_keyframe_candidates(state, sample, chosen, whole,
+                                    lambda: appearance(frame.image, frame.box(track.boxes[-4:])))
 
     def finish(self, state: dict[int, Any], track: TrackSoFar, chosen: Chosen, frames: Mapping[int, HeldFrame],
                others: Mapping[str, Any]) -> Stored:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from refcli.features import Chosen, Feature, HeldFrame, Moment, Offer, Stored, TrackSoFar
+from refcli.features import Chosen, Feature, HeldFrame, Moment, Offer, Stored, TrackSoFar, measure_keyframe_candidates
 
 if TYPE_CHECKING:
     from refcli.store import Store
@@ -221,12 +221,8 @@ class ColoursFeature(Feature):
         """Frames kept after their sample are reduced to keyframe size unless ``whole``: measure the
         samples the track may keep now, so the result is the same. (Without pose the colours depend
         on the pixels and the box alone.)"""
-        if whole:
-            return
-        if sample in chosen:
-            state[sample] = clothing_colours(frame.image, frame.box(track.boxes[-4:]))
-        for s in [s for s in state if s not in chosen]:
-            del state[s]
+        measure_keyframe_candidates(state, sample, chosen, whole,
+                                    lambda: clothing_colours(frame.image, frame.box(track.boxes[-4:])))
 
     def finish(self, state: dict[int, Any], track: TrackSoFar, chosen: Chosen, frames: Mapping[int, HeldFrame],
                others: Mapping[str, Any]) -> Stored:
