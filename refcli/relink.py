@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -122,10 +122,24 @@ def chains(pieces: Sequence[Piece]) -> dict[int, int]:
     return after
 
 
-def pieces_of(store: Store, content_id: str, generation: int) -> list[Piece]:
-    """The stored tracks of one video generation, with their appearances where stored."""
+def same_person(chains_after: dict[int, int], tracks: set[int]) -> set[int]:
+    """Every track joined (forwards or backwards) to one of ``tracks``."""
+    before = {b: a for a, b in chains_after.items()}
+    out = set(tracks)
+    for track in tracks:
+        for step in (chains_after, before):
+            t = track
+            while t in step:
+                t = step[t]
+                out.add(t)
+    return out
+
+
+def pieces_of(store: Store, content_id: str, generation: int,
+              rows: dict[int, dict[str, Any]] | None = None) -> list[Piece]:
+    """The stored tracks of one video generation (or its ``rows``), with their appearances where stored."""
     out = []
-    for track, row in store.contents.tracks(content_id, generation).items():
+    for track, row in (rows if rows is not None else store.contents.tracks(content_id, generation)).items():
         times = row["times"]
         if not times or any(t is None for t in times):
             continue

@@ -177,7 +177,8 @@ _CUE_PATTERNS: list[tuple[str, str, str]] = [
     (r"(?:standing|staying)\s+still|not\s+moving|motionless|stationary", "moving", "still"),
     (r"(?:walking|moving|running)", "moving", "moving"),
     (r"(?:is\s+|are\s+)?(?:sitting|seated|sits|sit)(?:\s+down)?", "posture", "sitting"),
-    (r"(?:is\s+|are\s+)?(?:standing|stands|stand)(?:\s+up)?", "posture", "standing"),
+    # "the stands" (of a stadium) is a place, not a posture
+    (r"(?<!\bthe\s)(?:is\s+|are\s+)?(?:standing|stands|stand)(?:\s+up)?", "posture", "standing"),
     (rf"(?:is\s+|are\s+)?(?:kneeling|kneels|kneel|on\s+{_PRONOUN}\s+knees)", "posture", "kneeling"),
     (r"(?:is\s+|are\s+)?(?:crouching|crouched|crouches|crouch|squatting|squatted|squats|squat)(?:\s+down)?",
      "posture", "crouching"),

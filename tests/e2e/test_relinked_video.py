@@ -38,3 +38,31 @@ def test_a_person_hidden_longer_than_the_tracker_waits_is_one_hit(tmp_path: Path
     whole_walk = [s for s in spans if s[0] <= truth["A"]["start"] + 0.5 and s[1] >= truth["A"]["end"] - 0.5]
     assert len(whole_walk) == 1, spans
     assert len(result["hits"]) == len(pieces) - 1
+
+
+def test_the_person_of_a_hit_includes_their_joined_pieces(tmp_path: Path, data_dir: Path) -> None:
+    """`find --like HIT` asks for a person: in a video, the pieces of their track joined to the
+    one whose face matched come too (here chosen by hand: the walkers show no face)."""
+    from refcli.people.like import only_like, with_joined_pieces
+    from refcli.query.frames import Frame
+    from refcli.query.moments import Chosen, moments
+
+    video = tmp_path / "walkers.mp4"
+    shutil.copy(data_dir / "composite_relink.mp4", video)
+    db = str(tmp_path / "db")
+    assert runner.invoke(app, ["index", str(video), "--db", db]).exit_code == 0
+    store = Store.open(db)
+    record = next(iter(store.contents.media().values()))
+    rows = store.contents.tracks(record.content_id, record.generation)
+    (first, then), = chains(pieces_of(store, record.content_id, record.generation)).items()
+    picked = {(record.content_id, record.generation, first): [
+        Chosen(s, t, rows[first]["boxes"][4 * k:4 * k + 4], 0.9)
+        for k, (s, t) in enumerate(zip(rows[first]["samples"], rows[first]["times"]))]}
+    frames_of = {record.content_id: Frame(record.content_id, record.generation, 0, 0.0, 768, 576, "video", [],
+                                          [str(video)])}
+    more = with_joined_pieces(store, picked, frames_of)
+    assert set(more) == set(picked) | {(record.content_id, record.generation, then)}
+    hits = moments(store, more, frames_of)
+    assert len(hits) == 1 and hits[0].start == rows[first]["times"][0] and hits[0].end == rows[then]["times"][-1]
+    assert only_like("3c302ec36d01cec8:0:0")
+    assert not only_like("the man in red, the same person as 3c302ec36d01cec8:0:0")

@@ -242,6 +242,9 @@ CASES: list[tuple[str, dict]] = [
     ("the female tennis players", {"plural": True, "traits": (G("female"),),
                                    "objects": (ObjectRelation("holding", "tennis racket"),)}),
     ("people sitting", {"plural": True, "cues": (Cue("posture", "sitting"),)}),
+    ("people in the stands", {"plural": True, "unsupported": ("in the stands",)}),  # a place, not standing
+    ("the man who stands on the left", {"traits": MAN, "cues": (Cue("posture", "standing"),),
+                                        "positions": (Position(L),)}),
     ("the seated person", {"cues": (Cue("posture", "sitting"),)}),
     ("a person lying on the ground", {"cues": (Cue("posture", "lying"),)}),
     ("people standing on the left in red", {"cues": (Cue("posture", "standing"),), "positions": (Position(L),),
