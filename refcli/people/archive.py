@@ -38,16 +38,9 @@ class PersonSummary:
 
 def current_faces(store: Store) -> tuple[list[SeenFace], dict[FaceKey, list[float]]]:
     """The indexed faces of contents as they are now (not of older generations), with their boxes."""
-    current = {(cid, m.generation) for cid, m in store.contents.media().items() if m.status == "ok"}
-    columns = ["content_id", "generation", "track", "sample", "box", "embedding"]
-    table = store.contents.read("faces", columns)
-    faces, boxes = [], {}
-    for cid, gen, track, sample, box, embedding in zip(*(table.column(n).to_pylist() for n in columns)):
-        if (cid, gen) in current:
-            key = FaceKey(cid, gen, track, sample)
-            faces.append(SeenFace(key, np.asarray(embedding, np.float32)))
-            boxes[key] = box
-    return faces, boxes
+    indexed = store.people.faces()
+    return ([SeenFace(f.key, np.asarray(f.embedding, np.float32)) for f in indexed],
+            {f.key: f.box for f in indexed})
 
 
 def update(store: Store) -> Clustering:

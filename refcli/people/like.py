@@ -32,22 +32,20 @@ def like_gallery(store: Store, hits: list[str]) -> dict[str, list[list[float]]]:
     gallery: dict[str, list[list[float]]] = {}
     if not hits:
         return gallery
-    columns = ["content_id", "generation", "track", "sample", "embedding"]
-    table = store.contents.read("faces", columns)
-    rows = list(zip(*(table.column(n).to_pylist() for n in columns)))
+    faces = store.people.faces(current=False)
     assigned = store.people.assignments()
     for text in hits:
         ref = HitRef.parse(text)
         record, _files = store.contents.lookup(ref.content)
-        own = [(c, g, t, s) for c, g, t, s, _ in rows
-               if c == record.content_id and g == record.generation and t == ref.track]
+        own = [f.key for f in faces if f.key.content_id == record.content_id
+               and f.key.generation == record.generation and f.key.track == ref.track]
         if not own:
             raise RefcliError(f"hit {text} shows no face that refcli measured: --like and \"the same person as\" "
                               "follow a person by their face (index the file with --faces; a face turned away or "
                               "too small is not measured)")
-        people = {assigned[key] for key in own if key in assigned}  # type: ignore[index]
+        people = {assigned[key] for key in own if key in assigned}
         keys = set(own) | {key for key, pid in assigned.items() if pid in people}
-        gallery[text] = [e for c, g, t, s, e in rows if (c, g, t, s) in keys]
+        gallery[text] = [f.embedding for f in faces if f.key in keys]
     return gallery
 
 

@@ -7,14 +7,12 @@ gallery's and those found while indexing (the ``faces`` content table), old tabl
 
 from __future__ import annotations
 
-import warnings
-from datetime import timedelta
 from typing import TYPE_CHECKING, TypedDict
 
 import pyarrow as pa
 
-from refcli.people.clusters import FaceKey
 from refcli.store import schema, sql
+from refcli.store.people import drop_old_versions
 
 if TYPE_CHECKING:
     from refcli.store.store import Store
@@ -52,12 +50,10 @@ class Gallery:
         names = {pid: name for pid, name in self._store.people.names().items() if name}
         if names:
             assigned = {key: pid for key, pid in self._store.people.assignments().items() if pid in names}
-            table = self._store._read("faces", ["content_id", "generation", "track", "sample", "embedding"])
-            for cid, gen, track, sample, embedding in zip(*(table.column(n).to_pylist() for n in (
-                    "content_id", "generation", "track", "sample", "embedding"))):
-                pid = assigned.get(FaceKey(cid, gen, track, sample))
+            for face in self._store.people.faces(current=False):
+                pid = assigned.get(face.key)
                 if pid is not None:
-                    out.setdefault(names[pid], []).append(embedding)
+                    out.setdefault(names[pid], []).append(face.embedding)
         return out
 
     def entries(self) -> list[GalleryEntry]:
@@ -89,9 +85,5 @@ class Gallery:
             table = self._store._table(name)
             counts.append(table.count_rows())
             table.delete("true")
-            # ...and the old table versions that still hold them on disk. A reader in the middle
-            # of a query may fail once: forgetting faces must not wait a week of version retention.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
+        drop_old_versions(self._store, ("gallery", "faces"))  # ...and the versions that still hold them
         return counts[0], counts[1]

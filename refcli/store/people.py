@@ -9,7 +9,7 @@ import time
 import warnings
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 
@@ -19,9 +19,17 @@ from refcli.store import schema, sql
 if TYPE_CHECKING:
     from refcli.store.store import Store
 
-__all__ = ["PeopleTables"]
+__all__ = ["IndexedFace", "PeopleTables", "drop_old_versions"]
 
 _KEY = ["content_id", "generation", "track", "sample"]
+
+
+class IndexedFace(NamedTuple):
+    """A row of the faces table: where the face was seen, its box and its embedding."""
+
+    key: FaceKey
+    box: list[float]
+    embedding: list[float]
 
 
 class PeopleTables:
@@ -33,6 +41,17 @@ class PeopleTables:
     def names(self) -> dict[int, str | None]:
         """Every person id, with their name (None: not named yet)."""
         return {row["person"]: row["name"] for row in self._store._read("people", ["person", "name"]).to_pylist()}
+
+    def faces(self, current: bool = True) -> list[IndexedFace]:
+        """The faces indexed with `--faces`; with ``current``, only those of contents as they are
+        now (not of their older generations)."""
+        columns = [*_KEY, "box", "embedding"]
+        table = self._store.contents.read("faces", columns)
+        now = ({(cid, m.generation) for cid, m in self._store.contents.media().items() if m.status == "ok"}
+               if current else None)
+        return [IndexedFace(FaceKey(c, g, t, s), box, embedding)
+                for c, g, t, s, box, embedding in zip(*(table.column(n).to_pylist() for n in columns))
+                if now is None or (c, g) in now]
 
     def assignments(self) -> dict[FaceKey, int]:
         """Face -> person, as decided so far."""
@@ -50,11 +69,12 @@ class PeopleTables:
         new_people = [{"person": pid, "name": None, "created_at": now} for pid in created]
         if new_people:
             people.add(pa.Table.from_pylist(new_people, schema=schema.PEOPLE))
+        names = self.names() if merged else {}
         for gone, keep in merged:
             faces.update(where=f"person = {int(gone)}", values={"person": int(keep)})
-            name = self.names().get(gone)
-            if name and not self.names().get(keep):
-                people.update(where=f"person = {int(keep)}", values={"name": name})
+            if names.get(gone) and not names.get(keep):
+                people.update(where=f"person = {int(keep)}", values={"name": names[gone]})
+                names[keep] = names[gone]
             people.delete(f"person = {int(gone)}")
         stale = list(stale)
         for start in range(0, len(stale), 500):
@@ -80,7 +100,7 @@ class PeopleTables:
             embeddings.delete(" OR ".join(_where(key) for key in keys[start:start + 500]))
         self._store._table("person_faces").delete(f"person = {int(person)}")
         self._store._table("people").delete(f"person = {int(person)}")
-        _drop_old_versions(self._store, ("faces", "person_faces", "people"))
+        drop_old_versions(self._store, ("faces", "person_faces", "people"))
         return len(keys)
 
     def forget_all(self) -> int:
@@ -89,7 +109,7 @@ class PeopleTables:
         count = len(self.names())
         for name in ("people", "person_faces"):
             self._store._table(name).delete("true")
-        _drop_old_versions(self._store, ("people", "person_faces"))
+        drop_old_versions(self._store, ("people", "person_faces"))
         return count
 
 
@@ -98,9 +118,9 @@ def _where(key: FaceKey) -> str:
             f"track = {int(key.track)} AND sample = {int(key.sample)})")
 
 
-def _drop_old_versions(store: Store, names: Iterable[str]) -> None:
+def drop_old_versions(store: Store, names: Iterable[str]) -> None:
     """Deleted rows also leave the old table versions on disk: faces must not wait a week of
-    version retention to be gone."""
+    version retention to be gone. A reader in the middle of a query may fail once."""
     for name in names:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
