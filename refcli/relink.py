@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,6 +44,8 @@ class Piece:
     times: Sequence[float]
     boxes: Sequence[float]  # 4 per sample, displayed pixels
     appearance: Sequence[float] | None
+    samples: Sequence[int] = ()
+    scores: Sequence[float] = ()
 
     @property
     def start(self) -> float:
@@ -135,13 +137,12 @@ def same_person(chains_after: dict[int, int], tracks: set[int]) -> set[int]:
     return out
 
 
-def pieces_of(store: Store, content_id: str, generation: int,
-              rows: dict[int, dict[str, Any]] | None = None) -> list[Piece]:
-    """The stored tracks of one video generation (or its ``rows``), with their appearances where stored."""
+def pieces_of(store: Store, content_id: str, generation: int) -> list[Piece]:
+    """The stored tracks of one video generation, with their appearances where stored."""
     out = []
-    for track, row in (rows if rows is not None else store.contents.tracks(content_id, generation)).items():
+    for track, row in store.contents.tracks(content_id, generation).items():
         times = row["times"]
         if not times or any(t is None for t in times):
             continue
-        out.append(Piece(track, times, row["boxes"], row.get("appearance")))
+        out.append(Piece(track, times, row["boxes"], row.get("appearance"), row["samples"], row["scores"]))
     return out

@@ -3,8 +3,9 @@ faces measured on its track and the faces of the person they were grouped into (
 
 The hit becomes a named person for one query: its id is the name, its faces are the gallery
 entry, and the embedded referrer matches it like any name (refcli.features.faces.SeenFaces).
-A query that asks only for that person (`--like HIT` alone) also gets, in a video, the pieces of
-their track joined to a matching one (refcli.relink), where their face was not seen.
+A query that asks only for that person (`--like HIT` alone, ``only_like``) also gets, in a video,
+the pieces of their track joined to a matching one (refcli.query.moments), where their face was
+not seen.
 """
 
 from __future__ import annotations
@@ -12,10 +13,7 @@ from __future__ import annotations
 import re
 
 from refcli.errors import RefcliError
-from refcli.query.frames import Frame
-from refcli.query.moments import Chosen
 from refcli.refer.grammar import says_something
-from refcli.relink import chains, pieces_of, same_person
 from refcli.render import HitRef
 from refcli.store import Store
 
@@ -60,21 +58,3 @@ def only_like(query: str) -> bool:
     rest = re.sub(r"\b(?:the\s+)?same\s+(?:person|one|man|woman|people)\s+as\b|\b(?:and|or|who|is)\b", " ", rest)
     return bool(hit_ids(query)) and not says_something(rest)
 
-
-def with_joined_pieces(store: Store, chosen: dict[tuple[str, int, int], list[Chosen]],
-                       frames_of: dict[str, Frame]) -> dict[tuple[str, int, int], list[Chosen]]:
-    """``chosen`` plus every sample of the video pieces joined to a chosen track."""
-    out = {key: list(picks) for key, picks in chosen.items()}
-    by_video: dict[tuple[str, int], set[int]] = {}
-    for content_id, generation, track in chosen:
-        if frames_of[content_id].kind == "video" and track >= 0:
-            by_video.setdefault((content_id, generation), set()).add(track)
-    for (content_id, generation), tracks in by_video.items():
-        rows = store.contents.tracks(content_id, generation)
-        joined = same_person(chains(pieces_of(store, content_id, generation, rows)), tracks) - tracks
-        for track in joined:
-            row = rows[track]
-            out[(content_id, generation, track)] = [
-                Chosen(sample, time, [round(float(v), 1) for v in row["boxes"][4 * k:4 * k + 4]], float(score))
-                for k, (sample, time, score) in enumerate(zip(row["samples"], row["times"], row["scores"]))]
-    return out

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from refcli.detections import NO_TRACK
 from refcli.query.frames import Frame
 from refcli.query.hits import Hit
-from refcli.relink import chains, pieces_of
+from refcli.relink import Piece, chains, pieces_of, same_person
 from refcli.render import hit_id
 from refcli.store import Store
 
@@ -24,9 +24,15 @@ class Chosen:
 
 
 def moments(store: Store, chosen: dict[tuple[str, int, int], list[Chosen]],
-            frames_of: dict[str, Frame]) -> list[Hit]:
+            frames_of: dict[str, Frame], whole_person: bool = False) -> list[Hit]:
     """One hit per run of chosen samples of each (content id, generation, track); untracked boxes
-    are a hit each. ``frames_of`` gives a frame of each content (its paths and kind)."""
+    are a hit each, and in a video the runs of the pieces of one person's track are joined
+    (refcli.relink). ``frames_of`` gives a frame of each content (its paths and kind). With
+    ``whole_person`` (a query for the person of a hit), a chosen track brings every sample of the
+    pieces joined to it, where nothing was judged of them."""
+    joins = _Joins(store)
+    if whole_person:
+        chosen = joins.with_joined_pieces(chosen, frames_of)
     by_content: dict[tuple[str, int], set[int]] = {}
     for content_id, generation, track in chosen:
         if track != NO_TRACK:
@@ -44,7 +50,7 @@ def moments(store: Store, chosen: dict[tuple[str, int, int], list[Chosen]],
         if frame.kind == "video" and len(pieces) > 1:
             ends = {t: samples_of[(content_id, t)] for t in {t for run in pieces for t, _ in run}
                     if (content_id, t) in samples_of}
-            pieces = rejoined(pieces, chains(pieces_of(store, content_id, generation)), ends)
+            pieces = rejoined(pieces, joins.after(content_id, generation), ends)
         for run in pieces:
             track, best = max(run, key=lambda tc: tc[1].score)
             hits.append(Hit(
@@ -52,6 +58,40 @@ def moments(store: Store, chosen: dict[tuple[str, int, int], list[Chosen]],
                 box=best.box, score=round(best.score, 4), track=None if track == NO_TRACK else track,
                 content_id=content_id, id=hit_id(content_id, track, best.sample), paths=frame.paths))
     return hits
+
+
+class _Joins:
+    """The joined pieces of each video of one answer, worked out once per video (refcli.relink)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._of: dict[tuple[str, int], tuple[dict[int, int], dict[int, Piece]]] = {}
+
+    def _video(self, content_id: str, generation: int) -> tuple[dict[int, int], dict[int, Piece]]:
+        if (content_id, generation) not in self._of:
+            pieces = pieces_of(self.store, content_id, generation)
+            self._of[(content_id, generation)] = chains(pieces), {p.track: p for p in pieces}
+        return self._of[(content_id, generation)]
+
+    def after(self, content_id: str, generation: int) -> dict[int, int]:
+        return self._video(content_id, generation)[0]
+
+    def with_joined_pieces(self, chosen: dict[tuple[str, int, int], list[Chosen]],
+                           frames_of: dict[str, Frame]) -> dict[tuple[str, int, int], list[Chosen]]:
+        """``chosen`` plus every sample of the video pieces joined to a chosen track."""
+        out = {key: list(picks) for key, picks in chosen.items()}
+        by_video: dict[tuple[str, int], set[int]] = {}
+        for content_id, generation, track in chosen:
+            if frames_of[content_id].kind == "video" and track != NO_TRACK:
+                by_video.setdefault((content_id, generation), set()).add(track)
+        for (content_id, generation), tracks in by_video.items():
+            after, pieces = self._video(content_id, generation)
+            for track in same_person(after, tracks) - tracks:
+                piece = pieces[track]
+                out[(content_id, generation, track)] = [
+                    Chosen(sample, time, [round(float(v), 1) for v in piece.boxes[4 * k:4 * k + 4]], float(score))
+                    for k, (sample, time, score) in enumerate(zip(piece.samples, piece.times, piece.scores))]
+        return out
 
 
 def rejoined(pieces: list[list[tuple[int, Chosen]]], after: dict[int, int],

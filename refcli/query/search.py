@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.ground import Grounder
-from refcli.people.like import only_like, with_joined_pieces
+from refcli.people.like import only_like
 from refcli.query.assembly import frame_requests
 from refcli.query.cache import AnswerCache
 from refcli.query.frames import Frame
@@ -55,9 +55,8 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
                     key = (frame.content_id, frame.generation, int(candidate.track))
                     chosen.setdefault(key, []).append(Chosen(
                         frame.sample, frame.time, [round(float(v), 1) for v in candidate.box], float(score)))
-    if chosen and only_like(query):  # the person of a hit, also where their face was not seen
-        chosen = with_joined_pieces(store, chosen, frames_of)
-    hits = [] if unsupported else moments(store, chosen, frames_of)
+    # the person of a hit: also where their face was not seen
+    hits = [] if unsupported else moments(store, chosen, frames_of, whole_person=only_like(query))
     hits.sort(key=lambda h: (-h.score, h.path, h.start if h.start is not None else -1.0))
     said = list(referrer.ignored(query))
     ignored = said + [p for p in dropped if p not in said]

@@ -43,7 +43,7 @@ def test_a_person_hidden_longer_than_the_tracker_waits_is_one_hit(tmp_path: Path
 def test_the_person_of_a_hit_includes_their_joined_pieces(tmp_path: Path, data_dir: Path) -> None:
     """`find --like HIT` asks for a person: in a video, the pieces of their track joined to the
     one whose face matched come too (here chosen by hand: the walkers show no face)."""
-    from refcli.people.like import only_like, with_joined_pieces
+    from refcli.people.like import only_like
     from refcli.query.frames import Frame
     from refcli.query.moments import Chosen, moments
 
@@ -60,9 +60,9 @@ def test_the_person_of_a_hit_includes_their_joined_pieces(tmp_path: Path, data_d
         for k, (s, t) in enumerate(zip(rows[first]["samples"], rows[first]["times"]))]}
     frames_of = {record.content_id: Frame(record.content_id, record.generation, 0, 0.0, 768, 576, "video", [],
                                           [str(video)])}
-    more = with_joined_pieces(store, picked, frames_of)
-    assert set(more) == set(picked) | {(record.content_id, record.generation, then)}
-    hits = moments(store, more, frames_of)
+    alone = moments(store, {k: list(v) for k, v in picked.items()}, frames_of)
+    assert len(alone) == 1 and alone[0].end == rows[first]["times"][-1]  # a query judged only the first piece
+    hits = moments(store, picked, frames_of, whole_person=True)
     assert len(hits) == 1 and hits[0].start == rows[first]["times"][0] and hits[0].end == rows[then]["times"][-1]
     assert only_like("3c302ec36d01cec8:0:0")
     assert not only_like("the man in red, the same person as 3c302ec36d01cec8:0:0")
