@@ -84,9 +84,11 @@ UNJUDGED_ROLES = ("player|players|athlete|athletes|teammate|teammates|worker|wor
 """Nouns for people by what they do that nothing here can see (a model backend could): reported as
 unsupported, but known to be people, so that "between the batter and the catcher" is about two
 people."""
+_NEAR_WORDS = (r"(?:(?:who|that)\s+(?:is|are)\s+)?(?:(?:standing|walking|sitting)\s+)?(?:next\s+to|beside|besides|"
+               r"alongside|by\s+the\s+side\s+of|close\s+to|near)")
+"""Words for being beside someone or something ("standing next to", "near")."""
 PERSON_RELATIONS: list[tuple[str, str]] = [
-    (r"(?:(?:who|that)\s+(?:is|are)\s+)?(?:(?:standing|walking|sitting)\s+)?(?:next\s+to|beside|besides|alongside|"
-     r"by\s+the\s+side\s+of|close\s+to|near)", "near"),
+    (_NEAR_WORDS, "near"),
     (r"(?:(?:standing|walking|sitting|hiding)\s+)?behind", "behind"),
     (r"(?:(?:standing|walking|sitting)\s+)?in\s+front\s+of", "in_front_of"),
     (r"(?:talking|speaking|chatting|conversing|arguing)\s+(?:to|with)|in\s+conversation\s+with", "talking_to"),
@@ -134,8 +136,7 @@ _LEADING = re.compile(r"^(?:(?:{})\s+)+".format("|".join(sorted(_LEADING_WORDS, 
 _SCENE_PHRASE = re.compile(rf"\b(?:in|of|from|within|across|inside|on)\s+(?:the|this|that|each|every|a)\s+{_SCENE}s?\b")
 _SCENE_SIDE_OF = re.compile(rf"\bof\s+(?:the|this)\s+{_SCENE}\b")
 
-_NEXT_TO = re.compile(r"\b(?:(?:who\s+is\s+|that\s+is\s+|standing\s+|walking\s+|sitting\s+)?"
-                      r"(?:next\s+to|beside|besides|alongside|by\s+the\s+side\s+of|close\s+to|near))\s+(?P<anchor>.+)$")
+_NEXT_TO = re.compile(rf"\b{_NEAR_WORDS}\s+(?P<anchor>.+)$")
 _ORDINAL_FROM = re.compile(
     rf"\b(?:the\s+)?(?P<ord>{_ORD})\s+(?:(?P<noun>{_NOUN})\s+)?(?:(?:counting|starting|counted)\s+)?"
     rf"(?:from|on|at)\s+(?:the\s+)?{_SIDE}(?:\s+(?:side|edge|end))?\b")
