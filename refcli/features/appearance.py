@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from refcli.features import Chosen, Feature, HeldFrame, Stored, TrackSoFar, measure_keyframe_candidates
-from refcli.features.colors import body_regions, is_grayscale
+from refcli.features.colors import body_regions, is_grayscale, sampling
 
 HUES, SATURATIONS, VALUES = 8, 3, 4
 GREY_SATURATION = 40  # of 255: below it a pixel is counted by its value alone
@@ -44,14 +44,15 @@ def appearance(image: npt.NDArray[np.uint8], box: npt.ArrayLike) -> npt.NDArray[
     """The upper body's histogram, then the lower body's (2 * BINS); None for a grayscale picture."""
     if is_grayscale(image):
         return None
-    h, w = image.shape[:2]
+    regions = body_regions(box)
     parts = []
     for part in PARTS:
-        x1, y1, x2, y2 = body_regions(box)[part]
-        x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
-        step = max(1, max(y2 - y1, x2 - x1) // 48)
-        region = image[y1:y2:step, x1:x2:step] if x2 - x1 >= 2 and y2 - y1 >= 2 else image[:0, :0]
-        parts.append(histogram(region.reshape(-1, 3)))
+        sampled = sampling(image, regions[part])
+        if sampled is None:
+            parts.append(np.zeros(BINS, np.float32))  # nothing of that part in the picture
+            continue
+        (x1, y1, x2, y2), step = sampled
+        parts.append(histogram(image[y1:y2:step, x1:x2:step].reshape(-1, 3)))
     return np.concatenate(parts)
 
 

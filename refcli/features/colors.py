@@ -8,7 +8,7 @@ upper and lower body are stored per track. A grayscale picture claims no colours
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -107,6 +107,18 @@ def body_regions(box: npt.ArrayLike) -> dict[str, tuple[int, int, int, int]]:
     }
 
 
+def sampling(image: npt.NDArray[np.uint8],
+             region: Sequence[float]) -> tuple[tuple[int, int, int, int], int] | None:
+    """``region`` (x1, y1, x2, y2) clipped to the image, and the step that samples it about 48
+    times a side (enough to name clothes); None when under 2 px of it is left."""
+    h, w = image.shape[:2]
+    x1, y1 = max(0, int(region[0])), max(0, int(region[1]))
+    x2, y2 = min(w, int(region[2])), min(h, int(region[3]))
+    if x2 - x1 < 2 or y2 - y1 < 2:
+        return None
+    return (x1, y1, x2, y2), max(1, max(y2 - y1, x2 - x1) // 48)
+
+
 def colour_shares(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
     """(N, 3) RGB pixels -> the share of each colour name (COLOURS, then skin tones last)."""
     if len(pixels) == 0:
@@ -130,12 +142,12 @@ def clothing_colours(image: npt.NDArray[np.uint8], box: npt.ArrayLike,
     h, w = image.shape[:2]
     bw = int((float(np.asarray(box)[2]) - float(np.asarray(box)[0])) * 0.5)
     out: dict[str, dict[str, float]] = {}
-    for part, (x1, y1, x2, y2) in (regions or body_regions(box)).items():
-        x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
-        if x2 - x1 < 2 or y2 - y1 < 2:
+    for part, region in (regions or body_regions(box)).items():
+        sampled = sampling(image, region)
+        if sampled is None:
             out[part] = {}
             continue
-        step = max(1, max(y2 - y1, x2 - x1) // 48)  # ~48x48 samples: enough to name clothes
+        (x1, y1, x2, y2), step = sampled
         person = colour_shares(image[y1:y2:step, x1:x2:step].reshape(-1, 3))
         # the box's own margins are 20% each side of the central strip; look beyond them
         bx1, bx2 = x1 - int(0.2 / 0.6 * (x2 - x1)), x2 + int(0.2 / 0.6 * (x2 - x1))

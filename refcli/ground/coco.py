@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from refcli.features.colors import COLOURS as COLOUR_NAMES
-from refcli.features.colors import MIN_SHARE, colour_shares, colour_word, is_grayscale
+from refcli.features.colors import MIN_SHARE, colour_shares, colour_word, is_grayscale, sampling
 from refcli.ground import Found, Grounder, Image, calibrate
 from refcli.weights.nanodet import LABELS
 
@@ -85,14 +85,12 @@ def object_colours(image: Image, box: Sequence[float]) -> dict[str, float] | Non
     background); None for a grayscale picture."""
     if is_grayscale(image):
         return None
-    h, w = image.shape[:2]
     x1, y1, x2, y2 = (float(v) for v in box)
     bw, bh = x2 - x1, y2 - y1
-    ix1, iy1 = max(0, int(x1 + 0.2 * bw)), max(0, int(y1 + 0.2 * bh))
-    ix2, iy2 = min(w, int(x2 - 0.2 * bw)), min(h, int(y2 - 0.2 * bh))
-    if ix2 - ix1 < 2 or iy2 - iy1 < 2:
+    sampled = sampling(image, (x1 + 0.2 * bw, y1 + 0.2 * bh, x2 - 0.2 * bw, y2 - 0.2 * bh))
+    if sampled is None:
         return {}
-    step = max(1, max(iy2 - iy1, ix2 - ix1) // 48)
+    (ix1, iy1, ix2, iy2), step = sampled
     shares = colour_shares(image[iy1:iy2:step, ix1:ix2:step].reshape(-1, 3))[:len(COLOUR_NAMES)]
     return {COLOUR_NAMES[i]: float(s) for i, s in enumerate(shares) if s >= 0.05}
 
