@@ -6,16 +6,17 @@ second starts where the first was heading (its feet within a reach that grows wi
 at about the same size (depth), dressed alike (the clothing histograms of
 refcli.features.appearance: colour names are too coarse, two dark coats share them), and no
 better pair claims either. Without appearances on both pieces nothing is joined: where a person
-went is not enough to say who came back. Pure: it sees the stored tracks of one video and
-answers which pieces make one person (refcli.query.moments joins their hits).
+went is not enough to say who came back. Pure: it sees the tracks of one video and answers which
+pieces make one person. Worked out while the video is indexed (refcli.track keeps a ``brief`` of
+each track) and kept on its media row; refcli.query.moments joins the hits.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +25,8 @@ from refcli.features.appearance import similarity
 if TYPE_CHECKING:
     from refcli.store import Store
 
+# What these decide is stored by `refcli index` (the media row's joins): changing one changes
+# what indexing stores, so bump the pipeline revision (refcli.index.plan) with it.
 MAX_GAP = 3.0
 """Seconds between the end of a piece and the start of the next that may still be one person."""
 REACH = 0.5
@@ -43,7 +46,7 @@ class Piece:
     track: int
     times: Sequence[float]
     boxes: Sequence[float]  # 4 per sample, displayed pixels
-    appearance: Sequence[float] | None
+    appearance: Sequence[float] | np.ndarray | None
     samples: Sequence[int] = ()
     scores: Sequence[float] = ()
 
@@ -135,6 +138,24 @@ def same_person(chains_after: dict[int, int], tracks: set[int]) -> set[int]:
                 t = step[t]
                 out.add(t)
     return out
+
+
+def brief(row: Mapping[str, Any]) -> Piece | None:
+    """As much of a video track row as joining reads (its first sample, its last second and its
+    appearance), to keep while the rest of the video is indexed; None for a photo's."""
+    times = row["times"]
+    if not times or any(t is None for t in times):
+        return None
+    keep = [0] + [k for k in range(1, len(times)) if times[-1] - times[k] <= 1.0]
+    appearance = row.get("appearance")
+    return Piece(row["track"], [times[k] for k in keep],
+                 [v for k in keep for v in row["boxes"][4 * k:4 * k + 4]],
+                 None if appearance is None else np.asarray(appearance, np.float32))
+
+
+def flat(after: dict[int, int]) -> list[int]:
+    """``chains``' answer as stored on a media row: (track, next) pairs, flat."""
+    return [v for pair in sorted(after.items()) for v in pair]
 
 
 def pieces_of(store: Store, content_id: str, generation: int) -> list[Piece]:

@@ -30,6 +30,7 @@ from refcli.keyframes import (
     keyframe_sized,
     person_quality,
 )
+from refcli.relink import Piece, brief, chains, flat
 from refcli.store.content import KeyframeRow, SampledFrameRow
 from refcli.store.schema import CONTENT_TABLES
 
@@ -276,6 +277,7 @@ class TrackBuilder:
         self._keyframe_sized = store_keyframes and not any(f.whole_frames for f in self.features)
         self._encoded: set[int] = set()
         self.row_counts = dict.fromkeys(Rows.TABLES, 0)  # rows handed out per table, for the media row
+        self._pieces: list[Piece] = []  # a brief of each video track, for joining (refcli.relink)
 
     def add(self, sample: int, time: float | None, detections: Detections, image: npt.NDArray[np.uint8],
             scale: float = 1.0, size: tuple[int, int] | None = None) -> Rows:
@@ -394,7 +396,15 @@ class TrackBuilder:
                 for table, feature_rows in measured.rows.items():
                     rows.add(table, feature_rows)
             rows.tracks.append(row)
+            piece = brief(row)
+            if piece is not None:
+                self._pieces.append(piece)
         return rows
+
+    def joins(self) -> list[int]:
+        """The pieces of one person's track the tracker split, joined (refcli.relink.chains):
+        (track, next) pairs, flat, for the media row; once every track has retired."""
+        return flat(chains(self._pieces))
 
     def _track_row(self, seen: TrackSoFar, keyframes: list[int]) -> TrackRow:
         best = int(np.argmax(seen.scores))

@@ -206,8 +206,10 @@ class Feature:
         return Stored()
 
     @classmethod
-    def reader(cls, store: Store, wants: frozenset[str]) -> FeatureReader | None:
-        """What it offers a referrer at query time, for the values in ``wants`` (None: nothing)."""
+    def reader(cls, store: Store, wants: frozenset[str], tracks: pa.Table | None = None) -> FeatureReader | None:
+        """What it offers a referrer at query time, for the values in ``wants`` (None: nothing).
+        ``tracks``: rows of the tracks table the caller read already (with the keys, ``samples``
+        and ``track_columns``); a feature that reads the tracks table then knows only those."""
         return None
 
 
@@ -245,16 +247,24 @@ def enabled(opted_in: Mapping[str, bool]) -> list[Feature]:
     return out
 
 
-def readers(store: Store, wants: frozenset[str]) -> list[FeatureReader]:
-    """The query-time readers of the features that offer something in ``wants``."""
+def _offering(wants: frozenset[str]) -> list[type[Feature]]:
+    return [cls for cls in map(features.load, features.registered()) if {o.key for o in cls.offers} & wants]
+
+
+def readers(store: Store, wants: frozenset[str], tracks: pa.Table | None = None) -> list[FeatureReader]:
+    """The query-time readers of the features that offer something in ``wants`` (reading from
+    ``tracks`` where given: see ``Feature.reader``)."""
     out = []
-    for name in features.registered():
-        cls = features.load(name)
-        if {o.key for o in cls.offers} & wants:
-            reader = cls.reader(store, wants)
-            if reader is not None:
-                out.append(reader)
+    for cls in _offering(wants):
+        reader = cls.reader(store, wants, tracks)
+        if reader is not None:
+            out.append(reader)
     return out
+
+
+def track_columns(wants: frozenset[str]) -> tuple[str, ...]:
+    """The tracks-table columns the readers of ``wants`` read there."""
+    return tuple(f.name for cls in _offering(wants) for f in cls.track_fields)
 
 
 def stored_by_features() -> tuple[tuple[pa.Field, ...], dict[str, pa.Schema]]:

@@ -196,12 +196,33 @@ class ClothingColours(Offer):
 COLOUR_SHARES = pa.list_(pa.struct([("name", pa.string()), ("share", pa.float32())]))
 
 
-class ColoursReader:
-    """The stored clothing colours of every track (unknown for a track not stored)."""
+def wearing(tracks: pa.Table, colour: str, part: str = "any") -> npt.NDArray[np.bool_]:
+    """Per track row, whether ``colour`` is worn on the part (upper, lower, any), vectorised: the
+    same test as ``ClothingColours.worn`` on the stored shares (false where colours are unknown)."""
+    import pyarrow.compute as pc
 
-    def __init__(self, store: Store) -> None:
+    out = np.zeros(tracks.num_rows, np.bool_)
+    for column in ("upper_colours", "lower_colours") if part == "any" else (f"{part}_colours",):
+        shares = tracks.column(column).combine_chunks()
+        flat = pc.list_flatten(shares)
+        worn = pc.and_(pc.equal(flat.field("name"), colour),
+                       pc.greater_equal(flat.field("share").cast(pa.float64()), MIN_SHARE))
+        out[pc.list_parent_indices(shares).filter(worn.fill_null(False)).to_numpy()] = True
+    return out
+
+
+def colours_known(tracks: pa.Table) -> npt.NDArray[np.bool_]:
+    """Per track row, whether its colours were measured (not a grayscale picture)."""
+    return tracks.column("upper_colours").is_valid().to_numpy(zero_copy_only=False)
+
+
+class ColoursReader:
+    """The stored clothing colours of every track, or of the given track rows (unknown for a
+    track not stored)."""
+
+    def __init__(self, store: Store, tracks: pa.Table | None = None) -> None:
         columns = ["content_id", "generation", "track", "upper_colours", "lower_colours"]
-        table = store.contents.read("tracks", columns)
+        table = store.contents.read("tracks", columns) if tracks is None else tracks
         self.colours: dict[tuple[str, int, int], ClothingColours | None] = {}
         for cid, gen, track, upper, lower in zip(*(table.column(n).to_pylist() for n in columns)):
             self.colours[(cid, gen, track)] = None if upper is None else ClothingColours(
@@ -222,8 +243,8 @@ class ColoursFeature(Feature):
                                                     pa.field("lower_colours", COLOUR_SHARES))
 
     @classmethod
-    def reader(cls, store: Store, wants: frozenset[str]) -> ColoursReader:
-        return ColoursReader(store)
+    def reader(cls, store: Store, wants: frozenset[str], tracks: pa.Table | None = None) -> ColoursReader:
+        return ColoursReader(store, tracks)
 
     def start(self) -> dict[int, dict[str, dict[str, float]] | None]:
         return {}  # sample -> colours measured while its frame was whole

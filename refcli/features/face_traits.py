@@ -211,12 +211,55 @@ def _enlarged(box: tuple[float, float, float, float], factor: float) -> tuple[fl
     return cx - half, cy - half, cx + half, cy + half
 
 
-class FaceTraitsReader:
-    """The stored face traits of every track."""
+def holding(tracks: pa.Table, name: str, values: frozenset[str]) -> npt.NDArray[np.int8]:
+    """Per track row, ``FaceTraits.holds(name, values)`` on its stored traits, vectorised with the
+    same arithmetic: 1 where it holds, 0 where it does not, -1 where the face does not say (or no
+    face was read)."""
+    import pyarrow.compute as pc
 
-    def __init__(self, store: Store) -> None:
+    column = tracks.column("face_traits").combine_chunks()
+    out = np.full(len(column), -1, np.int8)
+    known = column.is_valid().to_numpy(zero_copy_only=False)
+    if not known.any():
+        return out
+    read = column.filter(pa.array(known))
+    if name == "gender":
+        male = pc.struct_field(read, "male").cast(pa.float64()).to_numpy(zero_copy_only=False)
+        says = ~(np.abs(male - 0.5) < GENDER_MARGIN)
+        holds = np.where(male > 0.5, "male" in values, "female" in values)
+    else:
+        labels = AGE_BANDS if name == "age" else EXPRESSIONS
+        probabilities = _matrix(pc.struct_field(read, "ages" if name == "age" else "expressions"), len(labels))
+        if name == "age":
+            total = np.zeros(len(read))
+            for k, band in enumerate(labels):  # in the order FaceTraits.holds adds them
+                if band in values:
+                    total = total + probabilities[:, k]
+            says, holds = np.ones(len(read), np.bool_), total >= MATCH
+        else:
+            top = np.argmax(probabilities, axis=1)  # the first of equals, as max() takes it
+            says = probabilities[np.arange(len(read)), top] >= EXPRESSION_MIN
+            holds = np.isin(top, [k for k, label in enumerate(labels) if label in values])
+    out[known] = np.where(says, holds.astype(np.int8), -1)
+    return out
+
+
+def _matrix(lists: pa.Array, width: int) -> npt.NDArray[np.float64]:
+    """Equal-length float lists as rows of a matrix (float64: the values Python reads)."""
+    import pyarrow.compute as pc
+
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+    if len(lengths) and not (lengths == width).all():
+        raise ValueError(f"face traits stored with {sorted(set(lengths.tolist()))} values, not {width}")
+    return pc.list_flatten(lists).cast(pa.float64()).to_numpy(zero_copy_only=False).reshape(-1, width)
+
+
+class FaceTraitsReader:
+    """The stored face traits of every track, or of the given track rows."""
+
+    def __init__(self, store: Store, tracks: pa.Table | None = None) -> None:
         columns = ["content_id", "generation", "track", "face_traits"]
-        table = store.contents.read("tracks", columns)
+        table = store.contents.read("tracks", columns) if tracks is None else tracks
         self.traits: dict[tuple[str, int, int], FaceTraits | None] = {}
         for cid, gen, track, row in zip(*(table.column(n).to_pylist() for n in columns)):
             self.traits[(cid, gen, track)] = None if row is None else FaceTraits(
@@ -248,8 +291,8 @@ class FaceTraitsFeature(Feature):
         return f"ready: {MODEL_VERSION} (gender, age, expression; inside refcli)"
 
     @classmethod
-    def reader(cls, store: Store, wants: frozenset[str]) -> FaceTraitsReader:
-        return FaceTraitsReader(store)
+    def reader(cls, store: Store, wants: frozenset[str], tracks: pa.Table | None = None) -> FaceTraitsReader:
+        return FaceTraitsReader(store, tracks)
 
     def start(self) -> dict[int, FaceReading | None]:
         return {}  # sample -> what its face gave, read while its frame was whole

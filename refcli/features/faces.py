@@ -128,14 +128,61 @@ def faces_indexed(store: Store) -> bool:
     return store.contents.count("faces") > 0
 
 
-class FacesReader:
-    """The stored faces of every track. Once any file was indexed with faces, a track with none
-    stored saw none (an empty SeenFaces); before that, faces are not offered at all."""
+FACES_COLUMN = "faces"
+"""The column ``with_faces`` adds to track rows: each track's face embeddings."""
 
-    def __init__(self, store: Store) -> None:
+
+def with_faces(store: Store, tracks: pa.Table) -> pa.Table:
+    """Track rows with their face embeddings (FACES_COLUMN, empty where none was seen), read from
+    the faces table in one scan."""
+    keys = ["content_id", "generation", "track"]
+    faces = store.contents.read("faces", [*keys, "embedding"])
+    # Arrow joins cannot carry nested columns: join the keys, then take the embeddings
+    of_face = faces.select(keys).append_column("_face", pa.array(range(faces.num_rows), pa.int64()))
+    of_track = tracks.select(keys).append_column("_row", pa.array(range(tracks.num_rows), pa.int64()))
+    pairs = of_face.join(of_track, keys=keys, join_type="inner").sort_by([("_row", "ascending"),
+                                                                          ("_face", "ascending")])
+    rows = pairs.column("_row").to_numpy()
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=tracks.num_rows))]).astype(np.int32)
+    embeddings = faces.column("embedding").combine_chunks().take(pairs.column("_face").combine_chunks())
+    return tracks.append_column(FACES_COLUMN, pa.ListArray.from_arrays(pa.array(offsets), embeddings))
+
+
+def may_be_named(tracks: pa.Table, known: Sequence[npt.ArrayLike]) -> npt.NDArray[np.bool_]:
+    """Per track row (with FACES_COLUMN), whether one of its faces may be one of ``known``: a
+    vectorised superset of ``SeenFaces.match`` (a hair wider than its threshold, so that the
+    two ways of rounding never leave out a match)."""
+    import pyarrow.compute as pc
+
+    out = np.zeros(tracks.num_rows, np.bool_)
+    column = tracks.column(FACES_COLUMN).combine_chunks()
+    flat = pc.list_flatten(column)
+    if not len(flat) or not len(known):
+        return out
+    embeddings = pc.list_flatten(flat).to_numpy(zero_copy_only=False).reshape(len(flat), -1).astype(np.float32)
+    gallery = np.stack([np.asarray(k, np.float32) for k in known])
+    # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: one (faces x gallery) matrix, not (faces x gallery x 128)
+    squared = (np.sum(embeddings.astype(np.float64) ** 2, axis=1)[:, None] + np.sum(gallery.astype(np.float64) ** 2,
+               axis=1)[None, :] - 2 * embeddings.astype(np.float64) @ gallery.astype(np.float64).T)
+    nearest = np.sqrt(np.clip(np.min(squared, axis=1), 0, None))
+    rows = pc.list_parent_indices(column).to_numpy()
+    out[rows[nearest < SAME_PERSON_DISTANCE + 1e-3]] = True
+    return out
+
+
+class FacesReader:
+    """The stored faces of every track, or of the given track rows when they hold their faces
+    (``with_faces``). Once any file was indexed with faces, a track with none stored saw none (an
+    empty SeenFaces); before that, faces are not offered at all."""
+
+    def __init__(self, store: Store, tracks: pa.Table | None = None) -> None:
         self.indexed = faces_indexed(store)
         self.faces: dict[tuple[str, int, int], list[Any]] = {}
-        if self.indexed:
+        if self.indexed and tracks is not None and FACES_COLUMN in tracks.column_names:
+            columns = ["content_id", "generation", "track", FACES_COLUMN]
+            for cid, gen, track, embeddings in zip(*(tracks.column(n).to_pylist() for n in columns)):
+                self.faces[(cid, gen, track)] = embeddings
+        elif self.indexed:
             columns = ["content_id", "generation", "track", "embedding"]
             table = store.contents.read("faces", columns)
             for cid, gen, track, embedding in zip(*(table.column(n).to_pylist() for n in columns)):
@@ -159,8 +206,8 @@ class FacesFeature(Feature):
     offers: ClassVar[tuple[type[Offer], ...]] = (SeenFaces,)
 
     @classmethod
-    def reader(cls, store: Store, wants: frozenset[str]) -> FacesReader:
-        return FacesReader(store)
+    def reader(cls, store: Store, wants: frozenset[str], tracks: pa.Table | None = None) -> FacesReader:
+        return FacesReader(store, tracks)
 
     def __init__(self, encoder: FaceEncoder | None = None) -> None:
         self.encoder = encoder or FaceEncoder()

@@ -95,11 +95,12 @@ class MotionCues(Cues):
     key: ClassVar[str] = "motion"
 
 
-def stored_motion(store: Store) -> dict[tuple[str, int, int], tuple[list[int], list[float] | None]]:
-    """Per track: its samples and their motion (3 floats each, see ``velocities``; None for tracks
-    indexed before motion was measured)."""
+def stored_motion(store: Store, tracks: pa.Table | None = None
+                  ) -> dict[tuple[str, int, int], tuple[list[int], list[float] | None]]:
+    """Per track (of every track, or of the given rows): its samples and their motion (3 floats
+    each, see ``velocities``; None for tracks indexed before motion was measured)."""
     columns = ["content_id", "generation", "track", "samples", "motion"]
-    table = store.contents.read("tracks", columns)
+    table = store.contents.read("tracks", columns) if tracks is None else tracks
     return {(c, g, t): (samples, motion) for c, g, t, samples, motion in zip(
         *(table.column(n).to_pylist() for n in columns))}
 
@@ -107,10 +108,10 @@ def stored_motion(store: Store) -> dict[tuple[str, int, int], tuple[list[int], l
 class MotionReader:
     """The stored velocities of every track, named at the moment asked for."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, tracks: pa.Table | None = None) -> None:
         # per track: where each sample's motion sits in its values, and the values
         self.motion = {key: ({sample: k for k, sample in enumerate(samples)}, values)
-                       for key, (samples, values) in stored_motion(store).items()}
+                       for key, (samples, values) in stored_motion(store, tracks).items()}
 
     def at(self, moment: Moment, track: int) -> Mapping[str, Offer | None]:
         positions, values = self.motion.get((moment.content_id, moment.generation, track), ({}, []))
@@ -130,8 +131,8 @@ class MotionFeature(Feature):
     track_fields: ClassVar[tuple[pa.Field, ...]] = (pa.field("motion", pa.list_(pa.float32())),)
 
     @classmethod
-    def reader(cls, store: Store, wants: frozenset[str]) -> MotionReader:
-        return MotionReader(store)
+    def reader(cls, store: Store, wants: frozenset[str], tracks: pa.Table | None = None) -> MotionReader:
+        return MotionReader(store, tracks)
 
     def finish(self, state: None, track: TrackSoFar, chosen: Chosen, frames: Mapping[int, HeldFrame],
                others: Mapping[str, Any]) -> Stored:

@@ -401,7 +401,7 @@ class PoseFeature(Feature):
     offers: ClassVar[tuple[type[Offer], ...]] = (PoseCues, Keypoints)
 
     @classmethod
-    def reader(cls, store: Store, wants: frozenset[str]) -> PoseReader:
+    def reader(cls, store: Store, wants: frozenset[str], tracks: pa.Table | None = None) -> PoseReader:
         return PoseReader(store, wants)
 
     def __init__(self, estimator: PoseEstimator | None = None) -> None:

@@ -37,6 +37,7 @@ class FileOutcome:
     detections: int = 0
     full_hash: str | None = None
     row_counts: dict[str, int] | None = None
+    joins: list[int] | None = None  # a video's joined track pieces, (track, next) flat (refcli.relink)
     path_problem: bool = False
     missing: bool = False
 
@@ -110,5 +111,5 @@ class FileRun:
             error=self.error, report=self.report, generation=builder.generation if builder else 0, size=self.size,
             samples=self.samples, people=builder.people if builder else 0,
             detections=builder.detections if builder else 0, full_hash=self.job.full_hash,
-            row_counts=builder.row_counts if builder else None,
+            row_counts=builder.row_counts if builder else None, joins=builder.joins() if builder else None,
             path_problem=problem is not None, missing=problem.missing if problem else False)

@@ -93,6 +93,7 @@ def record_file(summary: IndexSummary, store: Store, job: Job, signature: str,
         "samples": 0 if failed else outcome.samples, "people": 0 if failed else outcome.people,
         "indexed_at": time.time(), "refcli_version": __version__, "full_hash": outcome.full_hash,
         "row_counts": [] if failed else [{"table": t, "rows": n} for t, n in (outcome.row_counts or {}).items()],
+        "joins": None if failed else outcome.joins,
     }
     if failed:
         summary.failed += 1

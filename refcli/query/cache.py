@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from refcli.query.frames import FrameRequest
 from refcli.refer import Referrer, ReferResult
 from refcli.store import AnswerRow, Store
+
+if TYPE_CHECKING:
+    from refcli.query.tracks import TrackRequest
 
 
 class AnswerCache:
@@ -19,11 +24,12 @@ class AnswerCache:
         self.known = store.caches.answers() if self.prefix else {}
         self.new: list[AnswerRow] = []  # rows of the store's "verified" table, saved by save()
 
-    def refer(self, chunk: list[FrameRequest]) -> list[ReferResult]:
-        """The referrer's answers to ``chunk``, from the cache where known."""
-        if self.prefix is None:
+    def refer(self, chunk: Sequence[FrameRequest | TrackRequest]) -> list[ReferResult]:
+        """The referrer's answers to ``chunk``, from the cache where known (frames only: a
+        referrer that judges whole tracks is not a slow one)."""
+        if self.prefix is None or not all(isinstance(item, FrameRequest) for item in chunk):
             return self.referrer.refer([item.request for item in chunk])
-        keys = [item.frame.cache_key(self.prefix) for item in chunk]
+        keys = [item.frame.cache_key(self.prefix) for item in chunk]  # type: ignore[union-attr]
         missing = [i for i, k in enumerate(keys) if k not in self.known]
         fresh = iter(self.referrer.refer([chunk[i].request for i in missing])) if missing else iter(())
         out = []

@@ -7,7 +7,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from refcli.refer import ReferRequest
+from refcli.query.moments import Chosen, Place
+from refcli.refer import ReferRequest, ReferResult
 from refcli.store import Store, frame_cache_key
 
 
@@ -61,3 +62,18 @@ class FrameRequest:
     request: ReferRequest
     frame: Frame
     people: list[Candidate]
+
+    @property
+    def content_id(self) -> str:
+        return self.frame.content_id
+
+    @property
+    def place(self) -> Place:
+        return Place(self.frame.kind, self.frame.paths)
+
+    def picked(self, result: ReferResult) -> list[tuple[tuple[str, int, int], list[Chosen]]]:
+        """Each chosen person at this frame, by (content id, generation, track)."""
+        frame = self.frame
+        return [((frame.content_id, frame.generation, int(self.people[index].track)),
+                 [Chosen(frame.sample, frame.time, [round(float(v), 1) for v in self.people[index].box], float(score))])
+                for index, score in zip(result.indexes, result.scores)]

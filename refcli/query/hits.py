@@ -25,6 +25,16 @@ class Hit:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def rank(self) -> tuple[float, str, float, int]:
+        """Where it comes in an answer: best first, then by path and time; ties (one track's
+        person seen twice at once cannot tie) by track."""
+        return hit_rank(self.score, self.path, self.start, self.track)
+
+
+def hit_rank(score: float, path: str, start: float | None, track: int | None) -> tuple[float, str, float, int]:
+    return -score, path, start if start is not None else -1.0, track if track is not None else -1
+
 
 @dataclass
 class FindResult:
@@ -37,12 +47,13 @@ class FindResult:
     warnings: list[str] = field(default_factory=list)  # e.g. model answers that could not be parsed
     frames_judged: int = 0
     frames_grounded: int = 0  # (frame, object phrase) pairs that ran the grounder (not from its cache)
+    tracks_judged: int = 0  # tracks judged whole, from the tracks table (refcli.query.tracks)
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "backend": self.backend, "total": self.total,
                 "hits": [h.to_dict() for h in self.hits], "unsupported": self.unsupported, "ignored": self.ignored,
                 "warnings": self.warnings, "frames_judged": self.frames_judged,
-                "frames_grounded": self.frames_grounded}
+                "frames_grounded": self.frames_grounded, "tracks_judged": self.tracks_judged}
 
 
 def format_time(seconds: float | None) -> str:

@@ -4,13 +4,20 @@ that the referrer chose, with the box and time of its best sample."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from refcli.detections import NO_TRACK
-from refcli.query.frames import Frame
 from refcli.query.hits import Hit
 from refcli.relink import Piece, chains, pieces_of, same_person
 from refcli.render import hit_id
 from refcli.store import Store
+
+
+class Place(NamedTuple):
+    """Where a content is: its kind (image, video) and every path that holds it."""
+
+    kind: str
+    paths: list[str]
 
 
 @dataclass
@@ -24,20 +31,26 @@ class Chosen:
 
 
 def moments(store: Store, chosen: dict[tuple[str, int, int], list[Chosen]],
-            frames_of: dict[str, Frame], whole_person: bool = False) -> list[Hit]:
+            places: dict[str, Place], whole_person: bool = False,
+            samples: dict[tuple[str, int], list[int]] | None = None, joins: Joins | None = None) -> list[Hit]:
     """One hit per run of chosen samples of each (content id, generation, track); untracked boxes
     are a hit each, and in a video the runs of the pieces of one person's track are joined
-    (refcli.relink). ``frames_of`` gives a frame of each content (its paths and kind). With
+    (refcli.relink). ``places`` gives each content's kind and paths; ``samples`` the samples of
+    the chosen tracks ((content id, track) -> samples) and ``joins`` the joined pieces, where the
+    caller has them. With
     ``whole_person`` (a query for the person of a hit), a chosen track brings every sample of the
     pieces joined to it, where nothing was judged of them."""
-    joins = _Joins(store)
+    joins = joins or Joins(store)
     if whole_person:
-        chosen = joins.with_joined_pieces(chosen, frames_of)
-    by_content: dict[tuple[str, int], set[int]] = {}
-    for content_id, generation, track in chosen:
-        if track != NO_TRACK:
-            by_content.setdefault((content_id, generation), set()).add(track)
-    samples_of = store.contents.track_samples(by_content)
+        chosen = joins.with_joined_pieces(chosen, places)
+        samples = None  # the joined pieces' samples too
+    if samples is None:
+        by_content: dict[tuple[str, int], set[int]] = {}
+        for content_id, generation, track in chosen:
+            if track != NO_TRACK:
+                by_content.setdefault((content_id, generation), set()).add(track)
+        samples = store.contents.track_samples(by_content)
+    samples_of = samples
     hits = []
     found: dict[tuple[str, int], list[list[tuple[int, Chosen]]]] = {}
     for (content_id, generation, track), picks in chosen.items():
@@ -46,7 +59,7 @@ def moments(store: Store, chosen: dict[tuple[str, int, int], list[Chosen]],
         for picked in runs(picks, order) if order else [[p] for p in picks]:
             found.setdefault((content_id, generation), []).append([(track, c) for c in picked])
     for (content_id, generation), pieces in found.items():
-        frame = frames_of[content_id]
+        frame = places[content_id]
         if frame.kind == "video" and len(pieces) > 1:
             ends = {t: samples_of[(content_id, t)] for t in {t for run in pieces for t, _ in run}
                     if (content_id, t) in samples_of}
@@ -60,11 +73,13 @@ def moments(store: Store, chosen: dict[tuple[str, int, int], list[Chosen]],
     return hits
 
 
-class _Joins:
-    """The joined pieces of each video of one answer, worked out once per video (refcli.relink)."""
+class Joins:
+    """The joined pieces of each video of one answer (refcli.relink): as the index worked them
+    out (the media rows), else worked out here once per video from its stored tracks."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._stored: tuple[dict[tuple[str, int], dict[int, int]], set[tuple[str, int]]] | None = None
         self._of: dict[tuple[str, int], tuple[dict[int, int], dict[int, Piece]]] = {}
 
     def _video(self, content_id: str, generation: int) -> tuple[dict[int, int], dict[int, Piece]]:
@@ -74,19 +89,31 @@ class _Joins:
         return self._of[(content_id, generation)]
 
     def after(self, content_id: str, generation: int) -> dict[int, int]:
-        return self._video(content_id, generation)[0]
+        """Which piece of this video continues which (track -> next track)."""
+        known, unknown = self.stored
+        if (content_id, generation) in unknown:
+            return self._video(content_id, generation)[0]
+        return known.get((content_id, generation), {})
+
+    @property
+    def stored(self) -> tuple[dict[tuple[str, int], dict[int, int]], set[tuple[str, int]]]:
+        """What indexing stored (Contents.joins): the videos with joins, and those indexed before
+        joins were stored."""
+        if self._stored is None:
+            self._stored = self.store.contents.joins()
+        return self._stored
 
     def with_joined_pieces(self, chosen: dict[tuple[str, int, int], list[Chosen]],
-                           frames_of: dict[str, Frame]) -> dict[tuple[str, int, int], list[Chosen]]:
+                           places: dict[str, Place]) -> dict[tuple[str, int, int], list[Chosen]]:
         """``chosen`` plus every sample of the video pieces joined to a chosen track."""
         out = {key: list(picks) for key, picks in chosen.items()}
         by_video: dict[tuple[str, int], set[int]] = {}
         for content_id, generation, track in chosen:
-            if frames_of[content_id].kind == "video" and track != NO_TRACK:
+            if places[content_id].kind == "video" and track != NO_TRACK:
                 by_video.setdefault((content_id, generation), set()).add(track)
         for (content_id, generation), tracks in by_video.items():
-            after, pieces = self._video(content_id, generation)
-            for track in same_person(after, tracks) - tracks:
+            _, pieces = self._video(content_id, generation)
+            for track in same_person(self.after(content_id, generation), tracks) - tracks:
                 piece = pieces[track]
                 out[(content_id, generation, track)] = [
                     Chosen(sample, time, [round(float(v), 1) for v in piece.boxes[4 * k:4 * k + 4]], float(score))

@@ -8,9 +8,9 @@ nobody rather than guessing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +18,10 @@ import numpy.typing as npt
 from refcli.features import Measured
 from refcli.registry import Registry
 
-__all__ = ["DEFAULT_REFERRER", "ReferRequest", "ReferResult", "Referrer", "create_referrer", "referrers"]
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["DEFAULT_REFERRER", "ReferRequest", "ReferResult", "Referrer", "TrackTerms", "create_referrer", "referrers"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,29 @@ class ReferResult:
     unsupported: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())  # e.g. a model's answer that could not be parsed
     ignored: tuple[str, ...] = field(default=())  # dropped on request (--ignore-unsupported) for this image
+
+
+@dataclass(frozen=True)
+class TrackTerms:
+    """What of an expression the stored values of a person's track decide (refcli.query.tracks).
+
+    Attributes:
+        alone: they decide all of it: nothing depends on the moment (a pose, a motion), on where
+            the person stands or on anyone else in the frame, so a person matches at every
+            sample of their track or at none, and the track can be judged once, without its frames.
+        columns: the tracks-table columns ``narrow`` reads ("faces": each track's face
+            embeddings, from the faces table: refcli.features.faces.with_faces).
+        narrow: which of the given track rows may match: a superset, cheap and vectorised (the
+            referrer still judges each of them); None when nothing rules a track out.
+        exact: with ``alone``, ``narrow`` (or its absence: everyone) is exactly the referrer's
+            choice, and nothing in the expression is left that it could not judge: the answer
+            can be counted and ranked on the tracks table, and only the hits shown are judged.
+    """
+
+    alone: bool
+    columns: tuple[str, ...] = ()
+    narrow: Callable[[pa.Table], npt.NDArray[np.bool_]] | None = None
+    exact: bool = False
 
 
 class Referrer(ABC):
@@ -101,6 +127,11 @@ class Referrer(ABC):
         where nobody matches. False unless a backend says so: "person" rules nobody out, and a
         backend that does not say is not asked to narrow."""
         return False
+
+    def per_track(self, expression: str) -> TrackTerms | None:
+        """What of ``expression`` a track's stored values decide, for answering from the tracks
+        table instead of every frame; None (the default) when this backend does not say."""
+        return None
 
 
 referrers: Registry[Referrer] = Registry("referrer")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +27,7 @@ from refcli.features.motion import CUE_NAMES as MOTION_CUES
 from refcli.features.motion import MotionCues
 from refcli.features.pose import CUE_NAMES as POSE_CUES
 from refcli.features.pose import Keypoints, PoseCues
-from refcli.refer import ReferRequest, Referrer, ReferResult
+from refcli.refer import ReferRequest, Referrer, ReferResult, TrackTerms
 from refcli.refer.grammar import (
     ColourClause,
     Cue,
@@ -39,6 +39,9 @@ from refcli.refer.grammar import (
     parse,
 )
 from refcli.refer.relations import CARRIED, Body, owned_by, relates, with_people
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _AXIS = {"left": (0, False), "right": (0, True), "top": (1, False), "bottom": (1, True)}
 
@@ -81,6 +84,34 @@ class EmbeddedReferrer(Referrer):
         return bool(parsed.positions or parsed.colours or parsed.names or parsed.size or parsed.people
                     or parsed.count or parsed.traits)
 
+    def per_track(self, expression: str) -> TrackTerms | None:
+        """Names, clothing colours and face traits are a track's (one value for all of it); a
+        position, a count, a size, a pose or motion cue, a thing or another person are not. The
+        colours and traits are tested on the stored columns exactly; a name needs its faces
+        compared with the gallery's, so with a name the test only narrows."""
+        parsed = self.parse(expression)
+        if not parsed.understood:
+            return None
+        alone = not (parsed.positions or parsed.size or parsed.count is not None or parsed.people or parsed.objects
+                     or parsed.cues)
+        columns: set[str] = set()
+        tests = []
+        for name in parsed.names:
+            columns.add("faces")
+            tests.append(lambda t, n=name: _may_be_named(t, self.gallery.get(n, [])))
+        for clause in parsed.colours:
+            columns |= {"upper_colours", "lower_colours"}
+            tests.append(lambda t, c=clause: _may_wear(t, c))
+        for trait in parsed.traits:
+            columns.add("face_traits")
+            tests.append(lambda t, tr=trait: _may_have(t, tr))
+
+        def narrow(tracks: pa.Table) -> npt.NDArray[np.bool_]:
+            return np.logical_and.reduce([test(tracks) for test in tests])
+
+        return TrackTerms(alone, tuple(sorted(columns)), narrow if tests else None,
+                          exact=alone and not parsed.names)
+
     def meets_all_but_objects(self, requests: Sequence[ReferRequest]) -> list[bool]:
         """Per request, whether someone in it meets every constraint of its expression except the
         things it names ("holding a microphone"), which are judged once a grounder found them:
@@ -95,9 +126,10 @@ class EmbeddedReferrer(Referrer):
         return out
 
     def wants(self, expression: str) -> frozenset[str]:
+        """Only what the expression asks about: each feature read costs a table read."""
         parsed = self.parse(expression)
-        extra = {w for w in ("pose", "motion", "traits", "objects", "keypoints") if _needs(parsed, w)}
-        return frozenset({"colours", "faces"} | extra)
+        return frozenset(w for w in ("colours", "faces", "pose", "motion", "traits", "objects", "keypoints")
+                         if _needs(parsed, w))
 
     def refer(self, requests: Sequence[ReferRequest]) -> list[ReferResult]:
         return [self._refer_one(r) for r in requests]
@@ -261,6 +293,32 @@ def select(parsed: ParsedExpression, boxes: npt.NDArray[np.float32], size: tuple
     if parsed.count is not None and not ranked and len(chosen) != parsed.count:
         return []  # "the two people in red" when three wear red: which two is a guess
     return sorted(int(i) for i in chosen)
+
+
+def _may_be_named(tracks: pa.Table, known: list[npt.NDArray[np.float32]]) -> npt.NDArray[np.bool_]:
+    """A superset of ``_is_named`` on stored track rows, vectorised; where no face was indexed at
+    all (no faces column), anyone (the referrer then says faces are not indexed)."""
+    from refcli.features.faces import FACES_COLUMN, may_be_named
+
+    if FACES_COLUMN not in tracks.column_names:
+        return np.ones(tracks.num_rows, np.bool_)
+    return may_be_named(tracks, known)
+
+
+def _may_wear(tracks: pa.Table, clause: ColourClause) -> npt.NDArray[np.bool_]:
+    """``_wears`` on stored track rows, vectorised (exact: the same shares and thresholds)."""
+    from refcli.features.colors import colours_known, wearing
+
+    present = [wearing(tracks, c, clause.part) for c in clause.colours]
+    found = np.logical_or.reduce(present) if clause.any_of else np.logical_and.reduce(present)
+    return colours_known(tracks) & (found != clause.negated)
+
+
+def _may_have(tracks: pa.Table, trait: Trait) -> npt.NDArray[np.bool_]:
+    """``_has`` on stored track rows, vectorised (exact: FaceTraits.holds' arithmetic)."""
+    from refcli.features.face_traits import holding
+
+    return holding(tracks, trait.name, trait.values) == (0 if trait.negated else 1)
 
 
 def _keypoints(feature: Measured) -> Mapping[str, tuple[float, float]]:

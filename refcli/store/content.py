@@ -73,6 +73,7 @@ class MediaRow(TypedDict):
     refcli_version: str
     full_hash: str | None
     row_counts: list[RowCount]
+    joins: list[int] | None
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,32 @@ class Contents:
 
     # -- what queries read -------------------------------------------------------------------
 
+    def current(self) -> tuple[pa.Table, dict[str, list[str]]]:
+        """The contents a query answers from: (content_id, generation, kind, width, height) of
+        each indexed content that some path points to, and per content id its sorted paths."""
+        media = self._store._read("media", ["content_id", "generation", "kind", "width", "height", "status"])
+        media = media.filter(pc.equal(media.column("status"), "ok")).drop_columns(["status"])
+        files = self._store._read("files", ["path", "content_id", "gone_at"])
+        files = files.filter(pc.and_(pc.is_valid(files.column("content_id")), pc.is_null(files.column("gone_at"))))
+        paths: dict[str, list[str]] = {}  # gone files are not answers
+        for path, content_id in zip(files.column("path").to_pylist(), files.column("content_id").to_pylist()):
+            paths.setdefault(content_id, []).append(real_path(path))
+        media = media.filter(pc.is_in(media.column("content_id"), pa.array(list(paths), pa.string())))
+        return media, {cid: sorted(p) for cid, p in paths.items()}
+
+    def joins(self) -> tuple[dict[tuple[str, int], dict[int, int]], set[tuple[str, int]]]:
+        """The pieces of tracks that make one person (refcli.relink), as indexing worked them out:
+        per video generation with any, track -> the track that continues it; and the video
+        generations indexed before schema v13, for which nobody worked them out."""
+        media = self._store._read("media", ["content_id", "generation", "kind", "joins"])
+        media = media.filter(pc.equal(media.column("kind"), "video"))
+        lengths = pc.list_value_length(media.column("joins"))
+        known = media.filter(pc.fill_null(pc.greater(lengths, 0), False))
+        unknown = media.filter(pc.is_null(media.column("joins")))
+        out = {(cid, gen): dict(zip(pairs[::2], pairs[1::2])) for cid, gen, pairs in zip(
+            *(known.column(n).to_pylist() for n in ("content_id", "generation", "joins")))}
+        return out, set(zip(unknown.column("content_id").to_pylist(), unknown.column("generation").to_pylist()))
+
     def current_frames(self) -> tuple[pa.Table, dict[str, list[str]]]:
         """Frames of the current generation of every indexed content that some path points to.
 
@@ -297,20 +324,21 @@ class Contents:
         The media table is read first: a writer switching a generation meanwhile leaves the
         old rows in place until its sweep, so this snapshot stays whole.
         """
-        media = self._store._read("media", ["content_id", "generation", "kind", "status"])
-        media = media.filter(pc.equal(media.column("status"), "ok")).drop_columns(["status"])
-        paths: dict[str, list[str]] = {}
-        for row in self._store._read("files", ["path", "content_id", "gone_at"]).to_pylist():
-            if row["content_id"] is not None and row["gone_at"] is None:  # gone files are not answers
-                paths.setdefault(row["content_id"], []).append(real_path(row["path"]))
+        media, paths = self.current()
         frames = self._store._read("frames")
-        keys = frames.select(["content_id", "generation"]).append_column(
-            "_row", pa.array(range(frames.num_rows), pa.int64()))
-        # Arrow joins cannot carry nested columns: join the keys, then take the rows.
-        matched = keys.join(media, keys=["content_id", "generation"], join_type="inner").sort_by("_row")
-        matched = matched.filter(pc.is_in(matched.column("content_id"), pa.array(list(paths), pa.string())))
-        current = frames.take(matched.column("_row")).append_column("kind", matched.column("kind"))
-        return current, {cid: sorted(p) for cid, p in paths.items()}
+        current = _of_current(frames, media.select(["content_id", "generation", "kind"]))
+        return current, paths
+
+    def current_tracks(self, media: pa.Table, columns: Sequence[str],
+                       contents: Sequence[str] | None = None) -> pa.Table:
+        """Some columns of the tracks of the current generations (``media``, from ``current``),
+        in the store's order; of ``contents`` only, if given (read through the content id index)."""
+        where = None if contents is None else \
+            f"content_id IN ({', '.join(repr(sql.checked_id(c)) for c in contents)})"
+        if contents is not None and not contents:
+            where = "content_id IS NULL"  # no content: no row
+        tracks = self._store._read("tracks", list(dict.fromkeys(["content_id", "generation", *columns])), where)
+        return _of_current(tracks, media.select(["content_id", "generation"]))
 
     def tracks(self, content_id: str, generation: int,
                tracks: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
@@ -365,6 +393,20 @@ class Contents:
                  f"AND sample = {int(sample)}")
         rows: list[KeyframeRow] = self._store._read("keyframes", where=where).to_pylist()
         return rows[0] if rows else None
+
+
+def _of_current(rows: pa.Table, current: pa.Table) -> pa.Table:
+    """The rows of a content table whose (content_id, generation) is in ``current``, in order, with
+    ``current``'s other columns appended. Arrow joins cannot carry nested columns: join the keys,
+    then take the rows."""
+    keys = rows.select(["content_id", "generation"]).append_column(
+        "_row", pa.array(range(rows.num_rows), pa.int64()))
+    matched = keys.join(current, keys=["content_id", "generation"], join_type="inner").sort_by("_row")
+    out = rows.take(matched.column("_row"))
+    for name in current.column_names:
+        if name not in ("content_id", "generation"):
+            out = out.append_column(name, matched.column(name))
+    return out
 
 
 def _require_content_table(name: str) -> None:

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from refcli.features import stored_by_features
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 BOX = pa.list_(pa.float32())  # not fixed-size: LanceDB would treat it as a vector column
 
@@ -68,6 +68,10 @@ MEDIA = pa.schema([
     # Rows the current generation holds in each content table: `refcli repair` tells a whole
     # content from one that lost rows to a damaged data file.
     ("row_counts", ROW_COUNTS),
+    # The pieces of one person's video track that the tracker split, joined (refcli.relink), worked
+    # out when the file was indexed: pairs (track, the track that continues it), flat. Null for
+    # contents indexed before v13: `find` then works them out from the stored tracks.
+    ("joins", pa.list_(pa.int32())),
 ])
 
 # Each photo and each sampled video frame with at least one candidate, with every candidate:
@@ -321,9 +325,18 @@ def add_feature_storage(db: Any) -> list[str]:
     return added
 
 
+def _v12_to_v13(db: Any) -> None:
+    """v13 keeps each video's joined track pieces on its media row (null before: worked out at
+    query time until the file is indexed again)."""
+    media = db.open_table("media")
+    if "joins" not in media.schema.names:
+        media.add_columns(pa.field("joins", pa.list_(pa.int32())))
+
+
 MIGRATIONS: dict[int, Callable[[Any], object]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5,
                                                 5: _v5_to_v6, 6: _v6_to_v7, 7: _v7_to_v8, 8: _v8_to_v9,
                                                 9: add_feature_storage,  # v10: tracks.face_traits
                                                 10: _v10_to_v11,
-                                                11: add_feature_storage}  # v12: tracks.appearance
+                                                11: add_feature_storage,  # v12: tracks.appearance
+                                                12: _v12_to_v13}
 """from_version -> function(db) that upgrades a database to from_version + 1."""

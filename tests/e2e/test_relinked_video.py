@@ -44,8 +44,7 @@ def test_the_person_of_a_hit_includes_their_joined_pieces(tmp_path: Path, data_d
     """`find --like HIT` asks for a person: in a video, the pieces of their track joined to the
     one whose face matched come too (here chosen by hand: the walkers show no face)."""
     from refcli.people.like import only_like
-    from refcli.query.frames import Frame
-    from refcli.query.moments import Chosen, moments
+    from refcli.query.moments import Chosen, Place, moments
 
     video = tmp_path / "walkers.mp4"
     shutil.copy(data_dir / "composite_relink.mp4", video)
@@ -58,11 +57,10 @@ def test_the_person_of_a_hit_includes_their_joined_pieces(tmp_path: Path, data_d
     picked = {(record.content_id, record.generation, first): [
         Chosen(s, t, rows[first]["boxes"][4 * k:4 * k + 4], 0.9)
         for k, (s, t) in enumerate(zip(rows[first]["samples"], rows[first]["times"]))]}
-    frames_of = {record.content_id: Frame(record.content_id, record.generation, 0, 0.0, 768, 576, "video", [],
-                                          [str(video)])}
-    alone = moments(store, {k: list(v) for k, v in picked.items()}, frames_of)
+    places = {record.content_id: Place("video", [str(video)])}
+    alone = moments(store, {k: list(v) for k, v in picked.items()}, places)
     assert len(alone) == 1 and alone[0].end == rows[first]["times"][-1]  # a query judged only the first piece
-    hits = moments(store, picked, frames_of, whole_person=True)
+    hits = moments(store, picked, places, whole_person=True)
     assert len(hits) == 1 and hits[0].start == rows[first]["times"][0] and hits[0].end == rows[then]["times"][-1]
     assert only_like("3c302ec36d01cec8:0:0")
     assert not only_like("the man in red, the same person as 3c302ec36d01cec8:0:0")

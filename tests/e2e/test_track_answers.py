@@ -1,0 +1,132 @@
+"""Answers from the tracks table (refcli.query.tracks) are the answers the frames give: on real
+photos and videos indexed with the models inside refcli, and on a larger archive generated from
+their rows, every query a track decides alone gets the same hits, total and unsupported phrases
+both ways, and the tracks way reads no frame."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from refcli.cli.app import app
+from refcli.query import build_referrer, find
+from refcli.query.backends import ReferrerSettings
+from refcli.store import Store
+from refcli.track import Rows
+
+runner = CliRunner()
+
+ALONE = [
+    "person", "everyone", "people in red", "the person in red", "someone wearing blue", "people not wearing red",
+    "the man", "a woman", "the women", "a man in a white shirt", "people in black or red", "a smiling person",
+    "not a man", "a woman who is not smiling", "an adult", "a child", "people in a red top and blue trousers",
+    "Barack Obama", "Barack Obama in a blue shirt",
+]
+"""Queries whose answer a track's stored values decide (names, colours, face traits)."""
+
+NOT_ALONE = ["the person on the left", "the two people in red", "the man next to the woman", "a walking person"]
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Store:
+    """Portraits, a photo of a match, and real and composite walkers, indexed with faces, with
+    one person named from another photo."""
+    pytest.importorskip("dlib", reason="the faces extra is not installed")
+    root = tmp_path_factory.mktemp("archive")
+    for name in ("obama.jpg", "biden.jpg", "astronaut.jpg", "messi5.jpg", "vtest_4s.mp4", "composite_walkers.mp4",
+                 "composite_relink.mp4"):
+        shutil.copy(data_dir / name, root / name)
+    db = str(root / "db")
+    for args in (["index", str(root), "--db", db, "--faces"],
+                 ["faces", "add", "Barack Obama", str(data_dir / "obama2.jpg"), "--db", db]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    return Store.open(db)
+
+
+def answers(store: Store, query: str, whole_tracks: bool, limit: int | None = None) -> tuple[dict, int, int]:
+    referrer = build_referrer(ReferrerSettings(gallery=store.gallery.embeddings()))
+    result = find(store, query, referrer, whole_tracks=whole_tracks, limit=limit)
+    said = result.to_dict()
+    return ({k: said[k] for k in ("total", "hits", "unsupported", "ignored", "warnings")},
+            result.frames_judged, result.tracks_judged)
+
+
+@pytest.mark.parametrize("query", ALONE)
+def test_tracks_answer_as_the_frames_do(indexed: Store, query: str) -> None:
+    by_tracks, frames_read, tracks_judged = answers(indexed, query, True)
+    by_frames, frames_judged, _ = answers(indexed, query, False)
+    assert by_tracks == by_frames
+    if not by_frames["unsupported"]:  # "not a man": refused before any frame or track is read
+        assert frames_read == 0 and frames_judged > 0
+    for limit in (1, 3):  # the first hits, counted and ranked without judging every track
+        first, _, judged = answers(indexed, query, True, limit)
+        assert first == answers(indexed, query, False, limit)[0]
+        if "obama" not in query.lower() and first["total"] > limit:  # a name needs every face compared
+            assert judged <= limit + 2  # the pieces of one person's hit are judged together
+
+
+def test_the_test_media_answer_something(indexed: Store) -> None:
+    """The comparison above is not between two empty answers."""
+    assert answers(indexed, "person", True)[0]["total"] >= 20
+    for query in ("people in red", "the man", "a woman", "Barack Obama"):
+        assert answers(indexed, query, True)[0]["total"] >= 1, query
+
+
+@pytest.mark.parametrize("query", NOT_ALONE)
+def test_what_a_track_does_not_decide_reads_the_frames(indexed: Store, query: str) -> None:
+    _, frames_judged, tracks_judged = answers(indexed, query, True)
+    assert frames_judged > 0 and tracks_judged == 0
+
+
+def test_a_generated_archive_answers_the_same_both_ways(indexed: Store, tmp_path: Path) -> None:
+    """Many contents made of the real rows, each track given the colours and face traits of a
+    random real track: the tracks table and the frames agree on every query."""
+    store = generated(indexed, str(tmp_path / "db"), copies=12)
+    for query in ALONE:
+        for limit in (None, 20):
+            assert answers(store, query, True, limit)[0] == answers(store, query, False, limit)[0], (query, limit)
+    # its faces were not copied: a name cannot be judged, and both ways say so, even where
+    # nobody else matches
+    by_tracks = answers(store, "Barack Obama in purple", True)[0]
+    assert by_tracks["unsupported"] and by_tracks == answers(store, "Barack Obama in purple", False)[0]
+
+
+def generated(source: Store, path: str, copies: int) -> Store:
+    rng = random.Random(7)
+    media = {m.content_id: m for m in source.contents.media().values()}
+    frames, _ = source.contents.current_frames()
+    tracks = source.contents.read("tracks", ["content_id", "generation", "track", "start", "end", "time", "box",
+                                             "score", "samples", "times", "boxes", "scores", "keyframes",
+                                             "upper_colours", "lower_colours", "face_traits", "motion"]).to_pylist()
+    looks = [(t["upper_colours"], t["lower_colours"], t["face_traits"]) for t in tracks]
+    raw = source._read("media").to_pylist()
+    store = Store.open(path, create=True)
+    with store.writer():
+        store.gallery.add(source._read("gallery").to_pylist())
+        for copy in range(copies):
+            rows, media_rows, files = Rows(), [], []
+            for content_id, record in media.items():
+                cid = f"{copy:04x}{content_id[4:]}"
+                gen = store.new_generation()
+                for frame in frames.to_pylist():
+                    if frame["content_id"] == content_id and frame["generation"] == record.generation:
+                        rows.frames.append({**{k: frame[k] for k in ("sample", "time", "width", "height",
+                                                                     "candidates")},
+                                            "content_id": cid, "generation": gen})
+                for track in tracks:
+                    if track["content_id"] == content_id and track["generation"] == record.generation:
+                        upper, lower, traits = rng.choice(looks)
+                        rows.tracks.append({**track, "content_id": cid, "generation": gen, "upper_colours": upper,
+                                            "lower_colours": lower, "face_traits": traits})
+                row = next(r for r in raw if r["content_id"] == content_id)
+                media_rows.append({**row, "content_id": cid, "generation": gen})
+                files.append({"path": f"/archive/{copy}/{content_id}", "content_id": cid, "kind": record.kind,
+                              "size": 1, "mtime_ns": 1, "mode": 0o644, "error": None, "seen_at": 0.0,
+                              "gone_at": None})
+            store.contents.commit(rows, media_rows, files)
+    return store
