@@ -37,9 +37,8 @@ def moments(store: Store, chosen: dict[tuple[str, int, int], list[Chosen]],
     are a hit each, and in a video the runs of the pieces of one person's track are joined
     (refcli.relink). ``places`` gives each content's kind and paths; ``samples`` the samples of
     the chosen tracks ((content id, track) -> samples) and ``joins`` the joined pieces, where the
-    caller has them. With
-    ``whole_person`` (a query for the person of a hit), a chosen track brings every sample of the
-    pieces joined to it, where nothing was judged of them."""
+    caller has them. With ``whole_person`` (a query for the person of a hit), a chosen track
+    brings every sample of the pieces joined to it, where nothing was judged of them."""
     joins = joins or Joins(store)
     if whole_person:
         chosen = joins.with_joined_pieces(chosen, places)
@@ -50,19 +49,18 @@ def moments(store: Store, chosen: dict[tuple[str, int, int], list[Chosen]],
             if track != NO_TRACK:
                 by_content.setdefault((content_id, generation), set()).add(track)
         samples = store.contents.track_samples(by_content)
-    samples_of = samples
     hits = []
     found: dict[tuple[str, int], list[list[tuple[int, Chosen]]]] = {}
     for (content_id, generation, track), picks in chosen.items():
         picks.sort(key=lambda c: c.sample)
-        order = samples_of.get((content_id, track))
+        order = samples.get((content_id, track))
         for picked in runs(picks, order) if order else [[p] for p in picks]:
             found.setdefault((content_id, generation), []).append([(track, c) for c in picked])
     for (content_id, generation), pieces in found.items():
         frame = places[content_id]
         if frame.kind == "video" and len(pieces) > 1:
-            ends = {t: samples_of[(content_id, t)] for t in {t for run in pieces for t, _ in run}
-                    if (content_id, t) in samples_of}
+            ends = {t: samples[(content_id, t)] for t in {t for run in pieces for t, _ in run}
+                    if (content_id, t) in samples}
             pieces = rejoined(pieces, joins.after(content_id, generation), ends)
         for run in pieces:
             track, best = max(run, key=lambda tc: tc[1].score)
