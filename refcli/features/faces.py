@@ -137,15 +137,13 @@ def with_faces(store: Store, tracks: pa.Table) -> pa.Table:
     the faces table in one scan."""
     keys = ["content_id", "generation", "track"]
     faces = store.contents.read("faces", [*keys, "embedding"])
-    # Arrow joins cannot carry nested columns: join the keys, then take the embeddings
-    of_face = faces.select(keys).append_column("_face", pa.array(range(faces.num_rows), pa.int64()))
-    of_track = tracks.select(keys).append_column("_row", pa.array(range(tracks.num_rows), pa.int64()))
-    pairs = of_face.join(of_track, keys=keys, join_type="inner").sort_by([("_row", "ascending"),
-                                                                          ("_face", "ascending")])
-    rows = pairs.column("_row").to_numpy()
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=tracks.num_rows))]).astype(np.int32)
-    embeddings = faces.column("embedding").combine_chunks().take(pairs.column("_face").combine_chunks())
-    return tracks.append_column(FACES_COLUMN, pa.ListArray.from_arrays(pa.array(offsets), embeddings))
+    from refcli.store.content import matching_rows
+
+    rows, of_face = matching_rows(tracks, faces, keys)  # by track, then in the faces table's order
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(rows.to_numpy(), minlength=tracks.num_rows))])
+    embeddings = faces.column("embedding").combine_chunks().take(of_face)
+    return tracks.append_column(FACES_COLUMN, pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)),
+                                                                       embeddings))
 
 
 def may_be_named(tracks: pa.Table, known: Sequence[npt.ArrayLike]) -> npt.NDArray[np.bool_]:

@@ -29,11 +29,8 @@ class Hit:
     def rank(self) -> tuple[float, str, float, int]:
         """Where it comes in an answer: best first, then by path and time; ties (one track's
         person seen twice at once cannot tie) by track."""
-        return hit_rank(self.score, self.path, self.start, self.track)
-
-
-def hit_rank(score: float, path: str, start: float | None, track: int | None) -> tuple[float, str, float, int]:
-    return -score, path, start if start is not None else -1.0, track if track is not None else -1
+        return (-self.score, self.path, self.start if self.start is not None else -1.0,
+                self.track if self.track is not None else -1)
 
 
 @dataclass

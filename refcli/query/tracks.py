@@ -26,6 +26,7 @@ from refcli.query.cues import MomentCues
 from refcli.query.moments import Chosen, Joins, Place
 from refcli.refer import ReferRequest, Referrer, ReferResult, TrackTerms
 from refcli.store import Store
+from refcli.store.content import matching_rows
 
 TRACK_BATCH = 1024
 """One-person requests per referrer call."""
@@ -139,11 +140,8 @@ def _with_columns(store: Store, media: pa.Table, tracks: pa.Table, columns: list
     contents = pc.unique(tracks.column("content_id")).to_pylist()
     more = store.contents.current_tracks(media, ["track", *columns],
                                          contents if len(contents) <= MAX_CONTENTS_LISTED else None)
-    mine = tracks.select(keys).append_column("_row", pa.array(range(tracks.num_rows), pa.int64()))
-    theirs = more.select(keys).append_column("_more", pa.array(range(more.num_rows), pa.int64()))
-    # Arrow joins cannot carry nested columns: join the keys, then take the rows
-    pairs = mine.join(theirs, keys=keys, join_type="inner").sort_by("_row")
-    out, taken = tracks.take(pairs.column("_row")), more.take(pairs.column("_more"))
+    mine, theirs = matching_rows(tracks, more, keys)
+    out, taken = tracks.take(mine), more.take(theirs)
     for name in columns:
         out = out.append_column(name, taken.column(name))
     return out

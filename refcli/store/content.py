@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from refcli.track import Rows
 
 __all__ = ["Contents", "ContentCounts", "Failure", "FileRecord", "FileRow", "KeyframeRow", "MediaRecord", "MediaRow",
-           "TrackKey"]
+           "TrackKey", "matching_rows"]
 
 TrackKey = tuple[str, int, int]
 """(content id, generation, track id): a track of one generation of one content."""
@@ -395,14 +395,22 @@ class Contents:
         return rows[0] if rows else None
 
 
+def matching_rows(left: pa.Table, right: pa.Table, keys: Sequence[str]) -> tuple[pa.Array, pa.Array]:
+    """The row numbers of each pair of rows of ``left`` and ``right`` with equal ``keys``, in
+    ``left``'s order (then ``right``'s). Arrow joins cannot carry nested columns: join the keys
+    only, then take the rows with these."""
+    mine = left.select(list(keys)).append_column("_left", pa.array(range(left.num_rows), pa.int64()))
+    theirs = right.select(list(keys)).append_column("_right", pa.array(range(right.num_rows), pa.int64()))
+    pairs = mine.join(theirs, keys=list(keys), join_type="inner").sort_by([("_left", "ascending"),
+                                                                           ("_right", "ascending")])
+    return pairs.column("_left").combine_chunks(), pairs.column("_right").combine_chunks()
+
+
 def _of_current(rows: pa.Table, current: pa.Table) -> pa.Table:
     """The rows of a content table whose (content_id, generation) is in ``current``, in order, with
-    ``current``'s other columns appended. Arrow joins cannot carry nested columns: join the keys,
-    then take the rows."""
-    keys = rows.select(["content_id", "generation"]).append_column(
-        "_row", pa.array(range(rows.num_rows), pa.int64()))
-    matched = keys.join(current, keys=["content_id", "generation"], join_type="inner").sort_by("_row")
-    out = rows.take(matched.column("_row"))
+    ``current``'s other columns appended."""
+    mine, theirs = matching_rows(rows, current, ["content_id", "generation"])
+    out, matched = rows.take(mine), current.take(theirs)
     for name in current.column_names:
         if name not in ("content_id", "generation"):
             out = out.append_column(name, matched.column(name))
