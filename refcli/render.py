@@ -42,7 +42,8 @@ class HitRef:
 
 
 def hit_id(content_id: str, track: int, sample: int) -> str:
-    return str(HitRef(content_id[:16], track, sample))
+    """The id of a hit (HitRef's text), written directly: an answer may have a million."""
+    return f"{content_id[:16]}:{track}:{sample}"
 
 
 def hit_picture(store: Store, ref: HitRef, max_side: int | None = None) -> npt.NDArray[np.uint8]:

@@ -135,7 +135,7 @@ FACES_COLUMN = "faces"
 def with_faces(store: Store, tracks: pa.Table) -> pa.Table:
     """Track rows with their face embeddings (FACES_COLUMN, empty where none was seen), read from
     the faces table in one scan."""
-    keys = ["content_id", "generation", "track"]
+    keys = ["generation", "track"]  # a generation is one content's: no string join
     faces = store.contents.read("faces", [*keys, "embedding"])
     from refcli.store.content import matching_rows
 

@@ -12,6 +12,10 @@ from refcli.relink import Piece, chains, pieces_of, same_person
 from refcli.render import hit_id
 from refcli.store import Store
 
+StoredJoins = tuple[dict[tuple[str, int], dict[int, int]], set[tuple[str, int]]]
+"""Per video generation with joined pieces, track -> the track that continues it; and the video
+generations indexed before joins were stored (refcli.store.content.Current.joins)."""
+
 
 class Place(NamedTuple):
     """Where a content is: its kind (image, video) and every path that holds it."""
@@ -75,9 +79,9 @@ class Joins:
     """The joined pieces of each video of one answer (refcli.relink): as the index worked them
     out (the media rows), else worked out here once per video from its stored tracks."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, stored: StoredJoins | None = None) -> None:
         self.store = store
-        self._stored: tuple[dict[tuple[str, int], dict[int, int]], set[tuple[str, int]]] | None = None
+        self._stored = stored
         self._of: dict[tuple[str, int], tuple[dict[int, int], dict[int, Piece]]] = {}
 
     def _video(self, content_id: str, generation: int) -> tuple[dict[int, int], dict[int, Piece]]:
@@ -94,11 +98,11 @@ class Joins:
         return known.get((content_id, generation), {})
 
     @property
-    def stored(self) -> tuple[dict[tuple[str, int], dict[int, int]], set[tuple[str, int]]]:
-        """What indexing stored (Contents.joins): the videos with joins, and those indexed before
+    def stored(self) -> StoredJoins:
+        """What indexing stored (Current.joins): the videos with joins, and those indexed before
         joins were stored."""
         if self._stored is None:
-            self._stored = self.store.contents.joins()
+            self._stored = self.store.contents.current().joins()
         return self._stored
 
     def with_joined_pieces(self, chosen: dict[tuple[str, int, int], list[Chosen]],

@@ -8,6 +8,7 @@ referrer chose, with the box and time of its best sample.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.ground import Grounder
@@ -46,6 +47,9 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
     cache = AnswerCache(store, referrer, query, min_score)
     grounding = Grounding(store, referrer, query, grounder)
     terms = None if unsupported else referrer.per_track(query)
+    whole_person = only_like(query)  # the person of a hit: also where their face was not seen
+    if terms is not None and whole_person:
+        terms = replace(terms, exact=False)  # the pieces joined to theirs come too, chosen or not
     chunks: Iterable[Sequence[FrameRequest | TrackRequest]] = ()
     plan: TrackPlan | None = None
     if whole_tracks and terms is not None and answers_alone(terms, min_score):  # each track judged once, no frame read
@@ -70,9 +74,13 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
                     samples[(item.key[0], item.key[2])] = item.samples
             else:
                 judged += 1
-    # the person of a hit: also where their face was not seen
-    hits = [] if unsupported else moments(store, chosen, places, whole_person=only_like(query), samples=samples,
-                                          joins=plan.joins if plan else None)
+    if unsupported:
+        hits = []
+    elif plan is not None and plan.hits is not None:
+        hits = plan.hits
+    else:
+        hits = moments(store, chosen, places, whole_person=whole_person, samples=samples,
+                       joins=plan.joins if plan else None)
     hits.sort(key=lambda h: h.rank)
     said = list(referrer.ignored(query))
     ignored = said + [p for p in dropped if p not in said]

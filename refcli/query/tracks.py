@@ -4,7 +4,9 @@ When the stored values of a person's track decide a query alone (a name, clothin
 traits: ``Referrer.per_track``), a person matches at every sample of their track or at none. Each
 track is then judged once, as a one-person request, instead of once per frame with everyone
 beside it; the referrer's cheap vectorised test (``TrackTerms.narrow``) first rules out, on the
-stored columns, the tracks it cannot choose. A chosen track is chosen at each of its samples,
+stored columns, the tracks it cannot choose. Where that test is the referrer's choice exactly
+(``TrackTerms.exact``: colours, face traits, everyone), nothing is judged: the answer is ranked
+on the table and only the hits shown are built. A chosen track is chosen at each of its samples,
 with the box and score it has there, as the frames hold them: the answer is the one the frames
 give (tests/e2e/test_track_answers.py).
 """
@@ -23,10 +25,12 @@ from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.features import track_columns
 from refcli.features.faces import FACES_COLUMN, faces_indexed, with_faces
 from refcli.query.cues import MomentCues
+from refcli.query.hits import Hit
 from refcli.query.moments import Chosen, Joins, Place
 from refcli.refer import ReferRequest, Referrer, ReferResult, TrackTerms
+from refcli.render import hit_id
 from refcli.store import Store
-from refcli.store.content import matching_rows
+from refcli.store.content import Current
 
 TRACK_BATCH = 1024
 """One-person requests per referrer call."""
@@ -71,13 +75,13 @@ class TrackRequest:
 
 @dataclass
 class TrackPlan:
-    """The tracks to judge, in batches, and what is known before judging them: with exact terms
-    (``TrackTerms.exact``) the number of hits and which come first, so only the hits shown are
-    judged."""
+    """The tracks to judge, in batches; or, with exact terms (``TrackTerms.exact``), the answer
+    itself, worked out on the table: the number of hits and the first ``limit`` of them."""
 
     batches: Iterator[list[TrackRequest]]
     total: int | None = None  # the answer's hits, where known without judging every track
     joins: Joins | None = None
+    hits: list[Hit] | None = None  # the answer's first hits, where known without judging
 
 
 def answers_alone(terms: TrackTerms | None, min_score: float) -> bool:
@@ -88,24 +92,22 @@ def answers_alone(terms: TrackTerms | None, min_score: float) -> bool:
 
 
 HEAVY = ["samples", "times", "boxes", "scores"]
-"""Per-sample columns: read only for the tracks that are judged."""
-
-MAX_CONTENTS_LISTED = 1000
-"""Above this many contents, the tracks to judge are read in one scan, not by content id."""
+"""Per-sample columns: read only for the tracks that are judged or shown."""
 
 
 def track_plan(store: Store, query: str, referrer: Referrer, terms: TrackTerms, min_score: float,
                content_ids: set[str] | None, limit: int | None) -> TrackPlan:
-    """One-person requests for the current tracks that reach ``min_score`` and that
-    ``terms.narrow`` does not rule out (within ``content_ids`` if given); with exact terms, only
-    for the first ``limit`` hits (all when None), and the number of hits. The per-sample columns
-    and the features' are read only for the tracks judged."""
-    media, paths = store.contents.current()
+    """The answer, or what to judge for it, from the current tracks that reach ``min_score`` and
+    that ``terms.narrow`` does not rule out (within ``content_ids`` if given). With exact terms
+    the narrowing is the answer: it is ranked on the table and only its first ``limit`` hits (all
+    when None) are built, nothing judged. Otherwise the tracks left are judged, one request each.
+    The per-sample columns and the features' are read only for the tracks shown or judged."""
+    current = store.contents.current()
+    media = current.media
     if content_ids is not None:
         media = media.filter(pc.is_in(media.column("content_id"), pa.array(sorted(content_ids), pa.string())))
-    wants = referrer.wants(query)
     tracks = store.contents.current_tracks(media, ["track", "score", "start",
-                                                   *(c for c in terms.columns if c != FACES_COLUMN)])
+                                                   *(c for c in terms.columns if c != FACES_COLUMN)], row_ids=True)
     if FACES_COLUMN in terms.columns and faces_indexed(store):
         tracks = with_faces(store, tracks)
     people = pc.greater_equal(tracks.column("score").cast(pa.float64()), min_score).to_numpy(zero_copy_only=False)
@@ -116,35 +118,61 @@ def track_plan(store: Store, query: str, referrer: Referrer, terms: TrackTerms, 
         keep = np.arange(len(people)) == int(np.argmax(people))
     if not keep.all():
         tracks = tracks.filter(pa.array(keep))
-    places = {cid: Place(kind, paths[cid]) for cid, kind in zip(*(media.column(n).to_pylist()
-                                                                   for n in ("content_id", "kind")))}
-    total, joins = None, None
+    joins = Joins(store, current.joins())
     if terms.exact:
-        joins = Joins(store)
-        ranking = ranked_hits(tracks, places, joins)
-        shown = [row for hit in ranking.first(limit) for row in hit]
-        tracks, total = tracks.take(pa.array(sorted(shown), pa.int64())), ranking.total
-    wanted = [c for c in (*HEAVY, *track_columns(wants)) if c not in tracks.column_names]
-    tracks = _with_columns(store, media, tracks, wanted)
+        ranking = ranked_hits(tracks, media, current.path_order(), joins)
+        shown = ranking.first(limit)
+        rows = sorted(row for hit in shown for row in hit)
+        heavy = store.contents.track_rows(media, tracks.take(pa.array(rows, pa.int64())), HEAVY)
+        at = {row: k for k, row in enumerate(rows)}
+        hits = _hits(heavy, [[at[r] for r in hit] for hit in shown], _places(current, media, heavy))
+        return TrackPlan(iter(()), ranking.total, joins, hits)
+    wants = referrer.wants(query)
+    tracks = store.contents.track_rows(media, tracks, [*HEAVY, *track_columns(wants)])
     if "faces" in wants and FACES_COLUMN not in tracks.column_names and faces_indexed(store):
         tracks = with_faces(store, tracks)
-    return TrackPlan(_batches(store, query, wants, tracks, media, places), total, joins)
+    return TrackPlan(_batches(store, query, wants, tracks, media, _places(current, media, tracks)), None, joins)
 
 
-def _with_columns(store: Store, media: pa.Table, tracks: pa.Table, columns: list[str]) -> pa.Table:
-    """``tracks`` with more of their columns, read for their contents only (in one scan when
-    they are many)."""
-    keys = ["content_id", "generation", "track"]
-    if not columns:
-        return tracks
-    contents = pc.unique(tracks.column("content_id")).to_pylist()
-    more = store.contents.current_tracks(media, ["track", *columns],
-                                         contents if len(contents) <= MAX_CONTENTS_LISTED else None)
-    mine, theirs = matching_rows(tracks, more, keys)
-    out, taken = tracks.take(mine), more.take(theirs)
-    for name in columns:
-        out = out.append_column(name, taken.column(name))
-    return out
+def _places(current: Current, media: pa.Table, tracks: pa.Table) -> dict[str, Place]:
+    """Where the contents of these tracks are."""
+    paths = current.paths_of(pc.unique(tracks.column("content_id")).to_pylist())
+    return {cid: Place(kind, paths[cid]) for cid, kind in zip(*(media.column(n).to_pylist()
+                                                                 for n in ("content_id", "kind"))) if cid in paths}
+
+
+def _hits(tracks: pa.Table, shown: list[list[int]], places: dict[str, Place]) -> list[Hit]:
+    """The hits of people chosen at every sample of their tracks: per hit, its rows of
+    ``tracks`` (one track, or the joined pieces of one person in order), as
+    refcli.query.moments makes them of chosen samples (the box and time of the best sample, the
+    first of equals), vectorised per row. Boxes and scores are rounded by numpy, as Python
+    rounds them: their float32 values times a power of ten are exact in float64."""
+    if not shown:
+        return []
+    lengths = pc.list_value_length(tracks.column("scores")).to_numpy(zero_copy_only=False).astype(np.int64)
+    firsts = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # every track has a sample
+    scores = pc.list_flatten(tracks.column("scores")).to_numpy(zero_copy_only=False).astype(np.float64)
+    of_row = np.repeat(np.arange(len(lengths)), lengths)
+    top = np.maximum.reduceat(scores, firsts)
+    at_top = np.flatnonzero(scores == top[of_row])
+    best = at_top[np.concatenate([[True], of_row[at_top][1:] != of_row[at_top][:-1]])]  # per row
+    boxes = np.round(pc.list_flatten(tracks.column("boxes")).to_numpy(zero_copy_only=False)
+                     .astype(np.float64).reshape(-1, 4)[best], 1).tolist()
+    rounded = np.round(top, 4).tolist()
+    times = pc.list_flatten(tracks.column("times")).to_pylist()
+    samples = pc.list_flatten(tracks.column("samples")).to_numpy(zero_copy_only=False)[best].tolist()
+    content_ids = tracks.column("content_id").to_pylist()
+    track_ids = tracks.column("track").to_pylist()
+    best_at, start_at, end_at = best.tolist(), firsts.tolist(), (firsts + lengths - 1).tolist()
+    hits = []
+    for members in shown:
+        row = members[0] if len(members) == 1 else max(members, key=lambda r: top[r])
+        cid, track, place = content_ids[row], track_ids[row], places[content_ids[row]]
+        hits.append(Hit(path=place.paths[0], kind=place.kind, time=times[best_at[row]],
+                        start=times[start_at[members[0]]], end=times[end_at[members[-1]]], box=boxes[row],
+                        score=rounded[row], track=track, content_id=cid, id=hit_id(cid, track, samples[row]),
+                        paths=place.paths))
+    return hits
 
 
 @dataclass
@@ -159,39 +187,38 @@ class Ranking:
         return len(self.order)
 
     def first(self, limit: int | None) -> list[list[int]]:
-        return [self.members.get(int(r), [int(r)]) for r in (self.order if limit is None else self.order[:limit])]
+        rows = (self.order if limit is None else self.order[:limit]).tolist()
+        members = self.members
+        return [members[r] if r in members else [r] for r in rows]
 
 
-def ranked_hits(tracks: pa.Table, places: dict[str, Place], joins: Joins) -> Ranking:
+def ranked_hits(tracks: pa.Table, media: pa.Table, path_order: npt.NDArray[np.int64], joins: Joins) -> Ranking:
     """The hits that these tracks, each chosen whole, make (refcli.query.moments: one per track,
-    the pieces of one person joined), best first (``Hit.rank``). Vectorised but for the tracks of
-    videos with joined pieces."""
+    the pieces of one person joined), best first (``Hit.rank``); ``path_order`` ranks the media
+    rows by path (Current.path_order). Vectorised but for the tracks of videos with joined pieces."""
     n = tracks.num_rows
     if not n:
         return Ranking(np.zeros(0, np.int64), {})
-    encoded = pc.dictionary_encode(tracks.column("content_id")).combine_chunks()
-    content = encoded.indices.to_numpy()
-    contents = encoded.dictionary.to_pylist()
-    path_rank = np.argsort(np.argsort(np.array([places[c].paths[0] for c in contents], dtype=object),
-                                      kind="stable"))[content]
+    content = pc.index_in(tracks.column("generation"), value_set=media.column("generation")).to_numpy(
+        zero_copy_only=False).astype(np.int64)  # the media row of each track (a generation is one content's)
     raw = tracks.column("score").cast(pa.float64()).to_numpy(zero_copy_only=False)
     unique, where = np.unique(raw, return_inverse=True)
     score = np.array([round(float(v), 4) for v in unique])[where]  # as Hit.score is rounded
     start = pc.fill_null(tracks.column("start"), -1.0).to_numpy(zero_copy_only=False).astype(np.float64)
     track = tracks.column("track").to_numpy(zero_copy_only=False).astype(np.int64)
     members: dict[int, list[int]] = {}  # chain head -> its rows, for joined pieces only
-    gens = tracks.column("generation").to_numpy(zero_copy_only=False)
+    hidden = np.zeros(n, np.bool_)
     known, unknown = joins.stored
-    firsts = np.unique(content, return_index=True)[1]  # a content's tracks share its current generation
-    videos = {(contents[content[r]], int(gens[r])) for r in firsts}
-    joined = {v: after for v in videos & (set(known) | unknown) if (after := joins.after(*v))}
+    with_joins = set(known) | unknown
+    contents, gens = media.column("content_id").to_pylist(), media.column("generation").to_pylist()
+    joined = {(contents[m], gens[m]): after for m in np.unique(content).tolist()
+              if (contents[m], gens[m]) in with_joins and (after := joins.after(contents[m], gens[m]))}
     if joined:
-        row_of = {(contents[content[r]], int(gens[r]), int(track[r])): r for r in range(n)
-                  if (contents[content[r]], int(gens[r])) in joined}
+        row_of = {(contents[content[r]], gens[content[r]], int(track[r])): r for r in range(n)
+                  if (contents[content[r]], gens[content[r]]) in joined}
         following = {row_of[(c, g, a)]: row_of[(c, g, b)] for (c, g), after in joined.items()
                      for a, b in after.items() if (c, g, a) in row_of and (c, g, b) in row_of}
-        heads = set(following) - set(following.values())
-        for head in heads:
+        for head in set(following) - set(following.values()):
             chain, row = [head], head
             while row in following:
                 row = following[row]
@@ -199,11 +226,8 @@ def ranked_hits(tracks: pa.Table, places: dict[str, Place], joins: Joins) -> Ran
             best = max(chain, key=lambda r: raw[r])  # the first of equals, as moments takes it
             members[head] = chain
             score[head], track[head] = score[best], track[best]
-        hidden = np.zeros(n, np.bool_)
         hidden[list(following.values())] = True
-    else:
-        hidden = np.zeros(n, np.bool_)
-    order = np.lexsort((track, start, path_rank, -score))
+    order = np.lexsort((track, start, path_order[content], -score))
     return Ranking(order[~hidden[order]], members)
 
 

@@ -11,10 +11,13 @@ rows of superseded generations wait for `sweep`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypedDict
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,8 +30,12 @@ if TYPE_CHECKING:
     from refcli.store.store import Store
     from refcli.track import Rows
 
-__all__ = ["Contents", "ContentCounts", "Failure", "FileRecord", "FileRow", "KeyframeRow", "MediaRecord", "MediaRow",
-           "TrackKey", "matching_rows"]
+__all__ = ["Contents", "ContentCounts", "Current", "Failure", "FileRecord", "FileRow", "KeyframeRow", "MediaRecord",
+           "MediaRow", "TrackKey", "matching_rows"]
+
+TAKE_ROWS_MAX = 1000
+"""Up to this many track rows are read by address (1000 took 9 ms of 100,000 tracks, 25,000
+took 179 ms: a scan of the asked columns is cheaper then)."""
 
 TrackKey = tuple[str, int, int]
 """(content id, generation, track id): a track of one generation of one content."""
@@ -144,6 +151,60 @@ class ContentCounts:
     tracks: int  # tracks of current generations (not those awaiting a sweep)
     people: int
     failures: list[Failure]  # by path
+
+
+@dataclass(frozen=True)
+class Current:
+    """What a query answers from: the media rows (content_id, generation, kind, width, height,
+    joins) of each indexed content that some present file holds, and those files (path as stored,
+    content_id), by path. Paths are turned into real ones only for the contents asked about."""
+
+    media: pa.Table
+    files: pa.Table
+
+    @cached_property
+    def paths(self) -> dict[str, list[str]]:
+        """Every content's sorted real paths (the frames path judges every content)."""
+        return self._paths(self.files)
+
+    def paths_of(self, content_ids: Collection[str]) -> dict[str, list[str]]:
+        """The sorted real paths of these contents only."""
+        files = self.files.filter(pc.is_in(self.files.column("content_id"),
+                                           value_set=pa.array(list(content_ids), pa.string())))
+        return self._paths(files)
+
+    @staticmethod
+    def _paths(files: pa.Table) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for path, content_id in zip(files.column("path").to_pylist(), files.column("content_id").to_pylist()):
+            out.setdefault(content_id, []).append(path)
+        if not pc.any(pc.match_substring(files.column("path"), "\x00")).as_py():
+            return out  # stored by path, sorted as the real paths are
+        return {cid: sorted(real_path(p) for p in paths) for cid, paths in out.items()}
+
+    def path_order(self) -> npt.NDArray[np.int64]:
+        """Per media row, the rank of its first path among every content's first path (hits are
+        ordered by it): vectorised, as stored paths sort as the real ones do but for names that
+        are not UTF-8 (refcli.io.discover.db_path), which are sorted here in Python."""
+        firsts = pc.index_in(self.media.column("content_id"), value_set=self.files.column("content_id"))
+        order = firsts.to_numpy(zero_copy_only=False).astype(np.int64)
+        if pc.any(pc.match_substring(self.files.column("path"), "\x00")).as_py():
+            paths = self.paths
+            first = [paths[c][0] for c in self.media.column("content_id").to_pylist()]
+            order = np.argsort(np.argsort(np.array(first, dtype=object), kind="stable"))
+        return order
+
+    def joins(self) -> tuple[dict[tuple[str, int], dict[int, int]], set[tuple[str, int]]]:
+        """The pieces of tracks that make one person (refcli.relink), as indexing worked them out:
+        per video generation with any, track -> the track that continues it; and the video
+        generations indexed before schema v13, for which nobody worked them out."""
+        media = self.media.filter(pc.equal(self.media.column("kind"), "video"))
+        lengths = pc.list_value_length(media.column("joins"))
+        known = media.filter(pc.fill_null(pc.greater(lengths, 0), False))
+        unknown = media.filter(pc.is_null(media.column("joins")))
+        out = {(cid, gen): dict(zip(pairs[::2], pairs[1::2])) for cid, gen, pairs in zip(
+            *(known.column(n).to_pylist() for n in ("content_id", "generation", "joins")))}
+        return out, set(zip(unknown.column("content_id").to_pylist(), unknown.column("generation").to_pylist()))
 
 
 class Contents:
@@ -291,31 +352,18 @@ class Contents:
 
     # -- what queries read -------------------------------------------------------------------
 
-    def current(self) -> tuple[pa.Table, dict[str, list[str]]]:
-        """The contents a query answers from: (content_id, generation, kind, width, height) of
-        each indexed content that some path points to, and per content id its sorted paths."""
-        media = self._store._read("media", ["content_id", "generation", "kind", "width", "height", "status"])
+    def current(self) -> Current:
+        """The contents a query answers from, read once (the media table is read first: a writer
+        switching a generation meanwhile leaves the old rows in place until its sweep, so the
+        snapshot stays whole)."""
+        media = self._store._read("media", ["content_id", "generation", "kind", "width", "height", "status",
+                                            "joins"])
         media = media.filter(pc.equal(media.column("status"), "ok")).drop_columns(["status"])
         files = self._store._read("files", ["path", "content_id", "gone_at"])
         files = files.filter(pc.and_(pc.is_valid(files.column("content_id")), pc.is_null(files.column("gone_at"))))
-        paths: dict[str, list[str]] = {}  # gone files are not answers
-        for path, content_id in zip(files.column("path").to_pylist(), files.column("content_id").to_pylist()):
-            paths.setdefault(content_id, []).append(real_path(path))
-        media = media.filter(pc.is_in(media.column("content_id"), pa.array(list(paths), pa.string())))
-        return media, {cid: sorted(p) for cid, p in paths.items()}
-
-    def joins(self) -> tuple[dict[tuple[str, int], dict[int, int]], set[tuple[str, int]]]:
-        """The pieces of tracks that make one person (refcli.relink), as indexing worked them out:
-        per video generation with any, track -> the track that continues it; and the video
-        generations indexed before schema v13, for which nobody worked them out."""
-        media = self._store._read("media", ["content_id", "generation", "kind", "joins"])
-        media = media.filter(pc.equal(media.column("kind"), "video"))
-        lengths = pc.list_value_length(media.column("joins"))
-        known = media.filter(pc.fill_null(pc.greater(lengths, 0), False))
-        unknown = media.filter(pc.is_null(media.column("joins")))
-        out = {(cid, gen): dict(zip(pairs[::2], pairs[1::2])) for cid, gen, pairs in zip(
-            *(known.column(n).to_pylist() for n in ("content_id", "generation", "joins")))}
-        return out, set(zip(unknown.column("content_id").to_pylist(), unknown.column("generation").to_pylist()))
+        files = files.select(["path", "content_id"])  # gone files are not answers
+        media = media.filter(pc.is_in(media.column("content_id"), value_set=files.column("content_id")))
+        return Current(media.combine_chunks(), files.take(pc.sort_indices(files.column("path"))).combine_chunks())
 
     def current_frames(self) -> tuple[pa.Table, dict[str, list[str]]]:
         """Frames of the current generation of every indexed content that some path points to.
@@ -324,21 +372,41 @@ class Contents:
         The media table is read first: a writer switching a generation meanwhile leaves the
         old rows in place until its sweep, so this snapshot stays whole.
         """
-        media, paths = self.current()
+        current = self.current()
         frames = self._store._read("frames")
-        current = _of_current(frames, media.select(["content_id", "generation", "kind"]))
-        return current, paths
+        return _of_current(frames, current.media.select(["content_id", "generation", "kind"])), current.paths
 
     def current_tracks(self, media: pa.Table, columns: Sequence[str],
-                       contents: Sequence[str] | None = None) -> pa.Table:
+                       contents: Sequence[str] | None = None, row_ids: bool = False) -> pa.Table:
         """Some columns of the tracks of the current generations (``media``, from ``current``),
-        in the store's order; of ``contents`` only, if given (read through the content id index)."""
+        in the store's order; of ``contents`` only, if given (read through the content id index);
+        with ``row_ids``, each row's address (``_rowid``: ``track_rows`` reads more of them)."""
         where = None if contents is None else \
             f"content_id IN ({', '.join(repr(sql.checked_id(c)) for c in contents)})"
         if contents is not None and not contents:
             where = "content_id IS NULL"  # no content: no row
-        tracks = self._store._read("tracks", list(dict.fromkeys(["content_id", "generation", *columns])), where)
+        tracks = self._store._read("tracks", list(dict.fromkeys(["content_id", "generation", *columns])), where,
+                                   row_ids=row_ids)
         return _of_current(tracks, media.select(["content_id", "generation"]))
+
+    def track_rows(self, media: pa.Table, tracks: pa.Table, columns: Sequence[str]) -> pa.Table:
+        """``tracks`` (rows of ``current_tracks(row_ids=True)``) with more of their columns: a
+        few read by address, many in one scan matched by address, and by their keys where the
+        addresses moved (the table compacted since)."""
+        keys = ["content_id", "generation", "track"]
+        wanted = [c for c in columns if c not in tracks.column_names]
+        if not wanted:
+            return tracks
+        if tracks.num_rows <= TAKE_ROWS_MAX:
+            taken = self._store._take("tracks", tracks.column("_rowid").to_pylist(), [*keys, *wanted])
+        else:
+            more = self._store._read("tracks", [*keys, *wanted], row_ids=True)
+            taken = more.take(pc.index_in(tracks.column("_rowid"), value_set=more.column("_rowid")))
+        if all(pc.all(pc.fill_null(pc.equal(tracks.column(k), taken.column(k)), False)).as_py() for k in keys):
+            return _appended(tracks, taken, wanted)
+        more = self.current_tracks(media, ["track", *wanted])
+        mine, theirs = matching_rows(tracks, more, keys)
+        return _appended(tracks.take(mine), more.take(theirs), wanted)
 
     def tracks(self, content_id: str, generation: int,
                tracks: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
@@ -408,13 +476,24 @@ def matching_rows(left: pa.Table, right: pa.Table, keys: Sequence[str]) -> tuple
 
 def _of_current(rows: pa.Table, current: pa.Table) -> pa.Table:
     """The rows of a content table whose (content_id, generation) is in ``current``, in order, with
-    ``current``'s other columns appended."""
-    mine, theirs = matching_rows(rows, current, ["content_id", "generation"])
-    out, matched = rows.take(mine), current.take(theirs)
+    ``current``'s other columns appended. Found by generation (an integer, unique to one content),
+    then the content ids checked: no string join over every row."""
+    at = pc.index_in(rows.column("generation"), value_set=current.column("generation"))
+    keep = at.is_valid()
+    if "content_id" in rows.column_names:
+        same = pc.equal(rows.column("content_id"), current.column("content_id").take(pc.fill_null(at, 0)))
+        keep = pc.and_(keep, pc.fill_null(same, False))
+    out, at = rows.filter(keep), at.filter(keep)
     for name in current.column_names:
         if name not in ("content_id", "generation"):
-            out = out.append_column(name, matched.column(name))
+            out = out.append_column(name, current.column(name).take(at))
     return out
+
+
+def _appended(rows: pa.Table, more: pa.Table, columns: Sequence[str]) -> pa.Table:
+    for name in columns:
+        rows = rows.append_column(name, more.column(name))
+    return rows
 
 
 def _require_content_table(name: str) -> None:
