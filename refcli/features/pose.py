@@ -373,12 +373,17 @@ class PoseReader:
         self.poses = stored_poses(store)
         self.posed = {m.content_id for m in store.contents.media().values()
                       if "pose" in json.loads(m.signature or "{}")}
+        self._offers: dict[int, dict[str, Offer | None]] = {}  # by id of a stored pose (kept in self.poses)
 
     def at(self, moment: Moment, track: int) -> Mapping[str, Offer | None]:
         if moment.content_id not in self.posed:
             return {}
-        return offered(nearest_pose(self.poses.get((moment.content_id, moment.generation, track), []), moment.time),
-                       self.wants)
+        pose = nearest_pose(self.poses.get((moment.content_id, moment.generation, track), []), moment.time)
+        if pose is None:
+            return offered(None, self.wants)
+        if id(pose) not in self._offers:  # a pose describes the samples near it: its cues are named once
+            self._offers[id(pose)] = offered(pose, self.wants)
+        return self._offers[id(pose)]
 
 
 def nearest_pose(poses: list[tuple[float | None, Pose]], time: float | None) -> Pose | None:

@@ -265,7 +265,9 @@ class Store:
             query = query.select(columns)
         if row_ids:
             query = query.with_row_id(True)
-        return query.limit(None).to_batches(READ_BATCH_ROWS).read_all()
+        batches = query.limit(None).to_batches(READ_BATCH_ROWS)
+        with guarded(self.path, name):  # the rows are read here, outside LanceDB's guarded calls
+            return batches.read_all()
 
     def _take(self, name: str, row_ids: Sequence[int], columns: list[str]) -> pa.Table:
         """Some columns of the rows at these addresses (``_read(row_ids=True)``), in this order. An
