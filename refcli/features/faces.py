@@ -135,13 +135,23 @@ FACES_COLUMN = "faces"
 def with_faces(store: Store, tracks: pa.Table) -> pa.Table:
     """Track rows with their face embeddings (FACES_COLUMN, empty where none was seen), read from
     the faces table in one scan."""
+    import pyarrow.compute as pc
+
     keys = ["generation", "track"]  # a generation is one content's: no string join
     faces = store.contents.read("faces", [*keys, "embedding"])
     from refcli.store.content import matching_rows
 
     rows, of_face = matching_rows(tracks, faces, keys)  # by track, then in the faces table's order
     offsets = np.concatenate([[0], np.cumsum(np.bincount(rows.to_numpy(), minlength=tracks.num_rows))])
-    embeddings = faces.column("embedding").combine_chunks().take(of_face)
+    column = faces.column("embedding").combine_chunks()
+    lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
+    if len(lengths) and (lengths == lengths[0]).all():  # every descriptor of one size: taken in numpy
+        flat = pc.list_flatten(column).to_numpy(zero_copy_only=False).reshape(len(lengths), -1)
+        taken = flat[of_face.to_numpy()]
+        embeddings = pa.ListArray.from_arrays(pa.array(np.arange(len(taken) + 1, dtype=np.int32) * taken.shape[1]),
+                                              pa.array(taken.ravel()))
+    else:
+        embeddings = column.take(of_face)
     return tracks.append_column(FACES_COLUMN, pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)),
                                                                        embeddings))
 
@@ -159,9 +169,10 @@ def may_be_named(tracks: pa.Table, known: Sequence[npt.ArrayLike]) -> npt.NDArra
         return out
     embeddings = pc.list_flatten(flat).to_numpy(zero_copy_only=False).reshape(len(flat), -1).astype(np.float32)
     gallery = np.stack([np.asarray(k, np.float32) for k in known])
-    # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: one (faces x gallery) matrix, not (faces x gallery x 128)
-    squared = (np.sum(embeddings.astype(np.float64) ** 2, axis=1)[:, None] + np.sum(gallery.astype(np.float64) ** 2,
-               axis=1)[None, :] - 2 * embeddings.astype(np.float64) @ gallery.astype(np.float64).T)
+    # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: one (faces x gallery) matrix, not (faces x gallery x 128);
+    # in float32, whose error (~1e-6 here) the margin below covers a thousand times over
+    squared = (np.einsum("ij,ij->i", embeddings, embeddings)[:, None] + np.einsum("ij,ij->i", gallery, gallery)[None, :]
+               - 2 * embeddings @ gallery.T)
     nearest = np.sqrt(np.clip(np.min(squared, axis=1), 0, None))
     rows = pc.list_parent_indices(column).to_numpy()
     out[rows[nearest < SAME_PERSON_DISTANCE + 1e-3]] = True

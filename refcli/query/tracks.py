@@ -234,7 +234,8 @@ def ranked_hits(tracks: pa.Table, media: pa.Table, path_order: npt.NDArray[np.in
 def _batches(store: Store, query: str, wants: frozenset[str], tracks: pa.Table, media: pa.Table,
              places: dict[str, Place]) -> Iterator[list[TrackRequest]]:
     cues = MomentCues(store, wants, tracks)
-    sizes = {cid: (w or 0, h or 0) for cid, w, h in zip(*(media.column(n).to_pylist()
+    mine = media.filter(pc.is_in(media.column("content_id"), value_set=pc.unique(tracks.column("content_id"))))
+    sizes = {cid: (w or 0, h or 0) for cid, w, h in zip(*(mine.column(n).to_pylist()
                                                          for n in ("content_id", "width", "height")))}
     names = ["content_id", "generation", "track", "samples", "times", "boxes", "scores"]
     batch: list[TrackRequest] = []
