@@ -159,7 +159,7 @@ class VideoMotion:
                 summary = run_index([path], store)
             if summary.failures:
                 raise EvalError(f"{path}: {summary.failures[0].reason}")
-            self._indexed[video] = (current_frames(store), MomentCues(store, frozenset({"motion"})))
+            self._indexed[video] = (list(current_frames(store)), MomentCues(store, frozenset({"motion"})))
         return self._indexed[video]
 
     def motion(self, video: str, time: float | None, boxes: np.ndarray) -> list[Measured]:

@@ -34,12 +34,39 @@ IMAGE_BATCH = 8
 def frame_requests(store: Store, query: str, min_score: float, content_ids: set[str] | None,
                    referrer: Referrer, grounding: Grounding | None = None) -> Iterator[list[FrameRequest]]:
     """Batches of requests for ``referrer``: one per frame with a person, within ``content_ids``
-    if given. Above PREFILTER_FRAMES, a backend that reads pixels sees only the frames the cheap
-    referrer keeps; ``grounding`` adds object boxes (and drops the frames not worth grounding)."""
+    if given, built as the frames are read (one batch held at a time). Above PREFILTER_FRAMES, a
+    backend that reads pixels sees only the frames the cheap referrer keeps; ``grounding`` adds
+    object boxes (and drops the frames not worth grounding): these two see every request first."""
+    requests = _requests(store, query, min_score, content_ids, referrer)
+    if not referrer.needs_image and not (grounding is not None and grounding.active):
+        chunk: list[FrameRequest] = []
+        for request in requests:
+            chunk.append(request)
+            if len(chunk) == REFER_BATCH:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+        return
+    built = list(requests)
+    if referrer.needs_image and len(built) > PREFILTER_FRAMES:
+        built = prefilter(store, query, built)
+    if grounding is not None and grounding.active:
+        built = grounding.apply(built)
+    size = IMAGE_BATCH if referrer.needs_image else REFER_BATCH
+    for start in range(0, len(built), size):
+        chunk = built[start:start + size]
+        if referrer.needs_image:
+            chunk = [replace(item, request=with_image(store, item.request, item.frame)) for item in chunk]
+            chunk = [item for item in chunk if item.request.image is not None]
+        yield chunk
+
+
+def _requests(store: Store, query: str, min_score: float, content_ids: set[str] | None,
+              referrer: Referrer) -> Iterator[FrameRequest]:
     best = store.contents.track_scores()
     cues = MomentCues(store, referrer.wants(query))
     pictured = store.contents.keyframe_samples() if referrer.needs_image else {}
-    built: list[FrameRequest] = []
     for frame in current_frames(store, content_ids):
         key = (frame.content_id, frame.generation)
         if referrer.needs_image and frame.kind == "video" and frame.sample not in pictured.get(key, ()):
@@ -57,15 +84,4 @@ def frame_requests(store: Store, query: str, min_score: float, content_ids: set[
             size=(frame.width, frame.height),
             features=[cues.at(frame, c.track) for c in people],
         )
-        built.append(FrameRequest(request, frame, people))
-    if referrer.needs_image and len(built) > PREFILTER_FRAMES:
-        built = prefilter(store, query, built)
-    if grounding is not None and grounding.active:
-        built = grounding.apply(built)
-    size = IMAGE_BATCH if referrer.needs_image else REFER_BATCH
-    for start in range(0, len(built), size):
-        chunk = built[start:start + size]
-        if referrer.needs_image:
-            chunk = [replace(item, request=with_image(store, item.request, item.frame)) for item in chunk]
-            chunk = [item for item in chunk if item.request.image is not None]
-        yield chunk
+        yield FrameRequest(request, frame, people)

@@ -3,7 +3,7 @@ requests built from them."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -40,19 +40,15 @@ class Frame:
                                         "sample": self.sample})
 
 
-def current_frames(store: Store, content_ids: Collection[str] | None = None) -> list[Frame]:
+def current_frames(store: Store, content_ids: Collection[str] | None = None) -> Iterator[Frame]:
     """The frames of every indexed content some path points to (only ``content_ids`` if given),
-    in the store's order."""
-    table, paths = store.contents.current_frames()
-    if content_ids is not None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        table = table.filter(pc.is_in(table.column("content_id"), pa.array(sorted(content_ids), pa.string())))
-    return [Frame(row["content_id"], row["generation"], row["sample"], row["time"], row["width"], row["height"],
-                  row["kind"], [Candidate(c["box"], c["score"], c["track"]) for c in row["candidates"]],
-                  paths[row["content_id"]])
-            for row in table.to_pylist()]
+    in the store's order, read a batch at a time as they are used."""
+    batches, paths = store.contents.current_frame_batches(content_ids)
+    for table in batches:
+        for row in table.to_pylist():
+            yield Frame(row["content_id"], row["generation"], row["sample"], row["time"], row["width"], row["height"],
+                        row["kind"], [Candidate(c["box"], c["score"], c["track"]) for c in row["candidates"]],
+                        paths[row["content_id"]])
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ rows of superseded generations wait for `sweep`.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -364,6 +364,17 @@ class Contents:
         files = files.select(["path", "content_id"])  # gone files are not answers
         media = media.filter(pc.is_in(media.column("content_id"), value_set=files.column("content_id")))
         return Current(media.combine_chunks(), files.take(pc.sort_indices(files.column("path"))).combine_chunks())
+
+    def current_frame_batches(self, content_ids: Collection[str] | None = None
+                              ) -> tuple[Iterator[pa.Table], dict[str, list[str]]]:
+        """``current_frames`` in batches (of ``content_ids`` only, if given), read as they are
+        used: a query over millions of frames holds one batch of them."""
+        current = self.current()
+        media = current.media.select(["content_id", "generation", "kind"])
+        if content_ids is not None:
+            media = media.filter(pc.is_in(media.column("content_id"), pa.array(sorted(content_ids), pa.string())))
+        batches = (_of_current(batch, media) for batch in self._store._scan("frames"))
+        return batches, current.paths if content_ids is None else current.paths_of(content_ids)
 
     def current_frames(self) -> tuple[pa.Table, dict[str, list[str]]]:
         """Frames of the current generation of every indexed content that some path points to.

@@ -269,6 +269,25 @@ class Store:
         with guarded(self.path, name):  # the rows are read here, outside LanceDB's guarded calls
             return batches.read_all()
 
+    def _scan(self, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """A table (some columns) in batches of up to READ_BATCH_ROWS rows, all of one version:
+        what is held at once stays bounded however large the table."""
+        if name not in self._tables and name not in self._table_names():
+            raise damaged(self.path, name, "the table's folder is missing")
+        table = self._table(name)
+        table.checkout_latest()
+        query = table.search()
+        if columns:
+            query = query.select(columns)
+        batches = query.limit(None).to_batches(READ_BATCH_ROWS)
+        while True:
+            with guarded(self.path, name):  # the rows are read here, outside LanceDB's guarded calls
+                try:
+                    batch = batches.read_next_batch()
+                except StopIteration:
+                    return
+            yield pa.Table.from_batches([batch])
+
     def _take(self, name: str, row_ids: Sequence[int], columns: list[str]) -> pa.Table:
         """Some columns of the rows at these addresses (``_read(row_ids=True)``), in this order. An
         address holds until the table is compacted: callers check the rows' keys."""
