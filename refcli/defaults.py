@@ -2,6 +2,13 @@
 
 DEFAULT_FPS = 2.0
 
+DEFAULT_REUSE_STILL = True
+"""Whether video samples where nothing moved reuse the last detected boxes (refcli.index.stillness),
+for databases indexed first by a refcli that has the setting (older ones keep detecting every
+sample: refcli.config). Measured by bench/bench_static.py (docs/benchmarks.md): no track-second
+lost on any video; nothing saved where people always move (vtest.avi), 65% of detector calls on
+a fixed camera's quiet stretches."""
+
 PEOPLE_MIN_SCORE = 0.3
 """Detections at or above this count as people (summaries, `find --min-score` default).
 
