@@ -16,6 +16,9 @@ one detector loaded once and wrapped to count the images it is given. Prints per
              sample overlaps its box with IoU >= 0.5; each sample counts 1/fps seconds
   added      the same the other way: reuse-run track-seconds the baseline has no box for
 
+and, on the first video's samples, what judging stillness costs: thumbnails per sample over
+detection per sample (the thumbnails are made on the decoding thread, beside the detector).
+
 ``--quiet-clip`` also builds and measures ``quiet_plaza.mp4``, a constructed fixed-camera clip
 (not real footage of a quiet scene): vtest.avi's plaza with nobody in it (the per-pixel median of
 60 frames, as tests/data/make_composite.py) with fresh Gaussian noise (sigma 2) on every frame,
@@ -41,6 +44,8 @@ from refcli.defaults import PEOPLE_MIN_SCORE  # noqa: E402
 from refcli.detect import Detector, create_detector  # noqa: E402
 from refcli.detections import Detections, box_iou  # noqa: E402
 from refcli.index import IndexOptions, default_threads, run_index  # noqa: E402
+from refcli.index.stillness import thumbnail  # noqa: E402
+from refcli.io.video import sample_video  # noqa: E402
 from refcli.store import Store  # noqa: E402
 
 MEDIA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "media")
@@ -131,6 +136,20 @@ def quiet_clip(folder: str, media: str) -> str:
     return path
 
 
+def thumbnail_cost(path: str, fps: float, detector: Detector) -> str:
+    images = [s.image for s in sample_video(path, fps)]
+    start = time.perf_counter()
+    for image in images:
+        thumbnail(image)
+    thumbs = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(0, len(images), 8):
+        detector.detect(images[i:i + 8])
+    detect = time.perf_counter() - start
+    return (f"stillness cost on {os.path.basename(path)}: thumbnail {1000 * thumbs / len(images):.2f} ms/sample, "
+            f"detection {1000 * detect / len(images):.1f} ms/sample, ratio {thumbs / detect:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("videos", nargs="*")
@@ -147,8 +166,10 @@ def main() -> None:
         videos += [quiet_clip(tmp, args.media)] if args.quiet_clip else []
         index_once(videos[0], args.fps[0], False, detector, tmp)  # imports and first-run costs
         print(f"detector threads {threads}, cores {os.cpu_count()}, rounds {args.rounds}")
+        print(thumbnail_cost(videos[0], args.fps[0], detector.inner))
         print(f"{'video':24} {'fps':>4} {'samples':>7} {'detected':>13} {'saved':>6} {'speed':>6} "
               f"{'person track-s':>14} {'lost':>6} {'added':>6}")
+        unchanged: list[float] = []
         for path in videos:
             for fps in args.fps:
                 times: dict[bool, list[float]] = {False: [], True: []}
@@ -166,6 +187,11 @@ def main() -> None:
                       f"{1 - images / max(base_images, 1):6.1%} {speed:6.2f} {total / fps:14.1f} "
                       f"{lost / max(total, 1):6.2%} {added / max(total_reuse, 1):6.2%}")
                 assert images + reused == base_images, (images, reused, base_images)
+                if images == base_images:
+                    unchanged.append(speed)
+        if unchanged:
+            print(f"where nothing was reused ({len(unchanged)} runs): speed median {np.median(unchanged):.2f}, "
+                  f"range {min(unchanged):.2f}-{max(unchanged):.2f} (the overhead, and this machine's noise)")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,8 @@ ReuseStillOpt = Annotated[bool | None, typer.Option(
     "--reuse-still/--detect-every-sample", show_default=False,
     help="Video samples where nothing moved since the last detection (a fixed camera, a quiet "
          "scene) reuse its boxes instead of running the detector; detected at least every 4 s "
-         "[default: as saved, else detect every sample].")]
+         "[default: as saved; a new database reuses, one saved before this option detects every "
+         "sample].")]
 
 
 def require_paths(paths: Iterable[Path]) -> None:

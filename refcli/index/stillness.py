@@ -56,11 +56,14 @@ STILLNESS = Stillness()
 
 def thumbnail(image: npt.NDArray[np.uint8], width: int = STILLNESS.width) -> Thumbnail:
     """The (H, W) uint8 grayscale thumbnail of an (H, W, 3) RGB image, ``width`` pixels wide or
-    a little more (box-averaged by an integer factor, about 1 ms for a 768 x 576 frame)."""
+    a little more: each pixel the mean of a block of the image (12 x 12 of a 768-pixel frame),
+    taken over every few pixels of it (every 4th: 3 x 3 of them), which averages noise out
+    enough (tests/unit/test_stillness.py) in half the time of reading every pixel."""
     factor = max(1, image.shape[1] // width)
-    picture = Image.fromarray(np.ascontiguousarray(image))
-    if factor > 1:
-        picture = picture.reduce(factor)
+    step = max(1, factor // 3)
+    picture = Image.fromarray(np.ascontiguousarray(image[::step, ::step]))
+    if factor // step > 1:
+        picture = picture.reduce(factor // step)
     return np.asarray(picture.convert("L"))
 
 

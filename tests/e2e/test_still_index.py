@@ -127,3 +127,24 @@ def test_the_option_is_saved_and_switching_it_re_indexes_videos_only(media: Path
     off = json.loads(cli("index", str(media), "--db", db, "--detect-every-sample", "--json").stdout)
     assert (off["updated"], off["unchanged"], off["reused"]) == (2, 1, 0)  # the photo's signature is the same
 
+
+
+class FailsFirst(Counting):
+    """The real detector, but its first call raises."""
+
+    def detect(self, images: Sequence[Any]) -> list[Detections]:
+        if self.images == 0:
+            self.images += len(images)
+            raise RuntimeError("out of memory")
+        return super().detect(images)
+
+
+@pytest.mark.parametrize("reuse_still", [False, True])
+def test_samples_reusing_boxes_of_a_failed_detection_fail_with_it(media: Path, tmp_path: Path, detector: Detector,
+                                                                  reuse_still: bool) -> None:
+    store = Store.open(str(tmp_path / "db"), create=True)
+    with store.writer():
+        summary = run_index([str(media / "held.mp4")], store, IndexOptions(reuse_still=reuse_still),
+                            detector=FailsFirst(detector))
+    assert [(Path(p.path).name, p.reason) for p in summary.failures] == [("held.mp4", "detector failed: out of memory")]
+    assert summary.frames == summary.reused == 0
