@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from refcli.defaults import DEFAULT_FPS
+from refcli.defaults import DEFAULT_FPS, DEFAULT_REUSE_STILL
 
 DEFAULT_DETECTOR = "ssdlite"  # refcli.detect's embedded detector (named here without importing it)
 
@@ -26,15 +26,20 @@ class IndexSettings:
     detector_model: str | None = None
     faces: bool = False
     pose: bool = False
+    reuse_still: bool = DEFAULT_REUSE_STILL  # video samples where nothing moved reuse the last boxes
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> IndexSettings:
-        """Settings saved by this or an older refcli; unknown keys (from a newer one) are ignored."""
+        """Settings saved by this or an older refcli; unknown keys (from a newer one) are ignored.
+
+        Settings saved before ``reuse_still`` existed were indexed detecting every sample: they keep
+        doing so (their files' signatures stay the same, so nothing is re-indexed for it)."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in json.loads(text).items() if k in known}
+        values.setdefault("reuse_still", False)
         return cls(**values)
 
     def given(self, **changes: Any) -> IndexSettings:
@@ -50,6 +55,8 @@ class IndexSettings:
         parts = [f"detector {self.detector}" + (f" ({self.detector_model})" if self.detector_model else ""),
                  f"{self.fps:g} fps"]
         parts += [name for name, on in self.features.items() if on]
+        if self.reuse_still:
+            parts.append("still frames reuse boxes")
         return ", ".join(parts)
 
 

@@ -2,6 +2,13 @@
 
 DEFAULT_FPS = 2.0
 
+DEFAULT_REUSE_STILL = True
+"""Whether video samples where nothing moved reuse the last detected boxes (refcli.index.stillness),
+for databases indexed first by a refcli that has the setting (older ones keep detecting every
+sample: refcli.config). Measured by bench/bench_static.py (docs/benchmarks.md): no track-second
+lost on any video; nothing saved where something always moves (every real video measured, e.g.
+vtest.avi), 65-71% of detector calls on a constructed fixed-camera clip with quiet stretches."""
+
 PEOPLE_MIN_SCORE = 0.3
 """Detections at or above this count as people (summaries, `find --min-score` default).
 

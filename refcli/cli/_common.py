@@ -37,6 +37,13 @@ PoseOpt = Annotated[bool | None, typer.Option("--pose/--no-pose", envvar="REFCLI
                                               help="Store body poses, for sitting/kneeling/arms raised/facing "
                                                    "(opt-in, refcli[pose]) [default: as saved, else no].")]
 
+ReuseStillOpt = Annotated[bool | None, typer.Option(
+    "--reuse-still/--detect-every-sample", show_default=False,
+    help="Video samples where nothing moved since the last detection (a fixed camera, a quiet "
+         "scene) reuse its boxes instead of running the detector; detected at least every 4 s "
+         "[default: as saved; a new database reuses, one saved before this option detects every "
+         "sample].")]
+
 
 def require_paths(paths: Iterable[Path]) -> None:
     """Refuse a missing path before any work starts (a typo must not look like an empty archive)."""

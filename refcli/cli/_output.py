@@ -140,7 +140,8 @@ def describe_index(summary: Any) -> str:
                                                     (summary.gone, "gone")) if n)
     return (f"indexed {indexed} file{'s' * (indexed != 1)} ({summary.new} new, {summary.updated} updated), "
             f"{summary.unchanged} unchanged, {summary.linked} linked, {summary.failed} failed{extra}; "
-            f"{summary.frames} frames, {summary.people} people; {summary.seconds:.1f} s; "
+            f"{summary.frames} frames" + (f" ({summary.reused} still, boxes reused)" if summary.reused else "")
+            + f", {summary.people} people; {summary.seconds:.1f} s; "
             f"database {printable(summary.db)}")
 
 

@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from refcli.cli._common import DbOpt, DetectorModelOpt, DetectorOpt, FacesOpt, FpsOpt, PoseOpt, require_paths
+from refcli.cli._common import (
+    DbOpt,
+    DetectorModelOpt,
+    DetectorOpt,
+    FacesOpt,
+    FpsOpt,
+    PoseOpt,
+    ReuseStillOpt,
+    require_paths,
+)
 from refcli.cli._safe import printable, say
 from refcli.defaults import PEOPLE_MIN_SCORE
 
@@ -82,6 +91,7 @@ def scan(
                                         metavar="SECONDS")] = 600,
     faces: FacesOpt = None,
     pose: PoseOpt = None,
+    reuse_still: ReuseStillOpt = None,
     detector: DetectorOpt = None,
     detector_model: DetectorModelOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
@@ -103,7 +113,7 @@ def scan(
     store = Store.open(db, create=True)
     with store.writer(wait=wait):
         options = IndexOptions.resolved(store, fps=fps, detector=detector, detector_model=detector_model, faces=faces,
-                                        pose=pose, settle_seconds=settle)
+                                        pose=pose, reuse_still=reuse_still, settle_seconds=settle)
         report = run_scan([str(p) for p in paths], store, options, progress=None if as_json else stderr_progress)
         if as_json:
             typer.echo(json.dumps(report.to_dict(), indent=2))

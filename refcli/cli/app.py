@@ -19,6 +19,7 @@ from refcli.cli._common import (
     FacesOpt,
     FpsOpt,
     PoseOpt,
+    ReuseStillOpt,
     output_file,
     output_folder,
     referrer_settings,
@@ -142,6 +143,7 @@ def index(
     hidden: Annotated[bool, typer.Option("--hidden", help="Also index hidden files and folders.")] = False,
     faces: FacesOpt = None,
     pose: PoseOpt = None,
+    reuse_still: ReuseStillOpt = None,
     settle: Annotated[float, typer.Option(min=0, help="Leave files modified in the last SECONDS for the next run.",
                                           metavar="SECONDS")] = 0,
     wait: Annotated[float, typer.Option(help="Wait up to SECONDS for another index to finish (-1: forever).",
@@ -158,7 +160,7 @@ def index(
 
     Unchanged files are skipped; changed files are re-indexed. Files that cannot be read are
     reported, recorded and skipped until they change: the run goes on and exits 0. The settings
-    that decide what is stored (--fps, --detector, --faces, --pose) are saved in the database:
+    that decide what is stored (--fps, --detector, --faces, --pose, --reuse-still) are saved in the database:
     later runs and scans keep them unless told otherwise.
     """
     from refcli.cli._common import stderr_progress
@@ -170,8 +172,9 @@ def index(
     store = Store.open(db, create=True)
     with store.writer(wait=wait):
         options = IndexOptions.resolved(store, fps=fps, detector=detector, detector_model=detector_model, faces=faces,
-                                        pose=pose, decoder=decoder.value, batch_size=batch_size, include_hidden=hidden,
-                                        ray=ray_options, detector_threads=threads, settle_seconds=settle, device=device)
+                                        pose=pose, reuse_still=reuse_still, decoder=decoder.value,
+                                        batch_size=batch_size, include_hidden=hidden, ray=ray_options,
+                                        detector_threads=threads, settle_seconds=settle, device=device)
         summary = run_index([str(p) for p in paths], store, options,
                             progress=None if as_json else stderr_progress)
     for problem in summary.failures:

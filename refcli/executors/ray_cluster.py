@@ -114,23 +114,37 @@ def _index_file(job: Job, options: IndexOptions, generation: int, detectors: lis
     run = FileRun(job, options, lambda: generation, _features(options))
     rows = Rows()
     start = int(job.content_id[:8], 16)
-    pending: tuple[list[Any], Any] | None = None  # a batch on its way to an actor
+    pending: tuple[list[tuple[Any, bool]], Any] | None = None  # a batch on its way to an actor
     sent = 0
 
-    def take(batch: list[Any], ref: Any) -> None:
-        for sample, detections in zip(batch, ray.get(ref)):
-            rows.extend(run.add(sample, detections))
+    def send(batch: list[tuple[Any, bool]]) -> Any:
+        """The actor's answer for the batch's samples that need the detector (None: none do)."""
+        nonlocal sent
+        images = [sample.image for sample, detect in batch if detect]
+        if not images:
+            return None
+        actor = detectors[(start + sent) % len(detectors)]
+        sent += 1
+        return actor.detect.remote(images)
+
+    def take(batch: list[tuple[Any, bool]], ref: Any) -> None:
+        results = iter(ray.get(ref) if ref is not None else [])
+        for sample, detect in batch:  # in order: a reused sample follows the one it reuses
+            rows.extend(run.add(sample, next(results) if detect else None))
 
     try:
         report = decode.new_report(job)
-        batch: list[Any] = []
+        detect = decode.gate(job, options)
+        batch: list[tuple[Any, bool]] = []  # (sample, whether the detector sees it)
         for sample, _ in decode.samples(job, options, report):
             faults.point("ray-file")
-            batch.append(sample)
-            if decode.batch_full(batch, options.batch_size):
-                actor = detectors[(start + sent) % len(detectors)]
-                sent += 1
-                ref = actor.detect.remote([s.image for s in batch])
+            batch.append((sample, detect(sample)))
+            if pending is None and len(batch) == 1 and not batch[0][1]:  # reuses boxes already found
+                take(batch, None)
+                batch = []
+                continue
+            if decode.batch_full([s for s, _ in batch], options.batch_size, sum(d for _, d in batch)):
+                ref = send(batch)
                 if pending is not None:  # decode the next batch while this one is detected
                     take(*pending)
                 pending, batch = (batch, ref), []
@@ -140,7 +154,7 @@ def _index_file(job: Job, options: IndexOptions, generation: int, detectors: lis
         if pending is not None:
             take(*pending)
         if batch:
-            take(batch, detectors[(start + sent) % len(detectors)].detect.remote([s.image for s in batch]))
+            take(batch, send(batch))
         run.report = report
     except ray.exceptions.RayTaskError as err:  # the detector raised (a dead actor is a RayActorError)
         run.detector_failed(err.cause)

@@ -33,6 +33,7 @@ class FileOutcome:
     generation: int = 0
     size: tuple[int, int] | None = None
     samples: int = 0
+    reused: int = 0  # samples that reused the last detected boxes (refcli.index.stillness)
     people: int = 0
     detections: int = 0
     full_hash: str | None = None
@@ -72,14 +73,29 @@ class FileRun:
         self.report: VideoReport | None = None  # the decoder's, once it is done with the file
         self.builder: TrackBuilder | None = None
         self.samples = 0
+        self.reused = 0
+        self._last: Detections | None = None  # of the last sample the detector saw
         self.size: tuple[int, int] | None = None
         self.error: str | None = None
         self.path_problem: PathError | None = None
 
-    def add(self, sample: Sample, detections: Detections) -> Rows:
-        """The rows that became final with this sample (none after an error)."""
+    def add(self, sample: Sample, detections: Detections | None) -> Rows:
+        """The rows that became final with this sample (none after an error).
+
+        ``detections`` None: nothing moved since the last sample the detector saw
+        (decode.gate), whose boxes this one reuses; tracking and features still see this
+        sample's own image.
+        """
         if self.error is not None:
             return Rows()
+        if detections is None:
+            if self._last is None:
+                self.fail("no detections to reuse: the first sample must be detected")
+                return Rows()
+            detections = _copy(self._last)
+            self.reused += 1
+        else:
+            self._last = detections
         if self.builder is None:
             self.builder = new_builder(self.job, self._generation(), self.options, self.features)
             self.size = sample.displayed_size
@@ -109,7 +125,13 @@ class FileRun:
         builder, problem = self.builder, self.path_problem
         return rows, FileOutcome(
             error=self.error, report=self.report, generation=builder.generation if builder else 0, size=self.size,
-            samples=self.samples, people=builder.people if builder else 0,
+            samples=self.samples, reused=self.reused, people=builder.people if builder else 0,
             detections=builder.detections if builder else 0, full_hash=self.job.full_hash,
             row_counts=builder.row_counts if builder else None, joins=builder.joins() if builder else None,
             path_problem=problem is not None, missing=problem.missing if problem else False)
+
+
+def _copy(detections: Detections) -> Detections:
+    """Reused boxes as arrays of their own: no stage may change another sample's through them."""
+    return Detections(detections.xyxy.copy(), detections.confidence.copy(), detections.tracker_id.copy(),
+                      {k: v.copy() for k, v in detections.data.items()})

@@ -4,7 +4,9 @@ Decoding runs in one background thread with a queue bounded by frames and by byt
 the detector on the main thread (both release the GIL in their native code); frames larger than
 the working size are reduced while decoded (refcli.io.image), so what is in flight is bounded
 whatever the input. A batch may hold samples of several files (many small photos make full
-batches); each file's samples reach its FileRun in order.
+batches); each file's samples reach its FileRun in order. A sample where nothing moved
+(decode.gate, judged on the decoding thread) skips the detector: it reaches its FileRun at once
+when nothing of its file waits in the batch, else after the batch, in its place.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class LocalIndexer:
         self.options = context.options
         self.writes = PendingWrites(context.store)
         self.order: list[_InFlight] = []
-        self.batch: list[tuple[_InFlight, Sample]] = []
+        self.batch: list[tuple[_InFlight, Sample, bool]] = []  # True: the detector sees it
         self.detected = 0
         self.bar: Any = None
 
@@ -78,15 +80,20 @@ class LocalIndexer:
                     self.order.append(state)
                 if kind == "sample":
                     faults.point("after-decode")
-                    sample, fraction = payload
+                    sample, fraction, detect = payload
                     queued.release(sample.image.nbytes)
-                    state.outstanding += 1
-                    self.batch.append((state, sample))
+                    if detect or state.outstanding:
+                        state.outstanding += 1
+                        self.batch.append((state, sample, detect))
+                    else:  # reuses boxes already found: no need to wait for the batch
+                        self.writes.rows.extend(state.run.add(sample, None))
+                        self.detected += 1
                     if self.bar is not None and fraction is not None:
                         done = int(job.file_rows[0]["size"] * min(1.0, fraction))
                         self.bar.update(max(0, done - reported.get(id(job), 0)))
                         reported[id(job)] = max(done, reported.get(id(job), 0))
-                    if decode.batch_full([s for _, s in self.batch], self.options.batch_size):
+                    if decode.batch_full([s for _, s, _ in self.batch], self.options.batch_size,
+                                         sum(d for _, _, d in self.batch)):
                         self._detect_batch()
                         self._finish_ready(reported)
                 elif kind == "done":
@@ -114,17 +121,19 @@ class LocalIndexer:
         if not self.batch:
             return
         batch, self.batch = self.batch, []
+        images = [sample.image for _, sample, detect in batch if detect]
         try:
-            results = self.context.detector.detect([sample.image for _, sample in batch])
+            results = iter(self.context.detector.detect(images) if images else [])
         except Exception as err:  # a detector failure costs the files in this batch, not the run
-            for state, _ in batch:
+            # (every file here has a detected sample in it before any that reuses its boxes)
+            for state, _, _ in batch:
                 state.run.detector_failed(err)
                 state.outstanding -= 1
             return
         faults.point("mid-batch")
-        for (state, sample), detections in zip(batch, results):
+        for state, sample, detect in batch:  # in order: a reused sample follows the one it reuses
             state.outstanding -= 1
-            self.writes.rows.extend(state.run.add(sample, detections))
+            self.writes.rows.extend(state.run.add(sample, next(results) if detect else None))
         self.detected += len(batch)
         if self.bar is not None:
             self.bar.set_postfix(frames=self.detected, refresh=False)
@@ -174,8 +183,9 @@ class _QueuedBytes:
 
 def _produce(jobs: list[Job], context: IndexContext, items: queue.Queue[Any], stop: threading.Event,
              queued: _QueuedBytes) -> None:
-    """The decoding thread: ("sample", job, (sample, fraction)) ... ("done", job, None) or
-    ("failed", job, error) per file, then ("end", None, None)."""
+    """The decoding thread: ("sample", job, (sample, fraction, detect)) ... ("done", job, None)
+    or ("failed", job, error) per file, then ("end", None, None). ``detect``: decode.gate's
+    answer (False: the sample reuses the last detected boxes)."""
     def put(item: tuple[str, Any, Any]) -> bool:
         while not stop.is_set():
             try:
@@ -190,8 +200,10 @@ def _produce(jobs: list[Job], context: IndexContext, items: queue.Queue[Any], st
             return
         report = decode.new_report(job)
         try:
+            detect = decode.gate(job, context.options)
             for sample, fraction in decode.samples(job, context.options, report):
-                if not queued.reserve(sample.image.nbytes, stop) or not put(("sample", job, (sample, fraction))):
+                if not queued.reserve(sample.image.nbytes, stop) \
+                        or not put(("sample", job, (sample, fraction, detect(sample)))):
                     return
             put(("done", job, report))
         except Exception as err:  # never let one strange file end the run

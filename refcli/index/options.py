@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from refcli.config import IndexSettings, resolve
-from refcli.defaults import DEFAULT_FPS
+from refcli.defaults import DEFAULT_FPS, DEFAULT_REUSE_STILL
 from refcli.detect import DEFAULT_DETECTOR
 from refcli.executors import RayOptions
 
@@ -33,6 +33,7 @@ class IndexOptions:
     keyframes: bool = True  # off: no keyframe JPEGs (benchmarks)
     faces: bool = False  # opt-in: face embeddings of tracks, for named people
     pose: bool = False  # opt-in: body pose of tracks (refcli[pose]), for posture and gesture cues
+    reuse_still: bool = DEFAULT_REUSE_STILL  # video samples where nothing moved reuse the last boxes
     settle_seconds: float = 0.0  # files modified more recently are left for the next run
     detector_model: str | None = None  # for model detectors (hf): folder or known name
     device: str = "auto"
@@ -42,21 +43,22 @@ class IndexOptions:
     def settings(self) -> IndexSettings:
         """The part of these options that decides what is stored (saved in the database)."""
         return IndexSettings(fps=self.fps, detector=self.detector, detector_model=self.detector_model,
-                             faces=self.faces, pose=self.pose)
+                             faces=self.faces, pose=self.pose, reuse_still=self.reuse_still)
 
     @classmethod
     def resolved(cls, store: Store, *, fps: float | None, detector: str | None, detector_model: str | None,
-                 faces: bool | None, pose: bool | None, **runtime: Any) -> IndexOptions:
+                 faces: bool | None, pose: bool | None, reuse_still: bool | None = None,
+                 **runtime: Any) -> IndexOptions:
         """Options for a run on ``store`` (`index`, `scan`): each setting as given (None: not given),
         else as the database saved it, else the default (refcli.config)."""
         return cls.of(resolve(store.index_settings(), fps=fps, detector=detector, detector_model=detector_model,
-                              faces=faces, pose=pose), **runtime)
+                              faces=faces, pose=pose, reuse_still=reuse_still), **runtime)
 
     @classmethod
     def of(cls, settings: IndexSettings, **runtime: Any) -> IndexOptions:
         """Options that index with ``settings``; ``runtime`` sets the rest (threads, decoder, ...)."""
         return cls(fps=settings.fps, detector=settings.detector, detector_model=settings.detector_model,
-                   faces=settings.faces, pose=settings.pose, **runtime)
+                   faces=settings.faces, pose=settings.pose, reuse_still=settings.reuse_still, **runtime)
 
 
 @dataclass
@@ -76,6 +78,7 @@ class IndexSummary:
     settling: int = 0  # modified too recently: left for the next run
     gone: int = 0  # no longer on disk: marked gone (purged by `refcli prune`)
     frames: int = 0
+    reused: int = 0  # of the frames, those that reused the last detected boxes (nothing moved)
     people: int = 0  # person tracks (a photo's people are one-frame tracks)
     detections: int = 0
     seconds: float = 0.0

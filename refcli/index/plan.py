@@ -28,15 +28,19 @@ re-index of the whole archive.)"""
 
 
 def pipeline_signature(*, kind: str, detector_version: str, fps: float,
-                       features: Mapping[str, str] | None = None) -> str:
+                       features: Mapping[str, str] | None = None, still: str | None = None) -> str:
     """Everything that changes what index stores for a file of ``kind``, as a stable string.
 
     The sampling rate is part of a video's signature only: changing --fps leaves photos alone.
     ``features``: name -> version of the opt-in features measured (refcli.features.signature_parts).
+    ``still``: the stillness rule's version when still samples reuse boxes (videos only; None:
+    every sample detected, the signature of a refcli before the rule existed).
     """
     parts: dict[str, Any] = {"pipeline": PIPELINE_REVISION, "detector": detector_version, **(features or {})}
     if kind == "video":
         parts["fps"] = round(float(fps), 6)
+        if still is not None:
+            parts["still"] = still
     return json.dumps(parts, sort_keys=True)
 
 

@@ -17,6 +17,7 @@ from refcli.executors import index_executors
 from refcli.features import enabled, signature_parts
 from refcli.index.options import IndexContext, IndexOptions, IndexSummary, Problem, ProgressFactory, default_threads
 from refcli.index.plan import make_plan, pipeline_signature
+from refcli.index.stillness import STILLNESS
 from refcli.io.discover import walk
 from refcli.store import Store
 
@@ -39,8 +40,9 @@ def run_index(roots: Sequence[str], store: Store, options: IndexOptions | None =
         feature.load()  # a missing extra fails before any work
     summary.settings = options.settings
     store.set_meta("index_settings", summary.settings.to_json())  # what later runs keep (refcli.config)
+    still = STILLNESS.version if options.reuse_still else None
     signatures = {kind: pipeline_signature(kind=kind, detector_version=detector.version, fps=options.fps,
-                                           features=signature_parts(measured))
+                                           features=signature_parts(measured), still=still)
                   for kind in ("image", "video")}
     plan = make_plan(walk(roots, include_hidden=options.include_hidden), store.contents.files(), store.contents.media(),
                      signatures, roots=roots, settle_seconds=options.settle_seconds)

@@ -105,6 +105,7 @@ def record_file(summary: IndexSummary, store: Store, job: Job, signature: str,
     summary.updated += job.reason == "updated"
     summary.linked += len(job.file_rows) - 1
     summary.frames += outcome.samples
+    summary.reused += outcome.reused
     summary.people += outcome.people
     summary.detections += outcome.detections
     return [media], job.file_rows

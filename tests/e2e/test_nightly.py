@@ -327,7 +327,7 @@ def test_a_scan_keeps_the_settings_the_archive_was_indexed_with(media: Path, tmp
     assert faces >= 1
     status = refcli("status", "--db", db)
     assert status["index_settings"] == {"fps": 4.0, "detector": "ssdlite", "detector_model": None, "faces": True,
-                                        "pose": False}
+                                        "pose": False, "reuse_still": True}
     assert "indexed with detector ssdlite, 4 fps, faces" in run_refcli("status", "--db", db).stdout
     scan = refcli("scan", str(photos), str(media / "plaza.mp4"), "--db", db, "--settle", "0")
     assert (scan["index"]["unchanged"], scan["index"]["updated"]) == (3, 0)

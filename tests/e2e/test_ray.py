@@ -86,6 +86,20 @@ def test_ray_stores_what_a_local_run_stores(media: Path, local: tuple[Path, dict
     assert json.loads(on_ray.stdout) == json.loads(here.stdout)
 
 
+def test_ray_reuses_the_boxes_of_still_samples_as_a_local_run_does(data_dir: Path, tmp_path: Path) -> None:
+    from test_still_index import still_then_walking
+
+    media = tmp_path / "media"
+    media.mkdir()
+    still_then_walking(data_dir, media / "held.mp4")
+    local_db, ray_db = tmp_path / "local", tmp_path / "ray"
+    assert run_refcli("index", str(media), "--db", str(local_db), "--reuse-still", env=ENV).returncode == 0
+    result = run_refcli("index", str(media), "--db", str(ray_db), "--reuse-still", "--ray", "--json", env=ENV)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["reused"] == 6
+    assert same(contents(ray_db), contents(local_db))
+
+
 @pytest.mark.parametrize("how", ["KILL", "INT"])
 @pytest.mark.parametrize("point", ["ray-file:3", "ray-detector:2"])
 def test_a_killed_worker_or_actor_costs_a_retry_not_a_row(point: str, how: str, media: Path,
