@@ -33,7 +33,6 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -41,8 +40,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from refcli.defaults import PEOPLE_MIN_SCORE  # noqa: E402
-from refcli.detect import Detector, create_detector  # noqa: E402
-from refcli.detections import Detections, box_iou  # noqa: E402
+from refcli.detect import CountingDetector, Detector, create_detector  # noqa: E402
+from refcli.detections import box_iou  # noqa: E402
 from refcli.index import IndexOptions, default_threads, run_index  # noqa: E402
 from refcli.index.stillness import thumbnail  # noqa: E402
 from refcli.io.video import sample_video  # noqa: E402
@@ -55,24 +54,8 @@ REPO_VIDEOS = [os.path.join(REPO, "examples", "footage", "plaza.mp4"),
                os.path.join(REPO, "tests", "data", "composite_walkers.mp4")]
 
 
-class Counting(Detector):
-    """The real detector, counting the images it is given."""
-
-    name = "counting"
-
-    def __init__(self, inner: Detector) -> None:
-        self.inner, self.images = inner, 0
-
-    @property
-    def version(self) -> str:
-        return self.inner.version
-
-    def detect(self, images: Sequence[Any]) -> list[Detections]:
-        self.images += len(images)
-        return self.inner.detect(images)
-
-
-def index_once(path: str, fps: float, reuse: bool, detector: Counting, tmp: str) -> tuple[float, int, list[Any], int]:
+def index_once(path: str, fps: float, reuse: bool, detector: CountingDetector,
+               tmp: str) -> tuple[float, int, list[Any], int]:
     """Seconds, detector images, person tracks (samples, boxes) and reused samples of one index."""
     store = Store.open(tempfile.mkdtemp(dir=tmp), create=True)
     before = detector.images
@@ -159,7 +142,7 @@ def main() -> None:
     parser.add_argument("--quiet-clip", action="store_true")
     args = parser.parse_args()
     threads = default_threads()
-    detector = Counting(create_detector("ssdlite", threads=threads))
+    detector = CountingDetector(create_detector("ssdlite", threads=threads))
     detector.inner.detect([np.zeros((64, 64, 3), np.uint8)])  # the model loads outside the timing
     with tempfile.TemporaryDirectory() as tmp:
         videos = args.videos or [os.path.join(args.media, name) for name in SHARED_VIDEOS] + REPO_VIDEOS

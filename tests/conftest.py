@@ -91,3 +91,17 @@ def match(truth: list[list[float]], found: list[list[float]], threshold: float =
             unused.remove(best)
             hits += 1
     return hits, len(unused)
+
+
+def same(a: object, b: object) -> bool:
+    """Equal, NaN equal to NaN (features store NaN for what they could not measure): stored rows
+    of two runs that must have stored the same."""
+    import math
+
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return a == b

@@ -45,6 +45,24 @@ detectors.register("hf", "refcli.detect.hf:HFDetector", extra="models")
 
 
 
+class CountingDetector(Detector):
+    """A detector that counts the images it is given, then lets ``inner`` detect them: how the
+    benchmarks and tests measure the detector calls indexing saves (refcli.index.stillness)."""
+
+    name = "counting"
+
+    def __init__(self, inner: Detector) -> None:
+        self.inner, self.images = inner, 0
+
+    @property
+    def version(self) -> str:
+        return self.inner.version
+
+    def detect(self, images: Sequence[Any]) -> list[Detections]:
+        self.images += len(images)
+        return self.inner.detect(images)
+
+
 def create_detector(name: str = DEFAULT_DETECTOR, *, threads: int | None = None, device: str | None = None,
                     **options: Any) -> Detector:
     """Build the detector registered under ``name``. ``threads`` and ``device`` go to the backends

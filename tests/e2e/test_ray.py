@@ -5,12 +5,12 @@ starts and stops its own Ray (RAY_AUTH_MODE=disabled)."""
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import same
 from test_cli import run_refcli
 
 from refcli.store import Store
@@ -42,16 +42,6 @@ def contents(db: Path) -> dict[str, list]:
         out[table] = sorted(rows, key=lambda r: tuple(r[k] for k in key))
     out["media"] = sorted((m.content_id, m.status, m.error) for m in store.contents.media().values())
     return out
-
-
-def same(a: object, b: object) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return a == b or (math.isnan(a) and math.isnan(b))
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return a == b
 
 
 @pytest.fixture(scope="module")

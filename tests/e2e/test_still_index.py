@@ -5,7 +5,6 @@ detector calls (counted on the real detector), whatever the batches; the setting
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,29 +12,13 @@ from typing import Any
 
 import av
 import pytest
+from conftest import same
 from test_cli import cli
 
-from refcli.detect import Detector
+from refcli.detect import CountingDetector, Detector
 from refcli.detections import Detections
 from refcli.index import IndexOptions, IndexSummary, run_index
 from refcli.store import Store
-
-
-class Counting(Detector):
-    """The real detector, counting the images it is given."""
-
-    name = "counting"
-
-    def __init__(self, inner: Detector) -> None:
-        self.inner, self.images = inner, 0
-
-    @property
-    def version(self) -> str:
-        return self.inner.version
-
-    def detect(self, images: Sequence[Any]) -> list[Detections]:
-        self.images += len(images)
-        return self.inner.detect(images)
 
 
 def still_then_walking(data_dir: Path, path: Path) -> None:
@@ -83,20 +66,9 @@ def stored(db: Path) -> dict[str, list]:
     return out
 
 
-def same(a: object, b: object) -> bool:
-    """Equal, NaN equal to NaN (features store NaN for what they could not measure)."""
-    if isinstance(a, float) and isinstance(b, float):
-        return a == b or (math.isnan(a) and math.isnan(b))
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return a == b
-
-
 @pytest.fixture(scope="module")
 def baseline(media: Path, tmp_path_factory: pytest.TempPathFactory, detector: Detector) -> tuple[int, dict]:
-    counting, db = Counting(detector), tmp_path_factory.mktemp("every") / "db"
+    counting, db = CountingDetector(detector), tmp_path_factory.mktemp("every") / "db"
     summary = index(media, db, counting, reuse_still=False)
     assert summary.reused == 0 and counting.images == summary.frames == 14 + 8 + 1  # 7 s, 4 s at 2 fps, a photo
     return counting.images, stored(db)
@@ -105,7 +77,7 @@ def baseline(media: Path, tmp_path_factory: pytest.TempPathFactory, detector: De
 @pytest.mark.parametrize("batch_size", [1, 8])
 def test_identical_frames_reuse_boxes_and_store_the_same(media: Path, tmp_path: Path, detector: Detector,
                                                          baseline: tuple[int, dict], batch_size: int) -> None:
-    counting = Counting(detector)
+    counting = CountingDetector(detector)
     summary = index(media, tmp_path / "db", counting, reuse_still=True, batch_size=batch_size)
     # 0.5 s ... 3.0 s of held.mp4 show the frame of 0 s again; everything after moves
     assert summary.reused == 6 and counting.images == baseline[0] - 6
@@ -129,7 +101,7 @@ def test_the_option_is_saved_and_switching_it_re_indexes_videos_only(media: Path
 
 
 
-class FailsFirst(Counting):
+class FailsFirst(CountingDetector):
     """The real detector, but its first call raises."""
 
     def detect(self, images: Sequence[Any]) -> list[Detections]:
