@@ -494,7 +494,7 @@ def _of_current(rows: pa.Table, current: pa.Table) -> pa.Table:
     at = pc.index_in(rows.column("generation"), value_set=current.column("generation"))
     keep = at.is_valid()
     if "content_id" in rows.column_names:
-        same = pc.equal(rows.column("content_id"), current.column("content_id").take(pc.fill_null(at, 0)))
+        same = pc.equal(rows.column("content_id"), current.column("content_id").take(at))  # null where not current
         keep = pc.and_(keep, pc.fill_null(same, False))
     out, at = rows.filter(keep), at.filter(keep)
     for name in current.column_names:

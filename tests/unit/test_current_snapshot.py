@@ -99,3 +99,22 @@ def test_paths_order_as_the_real_ones(db_path: Path) -> None:
     by_path = sorted(names)
     assert [current.paths_of([cid])[cid] for cid in ranked] == [[p] for p in by_path]
     assert current.paths == {cid: [names[int(cid, 16)]] for cid in ids}
+
+
+def test_an_archive_whose_files_are_all_gone_answers_nobody(store: Store) -> None:
+    """Rows stay until a sweep; with no file left pointing at them, nothing is current (and
+    neither the tracks nor the frames path fails on an empty snapshot)."""
+    from refcli.query import build_referrer, find
+    from refcli.query.backends import ReferrerSettings
+
+    gone = store._read("files").to_pylist()
+    with store.writer():
+        store.contents.commit(files=[{**row, "gone_at": 1.0} for row in gone])
+    current = store.contents.current()
+    assert current.media.num_rows == 0
+    assert store.contents.current_tracks(current.media, ["track"]).num_rows == 0
+    referrer = build_referrer(ReferrerSettings())
+    for whole in (True, False):
+        for query in ("person", "the person on the left"):
+            result = find(store, query, referrer, whole_tracks=whole)
+            assert (result.total, result.hits) == (0, []), (query, whole)
