@@ -251,42 +251,44 @@ class Store:
               row_ids: bool = False) -> pa.Table:
         """A table (some columns, some rows) as Arrow; with ``row_ids``, each row's address in
         ``_rowid`` (for ``_take``)."""
-        if name not in self._tables and name not in self._table_names():
-            # meta is made last, after every table: one missing now was lost, not yet to be made
-            raise damaged(self.path, name, "the table's folder is missing")
-        table = self._table(name)
-        table.checkout_latest()
         if where is None and columns is None and not row_ids:
-            return table.to_arrow()
-        query = table.search()  # a scan that reads only the asked columns (not the JPEGs)
-        if where is not None:
-            query = query.where(where)
-        if columns:
-            query = query.select(columns)
-        if row_ids:
-            query = query.with_row_id(True)
-        batches = query.limit(None).to_batches(READ_BATCH_ROWS)
+            return self._latest(name).to_arrow()
+        batches = self._batches(name, columns, where, row_ids)
         with guarded(self.path, name):  # the rows are read here, outside LanceDB's guarded calls
             return batches.read_all()
 
     def _scan(self, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
         """A table (some columns) in batches of up to READ_BATCH_ROWS rows, all of one version:
         what is held at once stays bounded however large the table."""
-        if name not in self._tables and name not in self._table_names():
-            raise damaged(self.path, name, "the table's folder is missing")
-        table = self._table(name)
-        table.checkout_latest()
-        query = table.search()
-        if columns:
-            query = query.select(columns)
-        batches = query.limit(None).to_batches(READ_BATCH_ROWS)
+        batches = self._batches(name, columns)
         while True:
-            with guarded(self.path, name):  # the rows are read here, outside LanceDB's guarded calls
+            with guarded(self.path, name):
                 try:
                     batch = batches.read_next_batch()
                 except StopIteration:
                     return
             yield pa.Table.from_batches([batch])
+
+    def _latest(self, name: str) -> Any:
+        """The table's handle at its latest version."""
+        if name not in self._tables and name not in self._table_names():
+            # meta is made last, after every table: one missing now was lost, not yet to be made
+            raise damaged(self.path, name, "the table's folder is missing")
+        table = self._table(name)
+        table.checkout_latest()
+        return table
+
+    def _batches(self, name: str, columns: list[str] | None = None, where: str | None = None,
+                 row_ids: bool = False) -> pa.RecordBatchReader:
+        """A scan that reads only the asked columns (not the JPEGs), not yet read."""
+        query = self._latest(name).search()
+        if where is not None:
+            query = query.where(where)
+        if columns:
+            query = query.select(columns)
+        if row_ids:
+            query = query.with_row_id(True)
+        return query.limit(None).to_batches(READ_BATCH_ROWS)
 
     def _take(self, name: str, row_ids: Sequence[int], columns: list[str]) -> pa.Table:
         """Some columns of the rows at these addresses (``_read(row_ids=True)``), in this order. An
