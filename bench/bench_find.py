@@ -3,15 +3,18 @@
 refcli.query.tracks), before and after `refcli optimize`; in process and as a CLI call.
 
     python bench/bench_find.py [--sizes 10000 100000 1000000] [--repeat 5] [--limit 20]
-                               [--before-max 100000] [--cli]
+                               [--before-max 100000] [--cli] [--kinds KIND ...]
 
 Builds databases with the real store: 10 tracks per video, 2 samples per track, 10 people per
 frame, each track given clothing colours and face traits drawn from what refcli measured on real
 people (the everyday set's shares: a quarter wear red), with faces for 1 track in 10, one named
-person, and (with the pose extra) a body pose that BlazePose measured on the players of
-tests/data/messi5.jpg. Prints p50/p95 per kind with the ratio after/before, measured in the same
-run; the frames path (before) only up to ``--before-max`` tracks (it reads every frame: minutes
-at 1M), and above it only the kinds the tracks table answers. ``--cli`` times `refcli find
+person, and (with the pose extra) a body pose that BlazePose measured on a person of the test
+media (POSED). Prints p50/p95 per kind with the ratio after/before and the frames each way
+judges, measured in the same run; the frames path (before) only up to ``--before-max`` tracks
+(it reads every frame: minutes at 1M), and above it only the kinds the tracks table answers and
+those named in ``--kinds``. "After" answers from the tracks table where a track decides the
+query, and otherwise reads only the frames that hold someone its cheap test keeps
+(refcli.query.pushdown). ``--cli`` times `refcli find
 --json` as a fresh process on the optimized database against the same call on a database of one
 file (the start-up). Peak memory of the process (ru_maxrss) is printed after each size.
 """
@@ -46,8 +49,11 @@ KINDS = {
     "named": "Ada Lovelace",
     "everyone": "person",
     "position": "the person on the left",
-    "pose": "a person sitting",
+    "pose": "a standing person",
     "motion": "a person walking left",
+    "gender+position": "the man on the left",
+    "named+position": "Ada Lovelace on the left",
+    "rare pose": "a person with arms crossed",
 }
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 UPPER = [[{"name": "red", "share": 0.6}], [{"name": "blue", "share": 0.7}],
@@ -55,8 +61,12 @@ UPPER = [[{"name": "red", "share": 0.6}], [{"name": "blue", "share": 0.7}],
 MALE = [0.92, 0.81, 0.12, 0.33, 0.55]  # P(male) as FaceRes gives them; 0.55: not sure, unknown
 
 
+POSED = ("messi5.jpg", "astronaut.jpg", "obama.jpg", "biden.jpg", "vtest_4s.mp4")
+
+
 def real_poses() -> list[list[float]]:
-    """The landmarks BlazePose gives the people of a real photo (none without the pose extra)."""
+    """The landmarks BlazePose gives the people of real photos and a real video (20; none
+    without the pose extra): most stand, one has arms crossed."""
     from refcli.features.pose import available
     from refcli.index import IndexOptions
 
@@ -65,7 +75,7 @@ def real_poses() -> list[list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(os.path.join(tmp, "db"), create=True)
         with store.writer():
-            run_index([os.path.join(ROOT, "tests", "data", "messi5.jpg")], store, IndexOptions(pose=True))
+            run_index([os.path.join(ROOT, "tests", "data", name) for name in POSED], store, IndexOptions(pose=True))
         return store.contents.read("poses", ["landmarks"]).column("landmarks").to_pylist()
 
 
@@ -139,6 +149,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=20, help="find's --limit (0: the full answer)")
     parser.add_argument("--before-max", type=int, default=100_000, help="time the frames path up to this size")
     parser.add_argument("--cli", action="store_true", help="also time `refcli find` as a CLI call")
+    parser.add_argument("--kinds", nargs="+", choices=list(KINDS), help="only these query kinds (all by default); "
+                        "above --before-max these run after-only even when they read frames")
     args = parser.parse_args()
     limit = args.limit or None
     poses = real_poses()
@@ -154,21 +166,26 @@ def main() -> None:
                     with store.writer():
                         store.optimize(force=True)
                 referrer = build_referrer(ReferrerSettings(gallery=store.gallery.embeddings()))
-                print(f"  {label}:  kind            hits   before p50/p95 (s)    after p50/p95 (s)   ratio p50")
+                print(f"  {label}:  kind              hits   before p50/p95 (s)    after p50/p95 (s)   ratio p50"
+                      "   frames judged before / after")
                 for kind, query in KINDS.items():
-                    if not before and not answers_alone(referrer.per_track(query), PEOPLE_MIN_SCORE):
-                        print(f"    {kind:<14}  not run: it reads every frame both ways (minutes at this size)")
+                    if args.kinds and kind not in args.kinds:
                         continue
-                    runs = {}
+                    if not before and not args.kinds and not answers_alone(referrer.per_track(query),
+                                                                           PEOPLE_MIN_SCORE):
+                        print(f"    {kind:<16}  not run: it reads frames (minutes at this size; --kinds runs it)")
+                        continue
+                    runs, judged = {}, {}
                     for whole in (False, True) if before else (True,):
                         result = find(store, query, referrer, limit=limit, whole_tracks=whole)
+                        judged[whole] = result.frames_judged
                         runs[whole] = timed(lambda s=store, r=referrer, w=whole, q=query: find(
                             s, q, r, limit=limit, whole_tracks=w), args.repeat)
                     a50, a95 = runs[True]
                     b50, b95 = runs.get(False, (float("nan"), float("nan")))
-                    print(f"    {kind:<14} {result.total:>7}   {b50:8.3f} {b95:8.3f}      {a50:8.3f} {a95:8.3f}"
-                          f"      {a50 / b50:6.3f}" + (f"   ({result.unsupported[0][:40]})" if result.unsupported
-                                                      else ""))
+                    print(f"    {kind:<16} {result.total:>7}   {b50:8.3f} {b95:8.3f}      {a50:8.3f} {a95:8.3f}"
+                          f"      {a50 / b50:6.3f}   {judged.get(False, '-'):>7} / {judged[True]}"
+                          + (f"   ({result.unsupported[0][:40]})" if result.unsupported else ""))
             if args.cli:
                 with tempfile.TemporaryDirectory() as small:
                     one = Store.open(os.path.join(small, "db"), create=True)

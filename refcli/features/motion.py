@@ -13,10 +13,11 @@ query time by ``motion_cues``, so their thresholds can change without re-indexin
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from refcli.features import Chosen, Cue, Cues, Feature, HeldFrame, Moment, Offer, Stored, TrackSoFar
@@ -87,6 +88,35 @@ def motion_cues(vx: float, vz: float, confidence: float) -> dict[str, Cue]:
         "horizontal": (("right" if vx > 0 else "left") if sideways else "none", confidence),
         "depth": (("towards" if vz > 0 else "away") if depthwise else "none", confidence),
     }
+
+
+def shown_in_motion(tracks: pa.Table, name: str, holds: Callable[[str], bool]) -> npt.NDArray[np.bool_]:
+    """Per track row (with the motion column), whether at one of its samples ``motion_cues``
+    names cue ``name`` as a value ``holds`` accepts: vectorised, with its arithmetic (a speed
+    within a hair of STILL_BELOW counts as both, as numpy's and Python's hypot may round it
+    apart). True where the track was indexed before motion was measured (null): nothing rules
+    it out, and the reader will say so."""
+    import pyarrow.compute as pc
+
+    column = tracks.column("motion").combine_chunks()
+    values = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, 3)
+    lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False) // 3
+    vx, vz, confidence = values.T
+    known = ~np.isnan(values).any(axis=1)
+    if name == "moving":
+        speed = np.hypot(vx, vz)
+        named = [(speed < STILL_BELOW + 1e-9, "still"), (speed >= STILL_BELOW - 1e-9, "moving")]
+    else:
+        v, w = (vx, vz) if name == "horizontal" else (vz, vx)
+        signed = ("right", "left") if name == "horizontal" else ("towards", "away")
+        along = (np.abs(v) >= DIRECTION_ABOVE) & (np.abs(v) >= np.abs(w) / 2)
+        named = [(along & (v > 0), signed[0]), (along & ~(v > 0), signed[1]), (~along, "none")]
+    shown = np.zeros(len(values), np.bool_)
+    for where, value in named:
+        if holds(value):
+            shown |= where
+    per_row = np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=shown & known, minlength=len(lengths))
+    return (per_row > 0) | column.is_null().to_numpy(zero_copy_only=False)
 
 
 class MotionCues(Cues):

@@ -17,7 +17,7 @@ import importlib.util
 import math
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -244,9 +244,13 @@ def facing(pose: Pose) -> Cue:
     return "away", shoulders_seen
 
 
+CUES = {"posture": posture, "arms_raised": arms_raised, "hand_at_face": hand_at_face, "arms_crossed": arms_crossed,
+        "facing": facing}
+"""Each cue's reading, by name (CUE_NAMES): what ``cues`` names at query time."""
+
+
 def cues(pose: Pose) -> dict[str, Cue]:
-    return {"posture": posture(pose), "arms_raised": arms_raised(pose), "hand_at_face": hand_at_face(pose),
-            "arms_crossed": arms_crossed(pose), "facing": facing(pose)}
+    return {name: read(pose) for name, read in CUES.items()}
 
 
 KEYPOINTS = {"nose": NOSE, "left_eye": LEFT_EYE, "right_eye": RIGHT_EYE, "left_ear": LEFT_EAR, "right_ear": RIGHT_EAR,
@@ -352,6 +356,47 @@ POSES = pa.schema([
 ])
 
 
+POSES_COLUMN = "poses"
+"""A column ``with_poses`` adds to track rows: each stored pose's landmarks, null where the
+content was indexed without pose (as the reader leaves the cues absent there)."""
+
+def posed_contents(store: Store) -> set[str]:
+    """The contents indexed with pose (``pose`` in their pipeline signature)."""
+    import json
+
+    return {m.content_id for m in store.contents.media().values() if "pose" in json.loads(m.signature or "{}")}
+
+
+def with_poses(store: Store, tracks: pa.Table) -> pa.Table:
+    """Track rows with their stored poses' landmarks (POSES_COLUMN: a list per track, empty where
+    none was estimated, null where the content was indexed without pose), read in one scan."""
+    import pyarrow.compute as pc
+
+    from refcli.store.content import matching_rows
+
+    keys = ["generation", "track"]  # a generation is one content's: no string join
+    poses = store.contents.read("poses", [*keys, "landmarks"])
+    rows, of_pose = matching_rows(tracks, poses, keys)  # by track, then in the poses table's order
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(rows.to_numpy(), minlength=tracks.num_rows))])
+    posed = pa.array(sorted(posed_contents(store)), pa.string())
+    unposed = pc.invert(pc.is_in(tracks.column("content_id").combine_chunks(), value_set=posed))
+    column = pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)),
+                                      poses.column("landmarks").combine_chunks().take(of_pose), mask=unposed)
+    return tracks.append_column(POSES_COLUMN, column)
+
+
+def shown_in_poses(tracks: pa.Table, name: str, holds: Callable[[str], bool]) -> npt.NDArray[np.bool_]:
+    """Per track row (with POSES_COLUMN), whether one of its stored poses reads cue ``name`` as
+    a value ``holds`` accepts; True where the content was indexed without pose (nothing rules
+    it out: the reader will say pose is not indexed). The cue's own reading on each pose, so
+    exactly what the reader names at any moment of the track."""
+    read = CUES[name]
+    out = np.zeros(tracks.num_rows, np.bool_)
+    for row, landmarks in enumerate(tracks.column(POSES_COLUMN).to_pylist()):
+        out[row] = landmarks is None or any(holds(read(Pose.from_flat(flat))[0]) for flat in landmarks)
+    return out
+
+
 def stored_poses(store: Store) -> dict[tuple[str, int, int], list[tuple[float | None, Pose]]]:
     """Per track, in time order: (time, pose) of each sample whose pose was estimated."""
     columns = ["content_id", "generation", "track", "sample", "time", "landmarks"]
@@ -367,12 +412,9 @@ class PoseReader:
     """The stored poses of every track; a moment's pose is the one estimated nearest in time."""
 
     def __init__(self, store: Store, wants: frozenset[str]) -> None:
-        import json
-
         self.wants = wants
         self.poses = stored_poses(store)
-        self.posed = {m.content_id for m in store.contents.media().values()
-                      if "pose" in json.loads(m.signature or "{}")}
+        self.posed = posed_contents(store)
         self._offers: dict[int, dict[str, Offer | None]] = {}  # by id of a stored pose (kept in self.poses)
 
     def at(self, moment: Moment, track: int) -> Mapping[str, Offer | None]:

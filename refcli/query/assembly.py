@@ -15,7 +15,7 @@ import numpy as np
 
 from refcli.detections import NO_TRACK
 from refcli.query.cues import MomentCues
-from refcli.query.frames import FrameRequest, current_frames
+from refcli.query.frames import FrameMask, FrameRequest, current_frames
 from refcli.query.pixels import with_image
 from refcli.query.prefilter import PREFILTER_FRAMES, prefilter
 from refcli.refer import ReferRequest, Referrer
@@ -32,12 +32,14 @@ IMAGE_BATCH = 8
 
 
 def frame_requests(store: Store, query: str, min_score: float, content_ids: set[str] | None,
-                   referrer: Referrer, grounding: Grounding | None = None) -> Iterator[list[FrameRequest]]:
+                   referrer: Referrer, grounding: Grounding | None = None,
+                   keep: FrameMask | None = None) -> Iterator[list[FrameRequest]]:
     """Batches of requests for ``referrer``: one per frame with a person, within ``content_ids``
-    if given, built as the frames are read (one batch held at a time). Above PREFILTER_FRAMES, a
+    if given, of the frames ``keep`` keeps if given (refcli.query.pushdown), built as the
+    frames are read (one batch held at a time). Above PREFILTER_FRAMES, a
     backend that reads pixels sees only the frames the cheap referrer keeps; ``grounding`` adds
     object boxes (and drops the frames not worth grounding): these two see every request first."""
-    requests = _requests(store, query, min_score, content_ids, referrer)
+    requests = _requests(store, query, min_score, content_ids, referrer, keep)
     if not referrer.needs_image and not (grounding is not None and grounding.active):
         chunk: list[FrameRequest] = []
         for request in requests:
@@ -63,11 +65,11 @@ def frame_requests(store: Store, query: str, min_score: float, content_ids: set[
 
 
 def _requests(store: Store, query: str, min_score: float, content_ids: set[str] | None,
-              referrer: Referrer) -> Iterator[FrameRequest]:
+              referrer: Referrer, keep: FrameMask | None) -> Iterator[FrameRequest]:
     best = store.contents.track_scores()
     cues = MomentCues(store, referrer.wants(query))
     pictured = store.contents.keyframe_samples() if referrer.needs_image else {}
-    for frame in current_frames(store, content_ids):
+    for frame in current_frames(store, content_ids, keep):
         key = (frame.content_id, frame.generation)
         if referrer.needs_image and frame.kind == "video" and frame.sample not in pictured.get(key, ()):
             continue  # a model must see pixels: video frames are judged where a keyframe was kept

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
 
 from refcli.query.moments import Chosen, Place
 from refcli.refer import ReferRequest, ReferResult
 from refcli.store import Store, frame_cache_key
+
+
+class FrameMask(Protocol):
+    """Which rows of a batch of stored frames are worth reading (refcli.query.pushdown)."""
+
+    def mask(self, frames: pa.Table) -> npt.NDArray[np.bool_]: ...
 
 
 class Candidate(NamedTuple):
@@ -40,11 +50,15 @@ class Frame:
                                         "sample": self.sample})
 
 
-def current_frames(store: Store, content_ids: Collection[str] | None = None) -> Iterator[Frame]:
-    """The frames of every indexed content some path points to (only ``content_ids`` if given),
-    in the store's order, read a batch at a time as they are used."""
+def current_frames(store: Store, content_ids: Collection[str] | None = None,
+                   keep: FrameMask | None = None) -> Iterator[Frame]:
+    """The frames of every indexed content some path points to (only ``content_ids`` if given;
+    only the rows ``keep`` keeps of each batch, if given), in the store's order, read a batch at
+    a time as they are used."""
     batches, paths = store.contents.current_frame_batches(content_ids)
     for table in batches:
+        if keep is not None:
+            table = table.filter(pa.array(keep.mask(table)))
         for row in table.to_pylist():
             yield Frame(row["content_id"], row["generation"], row["sample"], row["time"], row["width"], row["height"],
                         row["kind"], [Candidate(c["box"], c["score"], c["track"]) for c in row["candidates"]],

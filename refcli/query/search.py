@@ -19,6 +19,7 @@ from refcli.query.frames import FrameRequest
 from refcli.query.grounding import Grounding
 from refcli.query.hits import FindResult
 from refcli.query.moments import Chosen, Place, moments
+from refcli.query.pushdown import frames_to_read
 from refcli.query.tracks import TrackPlan, TrackRequest, answers_alone, track_plan
 from refcli.refer import Referrer
 from refcli.store import Store
@@ -33,8 +34,10 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
     ``content_ids`` restricts the search to those files (what a scan just added). ``grounder``
     (refcli.ground) finds the things of "holding a microphone" on the frames that need them.
     Where the stored values of a track decide the query (``Referrer.per_track``), each track is
-    judged once, from the tracks table (refcli.query.tracks); ``whole_tracks=False`` judges
-    every frame instead (the same answer, slower: for comparing the two).
+    judged once, from the tracks table (refcli.query.tracks); otherwise only the frames that
+    hold a person the referrer's cheap test keeps are read (refcli.query.pushdown).
+    ``whole_tracks=False`` reads and judges every frame instead (the same answer, slower: for
+    comparing the two).
     """
     require_query(query)
     unsupported = list(referrer.unsupported(query))
@@ -56,7 +59,9 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
         plan = track_plan(store, query, referrer, terms, min_score, content_ids, limit)
         chunks, samples = plan.batches, {}
     elif not unsupported:
-        chunks = frame_requests(store, query, min_score, content_ids, referrer, grounding)
+        keep = frames_to_read(store, terms, min_score, content_ids) if (
+            whole_tracks and terms is not None and terms.narrow is not None) else None
+        chunks = frame_requests(store, query, min_score, content_ids, referrer, grounding, keep)
     for chunk in chunks:
         results = cache.refer(chunk)
         for item, result in zip(chunk, results):

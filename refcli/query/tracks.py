@@ -13,7 +13,7 @@ give (tests/e2e/test_track_answers.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.features import track_columns
 from refcli.features.faces import FACES_COLUMN, faces_indexed, with_faces
+from refcli.features.pose import POSES_COLUMN, with_poses
 from refcli.query.cues import MomentCues
 from refcli.query.hits import Hit
 from refcli.query.moments import Chosen, Joins, Place
@@ -103,21 +104,8 @@ def track_plan(store: Store, query: str, referrer: Referrer, terms: TrackTerms, 
     when None) are built, nothing judged. Otherwise the tracks left are judged, one request each.
     The per-sample columns and the features' are read only for the tracks shown or judged."""
     current = store.contents.current()
-    media = current.media
-    if content_ids is not None:
-        media = media.filter(pc.is_in(media.column("content_id"), pa.array(sorted(content_ids), pa.string())))
-    tracks = store.contents.current_tracks(media, ["track", "score", "start",
-                                                   *(c for c in terms.columns if c != FACES_COLUMN)], row_ids=True)
-    if FACES_COLUMN in terms.columns and faces_indexed(store):
-        tracks = with_faces(store, tracks)
-    people = pc.greater_equal(tracks.column("score").cast(pa.float64()), min_score).to_numpy(zero_copy_only=False)
-    keep = people & terms.narrow(tracks) if terms.narrow is not None and tracks.num_rows else people
-    if people.any() and not keep.any() and not terms.exact:
-        # Nobody can match; judge one person anyway, for what the referrer cannot judge here
-        # (a name where no face was indexed): the frames would have said so.
-        keep = np.arange(len(people)) == int(np.argmax(people))
-    if not keep.all():
-        tracks = tracks.filter(pa.array(keep))
+    media = of_contents(current.media, content_ids)
+    tracks = narrowed(store, media, terms, min_score, ["start"], one_at_least=not terms.exact)
     joins = Joins(store, current.joins())
     if terms.exact:
         ranking = ranked_hits(tracks, media, current.path_order(), joins)
@@ -132,6 +120,38 @@ def track_plan(store: Store, query: str, referrer: Referrer, terms: TrackTerms, 
     if "faces" in wants and FACES_COLUMN not in tracks.column_names and faces_indexed(store):
         tracks = with_faces(store, tracks)
     return TrackPlan(_batches(store, query, wants, tracks, media, _places(current, media, tracks)), None, joins)
+
+
+def of_contents(media: pa.Table, content_ids: set[str] | None) -> pa.Table:
+    """The media rows of ``content_ids`` (all when None)."""
+    if content_ids is None:
+        return media
+    return media.filter(pc.is_in(media.column("content_id"), pa.array(sorted(content_ids), pa.string())))
+
+
+ATTACHED = {FACES_COLUMN: with_faces, POSES_COLUMN: with_poses}
+"""Columns of track rows that come from a feature's own table, and what attaches them."""
+
+
+def narrowed(store: Store, media: pa.Table, terms: TrackTerms, min_score: float, columns: Sequence[str] = (),
+             one_at_least: bool = True) -> pa.Table:
+    """The current tracks of ``media`` (with ``columns``, the keys, ``score`` and ``_rowid``)
+    that reach ``min_score`` and that ``terms.narrow`` does not rule out. With ``one_at_least``,
+    where nobody is left, one person anyway: for what the referrer cannot judge there (a name
+    where no face was indexed, a thing no grounder can find), which it says of anyone."""
+    wanted = ["track", "score", *columns, *(c for c in terms.columns if c not in ATTACHED)]
+    tracks = store.contents.current_tracks(media, list(dict.fromkeys(wanted)), row_ids=True)
+    for name in terms.columns:
+        if name in ATTACHED and (name != FACES_COLUMN or faces_indexed(store)):
+            tracks = ATTACHED[name](store, tracks)
+    people = pc.greater_equal(tracks.column("score").cast(pa.float64()), min_score).to_numpy(zero_copy_only=False)
+    keep = people.copy()
+    if terms.narrow is not None and people.any():
+        rows = np.flatnonzero(people)
+        keep[rows] = terms.narrow(tracks if len(rows) == len(people) else tracks.take(pa.array(rows)))
+    if one_at_least and people.any() and not keep.any():
+        keep = np.arange(len(people)) == int(np.argmax(people))
+    return tracks if keep.all() else tracks.filter(pa.array(keep))
 
 
 def _places(current: Current, media: pa.Table, tracks: pa.Table) -> dict[str, Place]:

@@ -73,7 +73,10 @@ class TrackTerms:
         columns: the tracks-table columns ``narrow`` reads ("faces": each track's face
             embeddings, from the faces table: refcli.features.faces.with_faces).
         narrow: which of the given track rows may match: a superset, cheap and vectorised (the
-            referrer still judges each of them); None when nothing rules a track out.
+            referrer still judges each of them); None when nothing rules a track out. Where the
+            terms are not ``alone``, it holds for the person chosen in any frame, and keeps every
+            track whose features the expression asks about were not measured: a frame where it
+            keeps nobody chooses nobody and says nothing, and is not read (refcli.query.pushdown).
         exact: with ``alone``, ``narrow`` (or its absence: everyone) is exactly the referrer's
             choice, and nothing in the expression is left that it could not judge: the answer
             can be counted and ranked on the tracks table, and only the hits shown are judged.

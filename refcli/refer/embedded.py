@@ -22,11 +22,11 @@ import numpy.typing as npt
 from refcli.features import Cues, Measured, Offer
 from refcli.features.colors import ClothingColours
 from refcli.features.face_traits import FaceTraits
-from refcli.features.faces import SeenFaces
+from refcli.features.faces import FACES_COLUMN, SeenFaces
 from refcli.features.motion import CUE_NAMES as MOTION_CUES
 from refcli.features.motion import MotionCues
 from refcli.features.pose import CUE_NAMES as POSE_CUES
-from refcli.features.pose import Keypoints, PoseCues
+from refcli.features.pose import POSES_COLUMN, Keypoints, PoseCues
 from refcli.refer import ReferRequest, Referrer, ReferResult, TrackTerms
 from refcli.refer.grammar import (
     ColourClause,
@@ -88,7 +88,11 @@ class EmbeddedReferrer(Referrer):
         """Names, clothing colours and face traits are a track's (one value for all of it); a
         position, a count, a size, a pose or motion cue, a thing or another person are not. The
         colours and traits are tested on the stored columns exactly; a name needs its faces
-        compared with the gallery's, so with a name the test only narrows."""
+        compared with the gallery's, so with a name the test only narrows. Pose and motion cues
+        narrow to the tracks that show them at some moment. ``select`` rules out who the person
+        is before it looks where they are or who is near them, so the test holds for the person
+        chosen in any frame; tracks whose pose or motion was not measured, where the expression
+        asks about them, are kept: their frames say so."""
         parsed = self.parse(expression)
         if not parsed.understood:
             return None
@@ -105,9 +109,22 @@ class EmbeddedReferrer(Referrer):
         for trait in parsed.traits:
             columns.add("face_traits")
             tests.append(lambda t, tr=trait: _may_have(t, tr))
+        for cue in sorted(parsed.cues, key=lambda c: c.name in POSE_CUES):  # poses are read in Python: last
+            columns.add("motion" if cue.name in MOTION_CUES else POSES_COLUMN)
+            tests.append(lambda t, c=cue: _may_show(t, c))
+        unmeasured = [w for w in ("faces", "pose", "motion") if _needs(parsed, w)]  # here or in the others described
+        columns |= {_MEASURED_BY[w] for w in unmeasured}
 
         def narrow(tracks: pa.Table) -> npt.NDArray[np.bool_]:
-            return np.logical_and.reduce([test(tracks) for test in tests])
+            keep = np.ones(tracks.num_rows, np.bool_)
+            for test in tests:  # each on the rows the tests before left
+                rows = np.flatnonzero(keep)
+                if not len(rows):
+                    break
+                keep[rows] = test(tracks if len(rows) == tracks.num_rows else tracks.take(rows))
+            for what in unmeasured:
+                keep |= _not_measured(tracks, what)
+            return keep
 
         return TrackTerms(alone, tuple(sorted(columns)), narrow if tests else None,
                           exact=alone and not parsed.names)
@@ -369,10 +386,39 @@ def _shows(feature: Measured, cue: Cue) -> bool:
     """Whether a person shows a pose or motion cue; an unknown cue never matches, negated or not."""
     cues: Cues | None = feature.get(PoseCues if cue.name in POSE_CUES else MotionCues)
     value, _confidence = cues.get(cue.name) if cues is not None else ("unknown", 0.0)
+    return _holds(cue, value)
+
+
+def _holds(cue: Cue, value: str) -> bool:
+    """Whether a cue read as ``value`` meets ``cue``; unknown never does, negated or not."""
     if value == "unknown":
         return False
     holds = value == cue.value or (cue.value == "any" and value in ("one", "both"))
     return holds != cue.negated
+
+
+def _may_show(tracks: pa.Table, cue: Cue) -> npt.NDArray[np.bool_]:
+    """Whether ``_shows`` may hold for a track at one of its moments, on stored track rows (with
+    the motion column or the poses: refcli.features.pose.with_poses); where it was not measured,
+    True."""
+    from refcli.features.motion import shown_in_motion
+    from refcli.features.pose import shown_in_poses
+
+    shown = shown_in_motion if cue.name in MOTION_CUES else shown_in_poses
+    return shown(tracks, cue.name, lambda value: _holds(cue, value))
+
+
+_MEASURED_BY = {"faces": FACES_COLUMN, "pose": POSES_COLUMN, "motion": "motion"}
+"""The track column (or the one attached from a feature's table) that says whether ``what`` was measured."""
+
+
+def _not_measured(tracks: pa.Table, what: str) -> npt.NDArray[np.bool_]:
+    """Track rows whose faces (none indexed in the archive: no faces column), pose (the content
+    indexed without it) or motion (indexed before it was measured) were not measured: the reader
+    offers nothing there, and the referrer says so."""
+    if _MEASURED_BY[what] not in tracks.column_names:
+        return np.ones(tracks.num_rows, np.bool_)
+    return tracks.column(_MEASURED_BY[what]).is_null().to_numpy(zero_copy_only=False)
 
 
 def _next_to(chosen: np.ndarray, anchors: set[int], boxes: npt.NDArray[np.float32], centers: np.ndarray,

@@ -1,7 +1,9 @@
 """Answers from the tracks table (refcli.query.tracks) are the answers the frames give: on real
 photos and videos indexed with the models inside refcli, and on a larger archive generated from
 their rows, every query a track decides alone gets the same hits, total and unsupported phrases
-both ways, and the tracks way reads no frame."""
+both ways, and the tracks way reads no frame. Queries it does not decide alone read only the
+frames that hold someone its cheap test keeps (refcli.query.pushdown), and answer as every frame
+does."""
 
 from __future__ import annotations
 
@@ -30,18 +32,31 @@ ALONE = [
 
 NOT_ALONE = ["the person on the left", "the two people in red", "the man next to the woman", "a walking person"]
 
+MIXED = [
+    "the man on the left", "the woman on the right", "the person in red on the left", "people in blue on the right",
+    "the second person in black from the left", "the biggest person in white", "the two people in red",
+    "the man next to the woman", "a woman next to a man in black", "a walking person", "a person walking left",
+    "people walking towards the camera", "a still person in black", "a person not walking", "a standing man",
+    "a person sitting", "a person with arms raised", "people facing the camera on the left", "a person not standing",
+    "the man next to a standing person", "Barack Obama on the left", "Barack Obama sitting", "a man holding a cup",
+    "Barack Obama holding a cup", "a smiling woman on the right", "people in red walking right", "a person facing away",
+    "a man facing away on the left",
+]
+"""Queries that a track's stored values narrow but do not decide: a position, a size, a count,
+another person, a thing, a pose or a motion cue beside who the person is."""
+
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Store:
-    """Portraits, a photo of a match, and real and composite walkers, indexed with faces, with
-    one person named from another photo."""
+    """Portraits, a photo of a match, and real and composite walkers, indexed with faces and
+    pose, with one person named from another photo."""
     pytest.importorskip("dlib", reason="the faces extra is not installed")
     root = tmp_path_factory.mktemp("archive")
     for name in ("obama.jpg", "biden.jpg", "astronaut.jpg", "messi5.jpg", "vtest_4s.mp4", "composite_walkers.mp4",
                  "composite_relink.mp4"):
         shutil.copy(data_dir / name, root / name)
     db = str(root / "db")
-    for args in (["index", str(root), "--db", db, "--faces"],
+    for args in (["index", str(root), "--db", db, "--faces", "--pose"],
                  ["faces", "add", "Barack Obama", str(data_dir / "obama2.jpg"), "--db", db]):
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
@@ -83,11 +98,48 @@ def test_what_a_track_does_not_decide_reads_the_frames(indexed: Store, query: st
     assert frames_judged > 0 and tracks_judged == 0
 
 
+@pytest.mark.parametrize("query", MIXED)
+def test_frames_read_for_who_may_match_answer_as_every_frame(indexed: Store, query: str) -> None:
+    pushed, frames_read, _ = answers(indexed, query, True)
+    every, frames_judged, _ = answers(indexed, query, False)
+    assert pushed == every
+    assert frames_read <= frames_judged
+    for limit in (1, 3):
+        assert answers(indexed, query, True, limit)[0] == answers(indexed, query, False, limit)[0]
+
+
+def test_the_mixed_queries_answer_something_and_skip_frames(indexed: Store) -> None:
+    """The comparison above is not between empty answers, and frames are spared."""
+    for query in ("the man on the left", "a walking person", "a person walking left", "a person facing away",
+                  "Barack Obama on the left", "people facing the camera on the left"):
+        assert answers(indexed, query, True)[0]["total"] >= 1, query
+    for query in ("Barack Obama on the left", "the man on the left", "a person walking left", "a person facing away"):
+        _, read, _ = answers(indexed, query, True)
+        _, every, _ = answers(indexed, query, False)
+        assert read < every, query
+    assert answers(indexed, "a man holding a cup", True)[0]["unsupported"]  # said once nobody is left too
+    assert answers(indexed, "Barack Obama holding a cup", True)[0]["unsupported"]
+
+
+def test_what_was_not_measured_is_said_as_every_frame_says_it(tmp_path: Path, data_dir: Path) -> None:
+    """Photos indexed without pose: a query about a pose, the chosen person's or another's, says
+    pose is not indexed both ways, also where nobody else matches (the frames are still read)."""
+    for name in ("obama.jpg", "messi5.jpg"):
+        shutil.copy(data_dir / name, tmp_path / name)
+    db = str(tmp_path / "db")
+    assert runner.invoke(app, ["index", str(tmp_path), "--db", db]).exit_code == 0
+    store = Store.open(db)
+    for query in ("the man sitting", "people in purple next to a sitting person", "a man next to a standing man"):
+        pushed, read, _ = answers(store, query, True)
+        assert pushed["unsupported"] and pushed == answers(store, query, False)[0], query
+        assert read > 0
+
+
 def test_a_generated_archive_answers_the_same_both_ways(indexed: Store, tmp_path: Path) -> None:
     """Many contents made of the real rows, each track given the colours and face traits of a
     random real track: the tracks table and the frames agree on every query."""
     store = generated(indexed, str(tmp_path / "db"), copies=12)
-    for query in ALONE:
+    for query in ALONE + MIXED:
         for limit in (None, 20):
             assert answers(store, query, True, limit)[0] == answers(store, query, False, limit)[0], (query, limit)
     # its faces were not copied: a name cannot be judged, and both ways say so, even where
@@ -104,6 +156,8 @@ def generated(source: Store, path: str, copies: int) -> Store:
                                              "score", "samples", "times", "boxes", "scores", "keyframes",
                                              "upper_colours", "lower_colours", "face_traits", "motion"]).to_pylist()
     looks = [(t["upper_colours"], t["lower_colours"], t["face_traits"]) for t in tracks]
+    poses = source.contents.read("poses", ["content_id", "generation", "track", "sample", "time",
+                                            "landmarks"]).to_pylist()
     raw = source._read("media").to_pylist()
     store = Store.open(path, create=True)
     with store.writer():
@@ -123,6 +177,9 @@ def generated(source: Store, path: str, copies: int) -> Store:
                         upper, lower, traits = rng.choice(looks)
                         rows.tracks.append({**track, "content_id": cid, "generation": gen, "upper_colours": upper,
                                             "lower_colours": lower, "face_traits": traits})
+                        rows.add("poses", [{**pose, "content_id": cid, "generation": gen} for pose in poses
+                                           if (pose["content_id"], pose["generation"], pose["track"])
+                                           == (content_id, record.generation, track["track"])])
                 row = next(r for r in raw if r["content_id"] == content_id)
                 media_rows.append({**row, "content_id": cid, "generation": gen})
                 files.append({"path": f"/archive/{copy}/{content_id}", "content_id": cid, "kind": record.kind,
