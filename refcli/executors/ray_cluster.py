@@ -41,7 +41,7 @@ from refcli.index.file_run import FileOutcome, FileRun
 from refcli.index.options import IndexContext, IndexOptions
 from refcli.index.plan import Job
 from refcli.index.writer import COMMIT_EVERY_BYTES, PendingWrites, record_file
-from refcli.refer import ReferRequest, Referrer, ReferResult
+from refcli.refer import ReferRequest, Referrer, ReferResult, TrackTerms
 from refcli.track import Rows
 
 if TYPE_CHECKING:
@@ -344,6 +344,14 @@ class RayReferrer(Referrer):
 
     def object_phrases(self, expression: str) -> tuple[str, ...]:
         return self.local.object_phrases(expression)
+
+    def narrows(self, expression: str) -> bool:
+        return self.local.narrows(expression)
+
+    def per_track(self, expression: str) -> TrackTerms | None:
+        """The local referrer's: the tracks table is read and narrowed on the driver, and only
+        what is left to judge goes to the actors."""
+        return self.local.per_track(expression)
 
     def __enter__(self) -> RayReferrer:
         self._stack.enter_context(contextlib.redirect_stdout(sys.stderr))  # Ray's notices are not results

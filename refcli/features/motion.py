@@ -7,7 +7,7 @@ above the ground sees the feet of someone coming closer move down the picture; a
 camera sees the box grow). Each is the slope of a straight
 line fitted to the samples within ``WINDOW_SECONDS`` either side, which averages out the
 detector's jitter. The names (still, left, towards...) are read from the stored velocities at
-query time by ``motion_cues``, so their thresholds can change without re-indexing.
+query time by ``motion_readings``, so their thresholds can change without re-indexing.
 """
 
 from __future__ import annotations
@@ -73,49 +73,46 @@ def _slope(times: np.ndarray, values: np.ndarray) -> float:
 
 
 def motion_cues(vx: float, vz: float, confidence: float) -> dict[str, Cue]:
-    """moving (still / moving), horizontal (left / right / none), depth (towards / away / none).
+    """moving (still / moving), horizontal (left / right / none), depth (towards / away / none)
+    of one sample (``motion_readings`` of a batch of one)."""
+    read = motion_readings(np.array([[vx, vz, confidence]], np.float64))
+    return {name: (str(values[0]), float(confidences[0])) for name, (values, confidences) in read.items()}
+
+
+def motion_readings(motion: npt.NDArray[np.float64]) -> dict[str, tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]]]:
+    """Per sample of (N, 3) stored motion (vx, vz, confidence: see ``velocities``), each cue's
+    value and confidence, vectorised: the one arithmetic of the reader and of the narrowing
+    before frames are read. Unknown where a value is NaN (too few samples, a photo).
 
     A direction is named when it is fast enough and at least half the other one: a walker going
     diagonally away and to the right is both; one going mostly away is only "away".
     """
-    if any(math.isnan(v) for v in (vx, vz, confidence)):
-        return {name: ("unknown", 0.0) for name in CUE_NAMES}
-    speed = math.hypot(vx, vz)
-    sideways = abs(vx) >= DIRECTION_ABOVE and abs(vx) >= abs(vz) / 2
-    depthwise = abs(vz) >= DIRECTION_ABOVE and abs(vz) >= abs(vx) / 2
-    return {
-        "moving": ("still" if speed < STILL_BELOW else "moving", confidence),
-        "horizontal": (("right" if vx > 0 else "left") if sideways else "none", confidence),
-        "depth": (("towards" if vz > 0 else "away") if depthwise else "none", confidence),
+    vx, vz, confidence = (motion[:, k] for k in range(3))
+    known = ~np.isnan(motion).any(axis=1)
+    sideways = (np.abs(vx) >= DIRECTION_ABOVE) & (np.abs(vx) >= np.abs(vz) / 2)
+    depthwise = (np.abs(vz) >= DIRECTION_ABOVE) & (np.abs(vz) >= np.abs(vx) / 2)
+    values = {
+        "moving": np.where(np.hypot(vx, vz) < STILL_BELOW, "still", "moving"),
+        "horizontal": np.where(sideways, np.where(vx > 0, "right", "left"), "none"),
+        "depth": np.where(depthwise, np.where(vz > 0, "towards", "away"), "none"),
     }
+    confidence = np.where(known, confidence, 0.0)
+    return {name: (np.where(known, values[name], "unknown"), confidence) for name in CUE_NAMES}
 
 
 def shown_in_motion(tracks: pa.Table, name: str, holds: Callable[[str], bool]) -> npt.NDArray[np.bool_]:
-    """Per track row (with the motion column), whether at one of its samples ``motion_cues``
-    names cue ``name`` as a value ``holds`` accepts: vectorised, with its arithmetic (a speed
-    within a hair of STILL_BELOW counts as both, as numpy's and Python's hypot may round it
-    apart). True where the track was indexed before motion was measured (null): nothing rules
-    it out, and the reader will say so."""
+    """Per track row (with the motion column), whether at one of its samples cue ``name`` reads
+    as a value ``holds`` accepts (``motion_readings``: what the reader names there). True where
+    the track was indexed before motion was measured (null): nothing rules it out, and the
+    reader will say so."""
     import pyarrow.compute as pc
 
     column = tracks.column("motion").combine_chunks()
-    values = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, 3)
+    motion = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, 3)
     lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False) // 3
-    vx, vz, confidence = values.T
-    known = ~np.isnan(values).any(axis=1)
-    if name == "moving":
-        speed = np.hypot(vx, vz)
-        named = [(speed < STILL_BELOW + 1e-9, "still"), (speed >= STILL_BELOW - 1e-9, "moving")]
-    else:
-        v, w = (vx, vz) if name == "horizontal" else (vz, vx)
-        signed = ("right", "left") if name == "horizontal" else ("towards", "away")
-        along = (np.abs(v) >= DIRECTION_ABOVE) & (np.abs(v) >= np.abs(w) / 2)
-        named = [(along & (v > 0), signed[0]), (along & ~(v > 0), signed[1]), (~along, "none")]
-    shown = np.zeros(len(values), np.bool_)
-    for where, value in named:
-        if holds(value):
-            shown |= where
-    per_row = np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=shown & known, minlength=len(lengths))
+    values = motion_readings(motion)[name][0]
+    shown = np.isin(values, [value for value in np.unique(values).tolist() if holds(value)])
+    per_row = np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=shown, minlength=len(lengths))
     return (per_row > 0) | column.is_null().to_numpy(zero_copy_only=False)
 
 
@@ -136,19 +133,34 @@ def stored_motion(store: Store, tracks: pa.Table | None = None
 
 
 class MotionReader:
-    """The stored velocities of every track, named at the moment asked for."""
+    """The stored velocities of every track (or of the given rows), named for all their samples
+    at once (``motion_readings``), and offered at the moment asked for."""
 
     def __init__(self, store: Store, tracks: pa.Table | None = None) -> None:
-        # per track: where each sample's motion sits in its values, and the values
-        self.motion = {key: ({sample: k for k, sample in enumerate(samples)}, values)
-                       for key, (samples, values) in stored_motion(store, tracks).items()}
+        import pyarrow.compute as pc
+
+        columns = ["content_id", "generation", "track", "samples", "motion"]
+        table = store.contents.read("tracks", columns) if tracks is None else tracks
+        column = table.column("motion").combine_chunks()
+        lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False) // 3
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).tolist()
+        self.readings = motion_readings(
+            pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, 3))
+        measured = column.is_valid().to_numpy(zero_copy_only=False).tolist()
+        # per track: where each sample's motion sits among the readings (None: not measured)
+        self.motion: dict[tuple[str, int, int], dict[int, int] | None] = {
+            (c, g, t): ({sample: start + k for k, sample in enumerate(samples[:length])} if known else None)
+            for c, g, t, samples, start, length, known in zip(
+                *(table.column(n).to_pylist() for n in ("content_id", "generation", "track", "samples")),
+                starts, lengths.tolist(), measured)}
 
     def at(self, moment: Moment, track: int) -> Mapping[str, Offer | None]:
-        positions, values = self.motion.get((moment.content_id, moment.generation, track), ({}, []))
-        if values is None:  # indexed before motion was measured: the key stays absent
+        at = self.motion.get((moment.content_id, moment.generation, track), {})
+        if at is None:  # indexed before motion was measured: the key stays absent
             return {}
-        k = positions.get(moment.sample)
-        return {MotionCues.key: None if k is None else MotionCues(motion_cues(*values[3 * k:3 * k + 3]))}
+        k = at.get(moment.sample)
+        return {MotionCues.key: None if k is None else MotionCues(
+            {name: (str(values[k]), float(confidences[k])) for name, (values, confidences) in self.readings.items()})}
 
 
 class MotionFeature(Feature):

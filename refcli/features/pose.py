@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,24 +27,42 @@ import pyarrow as pa
 
 from refcli.errors import MissingExtraError
 from refcli.features import Chosen, Cue, Cues, Feature, HeldFrame, Moment, Offer, Stored, TrackSoFar
+from refcli.features.pose_cues import (  # noqa: F401 (the landmarks' names, read here by callers too)
+    CUE_NAMES,
+    L_ANKLE,
+    L_ELBOW,
+    L_HIP,
+    L_KNEE,
+    L_SHOULDER,
+    L_WRIST,
+    LEFT_EAR,
+    LEFT_EYE,
+    MIN_VISIBILITY,
+    MOUTH_L,
+    MOUTH_R,
+    NOSE,
+    R_ANKLE,
+    R_ELBOW,
+    R_HIP,
+    R_KNEE,
+    R_SHOULDER,
+    R_WRIST,
+    READINGS,
+    RIGHT_EAR,
+    RIGHT_EYE,
+    Bodies,
+)
+from refcli.features.pose_cues import read as read_cues
 
 if TYPE_CHECKING:
     from refcli.store import Store
 
-MIN_VISIBILITY = 0.5
 MIN_HEIGHT = 80
 """People shorter than this (displayed pixels) get no pose: BlazePose sees a 256 px crop, and a
 person under a third of it is upscaled until the limbs are a blur (on vtest.avi, 60 px walkers
 came out "lying" and "sitting")."""
 MODEL_VERSION = "blazepose-full-0.10.21"
 
-# BlazePose landmark indexes ("left" is the person's own left)
-NOSE, LEFT_EYE, RIGHT_EYE, LEFT_EAR, RIGHT_EAR, MOUTH_L, MOUTH_R = 0, 2, 5, 7, 8, 9, 10
-L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = 11, 12, 13, 14, 15, 16
-L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
-
-CUE_NAMES = ("posture", "arms_raised", "hand_at_face", "arms_crossed", "facing")
-"""The cues this module reads; the grammar's Cue names use the same words."""
 
 
 def available() -> bool:
@@ -130,127 +147,40 @@ def _seen(pose: Pose, *indexes: int) -> float:
     return float(min(pose.visibility[list(indexes)]))
 
 
-def _mid(pose: Pose, a: int, b: int) -> npt.NDArray[np.float32]:
-    return (pose.xy[a] + pose.xy[b]) / 2
-
-
-def _angle(a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike) -> float:
-    """The angle at b (degrees) between b->a and b->c."""
-    v1, v2 = np.asarray(a) - np.asarray(b), np.asarray(c) - np.asarray(b)
-    cos = float(np.dot(v1, v2) / (np.linalg.norm(v1) * np.linalg.norm(v2) + 1e-6))
-    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
-
-
-def _from_vertical(top: npt.ArrayLike, bottom: npt.ArrayLike) -> float:
-    dx, dy = np.asarray(bottom, np.float64) - np.asarray(top, np.float64)
-    return math.degrees(math.atan2(abs(dx), abs(dy) + 1e-6))
+def _reading(name: str, pose: Pose) -> Cue:
+    values, confidences = READINGS[name](Bodies.of_pose(pose.xy, pose.visibility))
+    return str(values[0]), float(confidences[0])
 
 
 def posture(pose: Pose) -> Cue:
-    """standing / sitting / crouching / kneeling / lying from the torso, thigh and shin directions."""
-    torso_seen = _seen(pose, L_SHOULDER, R_SHOULDER, L_HIP, R_HIP)
-    if torso_seen < MIN_VISIBILITY:
-        return "unknown", torso_seen
-    shoulders, hips = _mid(pose, L_SHOULDER, R_SHOULDER), _mid(pose, L_HIP, R_HIP)
-    torso = float(np.linalg.norm(shoulders - hips))
-    if _from_vertical(shoulders, hips) > 60:
-        return "lying", torso_seen
-    legs = []
-    for hip, knee, ankle in ((L_HIP, L_KNEE, L_ANKLE), (R_HIP, R_KNEE, R_ANKLE)):
-        seen = _seen(pose, hip, knee, ankle)
-        if seen >= MIN_VISIBILITY:
-            legs.append((seen, pose.xy[hip], pose.xy[knee], pose.xy[ankle]))
-    if not legs:
-        return "unknown", min(torso_seen, max(_seen(pose, L_KNEE, L_ANKLE), _seen(pose, R_KNEE, R_ANKLE)))
-    votes = []
-    for _, hip, knee, ankle in legs:
-        knee_angle = _angle(hip, knee, ankle)
-        thigh_tilt = _from_vertical(hip, knee)
-        shin_tilt = _from_vertical(knee, ankle)
-        shin_drop = (ankle[1] - knee[1]) / (torso + 1e-6)  # how far the foot is below the knee
-        hip_height = (ankle[1] - hip[1]) / (torso + 1e-6)  # how far the hips are above the foot
-        if shin_drop < 0.25 and thigh_tilt < 40 and shin_tilt > 55:
-            votes.append("kneeling")  # knee on the ground: the shin lies flat behind it
-        elif thigh_tilt > 50 and knee_angle < 75 and hip_height >= 0.3:
-            # the knee folded tighter than a chair folds it, hips held above the feet (a seat on
-            # the ground would put them level): a squat, a catcher's crouch
-            votes.append("crouching")
-        elif thigh_tilt > 50 and knee_angle < 140:
-            votes.append("sitting")  # thigh forward, knee bent, foot down
-        elif knee_angle > 150 and thigh_tilt < 30:
-            votes.append("standing")
-        else:
-            votes.append("unknown")
-    value = max(set(votes), key=votes.count)
-    if len(set(votes)) > 1 and votes.count(value) == 1:
-        value = next((v for v in votes if v != "unknown"), "unknown") if "unknown" in votes else "unknown"
-    return value, min(torso_seen, max(seen for seen, *_ in legs))
+    """standing / sitting / crouching / kneeling / lying (refcli.features.pose_cues.posture)."""
+    return _reading("posture", pose)
 
 
 def arms_raised(pose: Pose) -> Cue:
     """none / one / both: a wrist above its shoulder by a fifth of the torso."""
-    seen = _seen(pose, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST, L_HIP, R_HIP)
-    if seen < MIN_VISIBILITY:
-        return "unknown", seen
-    torso = float(np.linalg.norm(_mid(pose, L_SHOULDER, R_SHOULDER) - _mid(pose, L_HIP, R_HIP)))
-    raised = sum(pose.xy[w][1] < pose.xy[s][1] - 0.2 * torso for w, s in ((L_WRIST, L_SHOULDER), (R_WRIST, R_SHOULDER)))
-    return ("none", "one", "both")[raised], seen
+    return _reading("arms_raised", pose)
 
 
 def hand_at_face(pose: Pose) -> Cue:
     """yes / no: a wrist within 0.6 shoulder widths of the mouth."""
-    seen = max(_seen(pose, L_WRIST, MOUTH_L, MOUTH_R, L_SHOULDER, R_SHOULDER),
-               _seen(pose, R_WRIST, MOUTH_L, MOUTH_R, L_SHOULDER, R_SHOULDER))
-    if seen < MIN_VISIBILITY:
-        return "unknown", seen
-    mouth = _mid(pose, MOUTH_L, MOUTH_R)
-    width = float(np.linalg.norm(pose.xy[L_SHOULDER] - pose.xy[R_SHOULDER])) + 1e-6
-    near = any(np.linalg.norm(pose.xy[w] - mouth) < 0.6 * width for w in (L_WRIST, R_WRIST)
-               if pose.visibility[w] >= MIN_VISIBILITY)
-    return ("yes" if near else "no"), seen
+    return _reading("hand_at_face", pose)
 
 
 def arms_crossed(pose: Pose) -> Cue:
     """yes / no: each wrist across the body's midline, between shoulders and hips."""
-    seen = _seen(pose, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST, L_HIP, R_HIP)
-    if seen < MIN_VISIBILITY:
-        return "unknown", seen
-    shoulders, hips = _mid(pose, L_SHOULDER, R_SHOULDER), _mid(pose, L_HIP, R_HIP)
-    mid_x = float(shoulders[0] + hips[0]) / 2
-    left_side = np.sign(pose.xy[L_SHOULDER][0] - mid_x)  # where the person's left is in the image
-    top, bottom = float(shoulders[1]), float(hips[1])
-    crossed = all(
-        np.sign(pose.xy[w][0] - mid_x) == -side and top < pose.xy[w][1] < bottom
-        for w, side in ((L_WRIST, left_side), (R_WRIST, -left_side)))
-    return ("yes" if crossed else "no"), seen
+    return _reading("arms_crossed", pose)
 
 
 def facing(pose: Pose) -> Cue:
     """camera / away / left / right, from the shoulders' order and where the nose points."""
-    shoulders_seen = _seen(pose, L_SHOULDER, R_SHOULDER, L_HIP, R_HIP)
-    if shoulders_seen < MIN_VISIBILITY:
-        return "unknown", shoulders_seen
-    width = float(pose.xy[L_SHOULDER][0] - pose.xy[R_SHOULDER][0])  # > 0 when the chest faces us
-    torso = float(np.linalg.norm(_mid(pose, L_SHOULDER, R_SHOULDER) - _mid(pose, L_HIP, R_HIP))) + 1e-6
-    face_seen = _seen(pose, NOSE, LEFT_EYE, RIGHT_EYE)
-    if abs(width) < 0.3 * torso:  # side on
-        nose_seen = float(pose.visibility[NOSE])
-        if nose_seen < MIN_VISIBILITY:
-            return "unknown", nose_seen
-        direction = pose.xy[NOSE][0] - _mid(pose, L_SHOULDER, R_SHOULDER)[0]
-        return ("left" if direction < 0 else "right"), min(shoulders_seen, nose_seen)
-    if width > 0:
-        return "camera", shoulders_seen if face_seen >= MIN_VISIBILITY else shoulders_seen * 0.8
-    return "away", shoulders_seen
-
-
-CUES = {"posture": posture, "arms_raised": arms_raised, "hand_at_face": hand_at_face, "arms_crossed": arms_crossed,
-        "facing": facing}
-"""Each cue's reading, by name (CUE_NAMES): what ``cues`` names at query time."""
+    return _reading("facing", pose)
 
 
 def cues(pose: Pose) -> dict[str, Cue]:
-    return {name: read(pose) for name, read in CUES.items()}
+    """Every cue of one pose (a batch of one: the arithmetic of the stored poses' readings)."""
+    read = read_cues(Bodies.of_pose(pose.xy, pose.visibility))
+    return {name: (str(values[0]), float(confidences[0])) for name, (values, confidences) in read.items()}
 
 
 KEYPOINTS = {"nose": NOSE, "left_eye": LEFT_EYE, "right_eye": RIGHT_EYE, "left_ear": LEFT_EAR, "right_ear": RIGHT_EAR,
@@ -388,47 +318,79 @@ def with_poses(store: Store, tracks: pa.Table) -> pa.Table:
 def shown_in_poses(tracks: pa.Table, name: str, holds: Callable[[str], bool]) -> npt.NDArray[np.bool_]:
     """Per track row (with POSES_COLUMN), whether one of its stored poses reads cue ``name`` as
     a value ``holds`` accepts; True where the content was indexed without pose (nothing rules
-    it out: the reader will say pose is not indexed). The cue's own reading on each pose, so
-    exactly what the reader names at any moment of the track."""
-    read = CUES[name]
-    out = np.zeros(tracks.num_rows, np.bool_)
-    for row, landmarks in enumerate(tracks.column(POSES_COLUMN).to_pylist()):
-        out[row] = landmarks is None or any(holds(read(Pose.from_flat(flat))[0]) for flat in landmarks)
-    return out
+    it out: the reader will say pose is not indexed). The reader's own reading of each pose,
+    vectorised: exactly what it names at any moment of the track."""
+    import pyarrow.compute as pc
+
+    column = tracks.column(POSES_COLUMN).combine_chunks()
+    per_track = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False)
+    landmarks = pc.list_flatten(column)
+    bodies, read = _bodies(landmarks)
+    values = READINGS[name](bodies)[0]
+    accepted = [value for value in np.unique(values).tolist() if holds(value)]
+    shown = np.zeros(len(landmarks), np.bool_)
+    shown[read] = np.isin(values, accepted)
+    rows = np.repeat(np.arange(len(per_track)), per_track)
+    return (np.bincount(rows, weights=shown, minlength=len(per_track)) > 0) | column.is_null().to_numpy(
+        zero_copy_only=False)
 
 
-def stored_poses(store: Store) -> dict[tuple[str, int, int], list[tuple[float | None, Pose]]]:
-    """Per track, in time order: (time, pose) of each sample whose pose was estimated."""
-    columns = ["content_id", "generation", "track", "sample", "time", "landmarks"]
-    table = store.contents.read("poses", columns)
-    out: dict[tuple[str, int, int], list[tuple[float | None, Pose]]] = {}
-    rows = sorted(zip(*(table.column(n).to_pylist() for n in columns)), key=lambda r: r[3])
-    for cid, gen, track, _sample, time, landmarks in rows:
-        out.setdefault((cid, gen, track), []).append((time, Pose.from_flat(landmarks)))
-    return out
+def _bodies(landmarks: pa.Array) -> tuple[Bodies, npt.NDArray[np.int64]]:
+    """The stored poses (each a list of 33 x, y, visibility) as one batch, and which of them it
+    holds: a row of another length (never written so) is left out, as if not estimated."""
+    import pyarrow.compute as pc
+
+    lengths = pc.fill_null(pc.list_value_length(landmarks), 0).to_numpy(zero_copy_only=False)
+    whole = np.flatnonzero(lengths == 99)
+    if len(whole) < len(lengths):
+        landmarks = landmarks.take(pa.array(whole))
+    flat = pc.list_flatten(landmarks).to_numpy(zero_copy_only=False)
+    return Bodies.of(flat.reshape(-1, 33, 3)), whole
 
 
 class PoseReader:
-    """The stored poses of every track; a moment's pose is the one estimated nearest in time."""
+    """The stored poses of every track; a moment's pose is the one estimated nearest in time.
+    Their cues are read for all of them at once (refcli.features.pose_cues), and offered as
+    the moments asked for need them."""
 
     def __init__(self, store: Store, wants: frozenset[str]) -> None:
         self.wants = wants
-        self.poses = stored_poses(store)
         self.posed = posed_contents(store)
-        self._offers: dict[int, dict[str, Offer | None]] = {}  # by id of a stored pose (kept in self.poses)
+        table = store.contents.read("poses", ["content_id", "generation", "track", "sample", "time", "landmarks"])
+        self.bodies, held = _bodies(table.column("landmarks").combine_chunks())
+        self.readings = read_cues(self.bodies) if PoseCues.key in wants else {}
+        self.poses: dict[tuple[str, int, int], list[tuple[float | None, int]]] = {}  # (time, row of bodies)
+        keys = zip(*(table.column(n).take(pa.array(held)).to_pylist()
+                     for n in ("content_id", "generation", "track", "sample", "time")))
+        for row, (cid, gen, track, _sample, time) in sorted(enumerate(keys), key=lambda r: r[1][3]):
+            self.poses.setdefault((cid, gen, track), []).append((time, row))
+        self._offers: dict[int, dict[str, Offer | None]] = {}  # by row: a pose describes the samples near it
 
     def at(self, moment: Moment, track: int) -> Mapping[str, Offer | None]:
         if moment.content_id not in self.posed:
             return {}
-        pose = nearest_pose(self.poses.get((moment.content_id, moment.generation, track), []), moment.time)
-        if pose is None:
+        row = nearest_pose(self.poses.get((moment.content_id, moment.generation, track), []), moment.time)
+        if row is None:
             return offered(None, self.wants)
-        if id(pose) not in self._offers:  # a pose describes the samples near it: its cues are named once
-            self._offers[id(pose)] = offered(pose, self.wants)
-        return self._offers[id(pose)]
+        if row not in self._offers:
+            self._offers[row] = self._offered(row)
+        return self._offers[row]
+
+    def _offered(self, row: int) -> dict[str, Offer | None]:
+        out: dict[str, Offer | None] = {}
+        if PoseCues.key in self.wants:
+            out[PoseCues.key] = PoseCues({name: (str(values[row]), round(float(confidences[row]), 3))
+                                          for name, (values, confidences) in self.readings.items()})
+        if Keypoints.key in self.wants:
+            xy, visibility = self.bodies.xy[row], self.bodies.visibility[row]
+            out[Keypoints.key] = Keypoints(keypoints(Pose(xy.astype(np.float32), visibility.astype(np.float32))))
+        return out
 
 
-def nearest_pose(poses: list[tuple[float | None, Pose]], time: float | None) -> Pose | None:
+PoseT = TypeVar("PoseT")
+
+
+def nearest_pose(poses: list[tuple[float | None, PoseT]], time: float | None) -> PoseT | None:
     """The pose estimated nearest ``time`` (within POSE_REACH_SECONDS); a photo's one pose."""
     if time is None:  # a photo: its one pose
         return poses[0][1] if poses else None

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from refcli.cli.app import app
 from refcli.features import pose as body
+from refcli.features import pose_cues
 from refcli.features.motion import motion_cues, velocities
 from refcli.io.image import load_image
 
@@ -224,7 +225,7 @@ def test_pose_cues_are_named_at_query_time(posed_db: tuple[str, Path], monkeypat
     cli("index", str(root), "--db", db, "--pose")
     crossed = sorted(Path(h["path"]).name for h in find(db, "the person with arms crossed")["hits"])
     assert crossed == ["biden.jpg", "obama3.jpg"]
-    monkeypatch.setattr(body, "MIN_VISIBILITY", 1.01)
+    monkeypatch.setattr(pose_cues, "MIN_VISIBILITY", 1.01)  # where the cues read it
     assert find(db, "the person with arms crossed")["hits"] == []
     assert find(db, "people whose arms are not crossed")["hits"] == []  # unknown never matches, negated or not
     monkeypatch.undo()
