@@ -144,8 +144,9 @@ class MotionReader:
         column = table.column("motion").combine_chunks()
         lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False) // 3
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).tolist()
-        self.readings = motion_readings(
-            pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, 3))
+        self.readings = {name: (values.tolist(), confidences.tolist())  # indexed per moment: lists
+                         for name, (values, confidences) in motion_readings(pc.list_flatten(column).to_numpy(
+                             zero_copy_only=False).astype(np.float64).reshape(-1, 3)).items()}
         measured = column.is_valid().to_numpy(zero_copy_only=False).tolist()
         # per track: where each sample's motion sits among the readings (None: not measured)
         self.motion: dict[tuple[str, int, int], dict[int, int] | None] = {
@@ -160,7 +161,7 @@ class MotionReader:
             return {}
         k = at.get(moment.sample)
         return {MotionCues.key: None if k is None else MotionCues(
-            {name: (str(values[k]), float(confidences[k])) for name, (values, confidences) in self.readings.items()})}
+            {name: (values[k], confidences[k]) for name, (values, confidences) in self.readings.items()})}
 
 
 class MotionFeature(Feature):

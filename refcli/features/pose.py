@@ -27,8 +27,8 @@ import pyarrow as pa
 
 from refcli.errors import MissingExtraError
 from refcli.features import Chosen, Cue, Cues, Feature, HeldFrame, Moment, Offer, Stored, TrackSoFar
-from refcli.features.pose_cues import (  # noqa: F401 (the landmarks' names, read here by callers too)
-    CUE_NAMES,
+from refcli.features.pose_cues import CUE_NAMES as CUE_NAMES  # the cues named here, for the grammar's readers
+from refcli.features.pose_cues import (
     L_ANKLE,
     L_ELBOW,
     L_HIP,
@@ -38,8 +38,6 @@ from refcli.features.pose_cues import (  # noqa: F401 (the landmarks' names, rea
     LEFT_EAR,
     LEFT_EYE,
     MIN_VISIBILITY,
-    MOUTH_L,
-    MOUTH_R,
     NOSE,
     R_ANKLE,
     R_ELBOW,
@@ -52,6 +50,8 @@ from refcli.features.pose_cues import (  # noqa: F401 (the landmarks' names, rea
     RIGHT_EYE,
     Bodies,
 )
+from refcli.features.pose_cues import MOUTH_L as MOUTH_L  # every landmark's name, here too
+from refcli.features.pose_cues import MOUTH_R as MOUTH_R
 from refcli.features.pose_cues import read as read_cues
 
 if TYPE_CHECKING:
@@ -358,7 +358,10 @@ class PoseReader:
         self.posed = posed_contents(store)
         table = store.contents.read("poses", ["content_id", "generation", "track", "sample", "time", "landmarks"])
         self.bodies, held = _bodies(table.column("landmarks").combine_chunks())
-        self.readings = read_cues(self.bodies) if PoseCues.key in wants else {}
+        read = read_cues(self.bodies) if PoseCues.key in wants else {}
+        # indexed per moment: as lists, the confidences rounded as named_cues rounds them
+        self.readings = {name: (values.tolist(), [round(c, 3) for c in confidences.tolist()])
+                         for name, (values, confidences) in read.items()}
         self.poses: dict[tuple[str, int, int], list[tuple[float | None, int]]] = {}  # (time, row of bodies)
         keys = zip(*(table.column(n).take(pa.array(held)).to_pylist()
                      for n in ("content_id", "generation", "track", "sample", "time")))
@@ -379,7 +382,7 @@ class PoseReader:
     def _offered(self, row: int) -> dict[str, Offer | None]:
         out: dict[str, Offer | None] = {}
         if PoseCues.key in self.wants:
-            out[PoseCues.key] = PoseCues({name: (str(values[row]), round(float(confidences[row]), 3))
+            out[PoseCues.key] = PoseCues({name: (values[row], confidences[row])
                                           for name, (values, confidences) in self.readings.items()})
         if Keypoints.key in self.wants:
             xy, visibility = self.bodies.xy[row], self.bodies.visibility[row]
@@ -394,7 +397,7 @@ def nearest_pose(poses: list[tuple[float | None, PoseT]], time: float | None) ->
     """The pose estimated nearest ``time`` (within POSE_REACH_SECONDS); a photo's one pose."""
     if time is None:  # a photo: its one pose
         return poses[0][1] if poses else None
-    best = min(poses, key=lambda p: abs((p[0] or 0.0) - time), default=None)
+    best = poses[0] if len(poses) == 1 else min(poses, key=lambda p: abs((p[0] or 0.0) - time), default=None)
     return best[1] if best is not None and abs((best[0] or 0.0) - time) <= POSE_REACH_SECONDS else None
 
 

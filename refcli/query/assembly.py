@@ -66,7 +66,7 @@ def frame_requests(store: Store, query: str, min_score: float, content_ids: set[
 
 def _requests(store: Store, query: str, min_score: float, content_ids: set[str] | None,
               referrer: Referrer, keep: FrameMask | None) -> Iterator[FrameRequest]:
-    best = store.contents.track_scores()
+    best = store.contents.track_scores(None if keep is None else keep.generations)
     cues = MomentCues(store, referrer.wants(query))
     pictured = store.contents.keyframe_samples() if referrer.needs_image else {}
     for frame in current_frames(store, content_ids, keep):

@@ -19,6 +19,11 @@ from refcli.store import Store, frame_cache_key
 class FrameMask(Protocol):
     """Which rows of a batch of stored frames are worth reading (refcli.query.pushdown)."""
 
+    @property
+    def generations(self) -> npt.NDArray[np.int64] | None:
+        """The content generations it may keep frames of (None: any)."""
+        ...
+
     def mask(self, frames: pa.Table) -> npt.NDArray[np.bool_]: ...
 
 

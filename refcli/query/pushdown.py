@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detections import NO_TRACK
 from refcli.query.tracks import narrowed, of_contents
 from refcli.refer import TrackTerms
@@ -29,19 +30,25 @@ class FramesToRead:
     """The frames that hold a surviving track, as (generation, sample) keys, and the floor
     above which a box no track took is a person of its own (never ruled out here)."""
 
-    generations: npt.NDArray[np.int64]  # sorted, unique
-    keys: npt.NDArray[np.int64]  # sorted, unique: a generation's rank * span + sample
+    kept: npt.NDArray[np.int64]  # the generations of the kept tracks: sorted, unique
+    keys: npt.NDArray[np.int64]  # sorted, unique: a generation's rank in ``kept`` * span + sample
     span: int
     min_score: float
+
+    @property
+    def generations(self) -> npt.NDArray[np.int64] | None:
+        """The content generations whose frames may be read; None (any) where a box no track
+        took may be a person (``min_score`` under the tracks' floor)."""
+        return self.kept if self.min_score >= PEOPLE_MIN_SCORE else None
 
     def mask(self, frames: pa.Table) -> npt.NDArray[np.bool_]:
         """Which rows of a batch of frames to read."""
         generation = frames.column("generation").to_numpy().astype(np.int64)
         sample = frames.column("sample").to_numpy().astype(np.int64)
         keep = np.zeros(frames.num_rows, np.bool_)
-        if len(self.generations):
-            rank = np.minimum(np.searchsorted(self.generations, generation), len(self.generations) - 1)
-            known = (self.generations[rank] == generation) & (sample >= 0) & (sample < self.span)
+        if len(self.kept):
+            rank = np.minimum(np.searchsorted(self.kept, generation), len(self.kept) - 1)
+            known = (self.kept[rank] == generation) & (sample >= 0) & (sample < self.span)
             key = rank * self.span + sample
             at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
             keep = known & (self.keys[at] == key)

@@ -437,10 +437,13 @@ class Contents:
             return 0
         return int(self._store._table(name).count_rows())
 
-    def track_scores(self) -> dict[TrackKey, float]:
-        """The best detector score of every track: whether it is a person (find's min_score)."""
+    def track_scores(self, generations: npt.ArrayLike | None = None) -> dict[TrackKey, float]:
+        """The best detector score of every track (of these content generations only, if given):
+        whether it is a person (find's min_score)."""
         columns = ["content_id", "generation", "track", "score"]
         table = self._store._read("tracks", columns)
+        if generations is not None:
+            table = table.filter(pc.is_in(table.column("generation"), value_set=pa.array(generations, pa.int64())))
         return {(c, g, t): score for c, g, t, score in zip(*(table.column(n).to_pylist() for n in columns))}
 
     def read(self, name: str, columns: list[str], where: str | None = None) -> pa.Table:
@@ -454,6 +457,8 @@ class Contents:
         if not wanted:
             return {}
         table = self._store._read("tracks", ["content_id", "generation", "track", "samples"])
+        table = table.filter(pc.is_in(table.column("generation"), value_set=pa.array(  # those contents' rows only
+            sorted({gen for _, gen in wanted}), pa.int64())))
         out = {}
         for cid, gen, track, samples in zip(*(table.column(n).to_pylist()
                                               for n in ("content_id", "generation", "track", "samples"))):

@@ -121,6 +121,16 @@ def test_the_mixed_queries_answer_something_and_skip_frames(indexed: Store) -> N
     assert answers(indexed, "Barack Obama holding a cup", True)[0]["unsupported"]
 
 
+def test_weak_boxes_no_track_took_are_judged_as_every_frame_judges_them(indexed: Store) -> None:
+    """Under the tracks' floor a box no track took is a person of its own: its frames are read,
+    with every candidate there."""
+    referrer = build_referrer(ReferrerSettings(gallery=indexed.gallery.embeddings()))
+    for query in ("the man on the left", "a walking person", "the person in red on the left"):
+        pushed, every = (find(indexed, query, referrer, min_score=0.05, whole_tracks=whole).to_dict()
+                         for whole in (True, False))
+        assert pushed["hits"] == every["hits"] and pushed["total"] == every["total"], query
+
+
 def test_what_was_not_measured_is_said_as_every_frame_says_it(tmp_path: Path, data_dir: Path) -> None:
     """Photos indexed without pose: a query about a pose, the chosen person's or another's, says
     pose is not indexed both ways, also where nobody else matches (the frames are still read)."""
