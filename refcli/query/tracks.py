@@ -138,7 +138,7 @@ def narrowed(store: Store, media: pa.Table, terms: TrackTerms, min_score: float,
     """The current tracks of ``media`` (with ``columns``, the keys, ``score`` and ``_rowid``)
     that reach ``min_score`` and that ``terms.narrow`` does not rule out. With ``one_at_least``,
     where nobody is left, one person anyway: for what the referrer cannot judge there (a name
-    where no face was indexed, a thing no grounder can find), which it says of anyone."""
+    where no face was indexed), which it says of anyone."""
     wanted = ["track", "score", *columns, *(c for c in terms.columns if c not in ATTACHED)]
     tracks = store.contents.current_tracks(media, list(dict.fromkeys(wanted)), row_ids=True)
     for name in terms.columns:
