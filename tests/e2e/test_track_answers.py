@@ -149,9 +149,11 @@ def test_a_generated_archive_answers_the_same_both_ways(indexed: Store, tmp_path
     """Many contents made of the real rows, each track given the colours and face traits of a
     random real track: the tracks table and the frames agree on every query."""
     store = generated(indexed, str(tmp_path / "db"), copies=12)
-    for query in ALONE + MIXED:
+    for query in ALONE:
         for limit in (None, 20):
             assert answers(store, query, True, limit)[0] == answers(store, query, False, limit)[0], (query, limit)
+    for query in MIXED:  # judged frame by frame either way: the first hits are the whole answer's first
+        assert answers(store, query, True)[0] == answers(store, query, False)[0], query
     # its faces were not copied: a name cannot be judged, and both ways say so, even where
     # nobody else matches
     by_tracks = answers(store, "Barack Obama in purple", True)[0]
