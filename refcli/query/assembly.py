@@ -20,6 +20,7 @@ from refcli.query.pixels import with_image
 from refcli.query.prefilter import PREFILTER_FRAMES, prefilter
 from refcli.refer import ReferRequest, Referrer
 from refcli.store import Store
+from refcli.store.content import Current
 
 if TYPE_CHECKING:
     from refcli.query.grounding import Grounding
@@ -33,13 +34,14 @@ IMAGE_BATCH = 8
 
 def frame_requests(store: Store, query: str, min_score: float, content_ids: set[str] | None,
                    referrer: Referrer, grounding: Grounding | None = None,
-                   keep: FrameMask | None = None) -> Iterator[list[FrameRequest]]:
+                   keep: FrameMask | None = None, current: Current | None = None) -> Iterator[list[FrameRequest]]:
     """Batches of requests for ``referrer``: one per frame with a person, within ``content_ids``
     if given, of the frames ``keep`` keeps if given (refcli.query.pushdown), built as the
-    frames are read (one batch held at a time). Above PREFILTER_FRAMES, a
+    frames are read (one batch held at a time), by the ``current`` snapshot if given (the one
+    ``keep`` was made on). Above PREFILTER_FRAMES, a
     backend that reads pixels sees only the frames the cheap referrer keeps; ``grounding`` adds
     object boxes (and drops the frames not worth grounding): these two see every request first."""
-    requests = _requests(store, query, min_score, content_ids, referrer, keep)
+    requests = _requests(store, query, min_score, content_ids, referrer, keep, current)
     if not referrer.needs_image and not (grounding is not None and grounding.active):
         chunk: list[FrameRequest] = []
         for request in requests:
@@ -65,11 +67,11 @@ def frame_requests(store: Store, query: str, min_score: float, content_ids: set[
 
 
 def _requests(store: Store, query: str, min_score: float, content_ids: set[str] | None,
-              referrer: Referrer, keep: FrameMask | None) -> Iterator[FrameRequest]:
+              referrer: Referrer, keep: FrameMask | None, current: Current | None) -> Iterator[FrameRequest]:
     best = store.contents.track_scores(None if keep is None else keep.generations)
     cues = MomentCues(store, referrer.wants(query))
     pictured = store.contents.keyframe_samples() if referrer.needs_image else {}
-    for frame in current_frames(store, content_ids, keep):
+    for frame in current_frames(store, content_ids, keep, current):
         key = (frame.content_id, frame.generation)
         if referrer.needs_image and frame.kind == "video" and frame.sample not in pictured.get(key, ()):
             continue  # a model must see pixels: video frames are judged where a keyframe was kept

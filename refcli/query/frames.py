@@ -14,6 +14,7 @@ import pyarrow as pa
 from refcli.query.moments import Chosen, Place
 from refcli.refer import ReferRequest, ReferResult
 from refcli.store import Store, frame_cache_key
+from refcli.store.content import Current
 
 
 class FrameMask(Protocol):
@@ -56,11 +57,11 @@ class Frame:
 
 
 def current_frames(store: Store, content_ids: Collection[str] | None = None,
-                   keep: FrameMask | None = None) -> Iterator[Frame]:
+                   keep: FrameMask | None = None, current: Current | None = None) -> Iterator[Frame]:
     """The frames of every indexed content some path points to (only ``content_ids`` if given;
     only the rows ``keep`` keeps of each batch, if given), in the store's order, read a batch at
-    a time as they are used."""
-    batches, paths = store.contents.current_frame_batches(content_ids)
+    a time as they are used; by the ``current`` snapshot if given (the one ``keep`` was made on)."""
+    batches, paths = store.contents.current_frame_batches(content_ids, current)
     for table in batches:
         if keep is not None:
             table = table.filter(pa.array(keep.mask(table)))

@@ -23,6 +23,7 @@ from refcli.detections import NO_TRACK
 from refcli.query.tracks import narrowed, of_contents
 from refcli.refer import TrackTerms
 from refcli.store import Store
+from refcli.store.content import Current
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,14 @@ def untracked_people(frames: pa.Table, min_score: float) -> npt.NDArray[np.bool_
     return np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=alone, minlength=len(lengths)) > 0
 
 
-def frames_to_read(store: Store, terms: TrackTerms, min_score: float,
+def frames_to_read(store: Store, current: Current, terms: TrackTerms, min_score: float,
                    content_ids: set[str] | None) -> FramesToRead:
     """The frames holding a track that reaches ``min_score`` and that ``terms.narrow`` keeps
     (within ``content_ids`` if given). Where nobody is kept, none: the narrow keeps the people
     whose features were not measured, and a frame says nothing of things to find where nobody
-    meets the rest (refcli.query.grounding), so the frames left out would have said nothing."""
-    media = of_contents(store.contents.current().media, content_ids)
+    meets the rest (refcli.query.grounding), so the frames left out would have said nothing.
+    Made on the ``current`` snapshot: the frames must be read by the same one."""
+    media = of_contents(current.media, content_ids)
     tracks = store.contents.track_rows(media, narrowed(store, media, terms, min_score, one_at_least=False),
                                        ["samples"])
     lengths = pc.list_value_length(tracks.column("samples")).to_numpy(zero_copy_only=False).astype(np.int64)

@@ -59,9 +59,10 @@ def find(store: Store, query: str, referrer: Referrer, *, min_score: float = PEO
         plan = track_plan(store, query, referrer, terms, min_score, content_ids, limit)
         chunks, samples = plan.batches, {}
     elif not unsupported:
-        keep = frames_to_read(store, terms, min_score, content_ids) if (
+        current = store.contents.current()  # one snapshot for the frames to read and their reading
+        keep = frames_to_read(store, current, terms, min_score, content_ids) if (
             whole_tracks and terms is not None and terms.narrow is not None) else None
-        chunks = frame_requests(store, query, min_score, content_ids, referrer, grounding, keep)
+        chunks = frame_requests(store, query, min_score, content_ids, referrer, grounding, keep, current)
     for chunk in chunks:
         results = cache.refer(chunk)
         for item, result in zip(chunk, results):

@@ -91,8 +91,8 @@ class EmbeddedReferrer(Referrer):
         compared with the gallery's, so with a name the test only narrows. Pose and motion cues
         narrow to the tracks that show them at some moment. ``select`` rules out who the person
         is before it looks where they are or who is near them, so the test holds for the person
-        chosen in any frame; tracks whose pose or motion was not measured, where the expression
-        asks about them, are kept: their frames say so."""
+        chosen in any frame; tracks whose faces, pose or motion were not measured, where the
+        expression asks about them, are kept: their frames say so."""
         parsed = self.parse(expression)
         if not parsed.understood:
             return None

@@ -365,11 +365,12 @@ class Contents:
         media = media.filter(pc.is_in(media.column("content_id"), value_set=files.column("content_id")))
         return Current(media.combine_chunks(), files.take(pc.sort_indices(files.column("path"))).combine_chunks())
 
-    def current_frame_batches(self, content_ids: Collection[str] | None = None
+    def current_frame_batches(self, content_ids: Collection[str] | None = None, current: Current | None = None
                               ) -> tuple[Iterator[pa.Table], dict[str, list[str]]]:
         """``current_frames`` in batches (of ``content_ids`` only, if given), read as they are
-        used: a query over millions of frames holds one batch of them."""
-        current = self.current()
+        used: a query over millions of frames holds one batch of them. ``current``: the
+        snapshot to read them by, where the caller took one already (read now otherwise)."""
+        current = current or self.current()
         media = current.media.select(["content_id", "generation", "kind"])
         if content_ids is not None:
             media = media.filter(pc.is_in(media.column("content_id"), pa.array(sorted(content_ids), pa.string())))
