@@ -139,10 +139,9 @@ def with_faces(store: Store, tracks: pa.Table) -> pa.Table:
 
     keys = ["generation", "track"]  # a generation is one content's: no string join
     faces = store.contents.read("faces", [*keys, "embedding"])
-    from refcli.store.content import matching_rows
+    from refcli.store.content import grouped_rows
 
-    rows, of_face = matching_rows(tracks, faces, keys)  # by track, then in the faces table's order
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(rows.to_numpy(), minlength=tracks.num_rows))])
+    offsets, of_face = grouped_rows(tracks, faces, keys)  # by track, then in the faces table's order
     column = faces.column("embedding").combine_chunks()
     lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
     if len(lengths) and (lengths == lengths[0]).all():  # every descriptor of one size: taken in numpy
@@ -152,8 +151,7 @@ def with_faces(store: Store, tracks: pa.Table) -> pa.Table:
                                               pa.array(taken.ravel()))
     else:
         embeddings = column.take(of_face)
-    return tracks.append_column(FACES_COLUMN, pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)),
-                                                                       embeddings))
+    return tracks.append_column(FACES_COLUMN, pa.ListArray.from_arrays(offsets, embeddings))
 
 
 def may_be_named(tracks: pa.Table, known: Sequence[npt.ArrayLike]) -> npt.NDArray[np.bool_]:

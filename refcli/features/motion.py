@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from refcli.features import Chosen, Cue, Cues, Feature, HeldFrame, Moment, Offer, Stored, TrackSoFar
+from refcli.lists import any_per_list, list_lengths
 
 if TYPE_CHECKING:
     from refcli.store import Store
@@ -105,15 +106,20 @@ def shown_in_motion(tracks: pa.Table, name: str, holds: Callable[[str], bool]) -
     as a value ``holds`` accepts (``motion_readings``: what the reader names there). True where
     the track was indexed before motion was measured (null): nothing rules it out, and the
     reader will say so."""
-    import pyarrow.compute as pc
 
     column = tracks.column("motion").combine_chunks()
-    motion = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, 3)
-    lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False) // 3
+    motion, lengths = _samples(column)
     values = motion_readings(motion)[name][0]
     shown = np.isin(values, [value for value in np.unique(values).tolist() if holds(value)])
-    per_row = np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=shown, minlength=len(lengths))
-    return (per_row > 0) | column.is_null().to_numpy(zero_copy_only=False)
+    return any_per_list(shown, lengths) | column.is_null().to_numpy(zero_copy_only=False)
+
+
+def _samples(column: pa.Array) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """A motion column's values as (N, 3) rows of samples, and each track's number of samples."""
+    import pyarrow.compute as pc
+
+    return (pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, 3),
+            list_lengths(column) // 3)
 
 
 class MotionCues(Cues):
@@ -137,16 +143,14 @@ class MotionReader:
     at once (``motion_readings``), and offered at the moment asked for."""
 
     def __init__(self, store: Store, tracks: pa.Table | None = None) -> None:
-        import pyarrow.compute as pc
 
         columns = ["content_id", "generation", "track", "samples", "motion"]
         table = store.contents.read("tracks", columns) if tracks is None else tracks
         column = table.column("motion").combine_chunks()
-        lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False) // 3
+        motion, lengths = _samples(column)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).tolist()
         self.readings = {name: (values.tolist(), confidences.tolist())  # indexed per moment: lists
-                         for name, (values, confidences) in motion_readings(pc.list_flatten(column).to_numpy(
-                             zero_copy_only=False).astype(np.float64).reshape(-1, 3)).items()}
+                         for name, (values, confidences) in motion_readings(motion).items()}
         measured = column.is_valid().to_numpy(zero_copy_only=False).tolist()
         # per track: where each sample's motion sits among the readings (None: not measured)
         self.motion: dict[tuple[str, int, int], dict[int, int] | None] = {

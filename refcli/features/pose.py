@@ -53,6 +53,7 @@ from refcli.features.pose_cues import (
 from refcli.features.pose_cues import MOUTH_L as MOUTH_L  # every landmark's name, here too
 from refcli.features.pose_cues import MOUTH_R as MOUTH_R
 from refcli.features.pose_cues import read as read_cues
+from refcli.lists import any_per_list, list_lengths
 
 if TYPE_CHECKING:
     from refcli.store import Store
@@ -302,16 +303,15 @@ def with_poses(store: Store, tracks: pa.Table) -> pa.Table:
     none was estimated, null where the content was indexed without pose), read in one scan."""
     import pyarrow.compute as pc
 
-    from refcli.store.content import matching_rows
+    from refcli.store.content import grouped_rows
 
     keys = ["generation", "track"]  # a generation is one content's: no string join
     poses = store.contents.read("poses", [*keys, "landmarks"])
-    rows, of_pose = matching_rows(tracks, poses, keys)  # by track, then in the poses table's order
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(rows.to_numpy(), minlength=tracks.num_rows))])
+    offsets, of_pose = grouped_rows(tracks, poses, keys)  # by track, then in the poses table's order
     posed = pa.array(sorted(posed_contents(store)), pa.string())
     unposed = pc.invert(pc.is_in(tracks.column("content_id").combine_chunks(), value_set=posed))
-    column = pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)),
-                                      poses.column("landmarks").combine_chunks().take(of_pose), mask=unposed)
+    column = pa.ListArray.from_arrays(offsets, poses.column("landmarks").combine_chunks().take(of_pose),
+                                      mask=unposed)
     return tracks.append_column(POSES_COLUMN, column)
 
 
@@ -323,16 +323,13 @@ def shown_in_poses(tracks: pa.Table, name: str, holds: Callable[[str], bool]) ->
     import pyarrow.compute as pc
 
     column = tracks.column(POSES_COLUMN).combine_chunks()
-    per_track = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False)
     landmarks = pc.list_flatten(column)
     bodies, read = _bodies(landmarks)
     values = READINGS[name](bodies)[0]
     accepted = [value for value in np.unique(values).tolist() if holds(value)]
     shown = np.zeros(len(landmarks), np.bool_)
     shown[read] = np.isin(values, accepted)
-    rows = np.repeat(np.arange(len(per_track)), per_track)
-    return (np.bincount(rows, weights=shown, minlength=len(per_track)) > 0) | column.is_null().to_numpy(
-        zero_copy_only=False)
+    return any_per_list(shown, list_lengths(column)) | column.is_null().to_numpy(zero_copy_only=False)
 
 
 def _bodies(landmarks: pa.Array) -> tuple[Bodies, npt.NDArray[np.int64]]:
@@ -340,9 +337,8 @@ def _bodies(landmarks: pa.Array) -> tuple[Bodies, npt.NDArray[np.int64]]:
     holds: a row of another length (never written so) is left out, as if not estimated."""
     import pyarrow.compute as pc
 
-    lengths = pc.fill_null(pc.list_value_length(landmarks), 0).to_numpy(zero_copy_only=False)
-    whole = np.flatnonzero(lengths == 99)
-    if len(whole) < len(lengths):
+    whole = np.flatnonzero(list_lengths(landmarks) == 99)
+    if len(whole) < len(landmarks):
         landmarks = landmarks.take(pa.array(whole))
     flat = pc.list_flatten(landmarks).to_numpy(zero_copy_only=False)
     return Bodies.of(flat.reshape(-1, 33, 3)), whole

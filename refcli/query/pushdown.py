@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from refcli.defaults import PEOPLE_MIN_SCORE
 from refcli.detections import NO_TRACK
+from refcli.lists import any_per_list, list_lengths
 from refcli.query.tracks import narrowed, of_contents
 from refcli.refer import TrackTerms
 from refcli.store import Store
@@ -60,14 +61,13 @@ def untracked_people(frames: pa.Table, min_score: float) -> npt.NDArray[np.bool_
     """Frames with a box that no track took and that reaches ``min_score`` on its own: a person
     the tracks table does not know, so nothing there rules them out."""
     candidates = frames.column("candidates").combine_chunks()
-    lengths = pc.fill_null(pc.list_value_length(candidates), 0).to_numpy(zero_copy_only=False)
     flat = pc.list_flatten(candidates)
     track = flat.field("track").to_numpy(zero_copy_only=False)
     score = flat.field("score").to_numpy(zero_copy_only=False).astype(np.float64)
     alone = (track == NO_TRACK) & (score >= min_score)
     if not alone.any():
         return np.zeros(frames.num_rows, np.bool_)
-    return np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=alone, minlength=len(lengths)) > 0
+    return any_per_list(alone, list_lengths(candidates))
 
 
 def frames_to_read(store: Store, current: Current, terms: TrackTerms, min_score: float,
@@ -80,7 +80,7 @@ def frames_to_read(store: Store, current: Current, terms: TrackTerms, min_score:
     media = of_contents(current.media, content_ids)
     tracks = store.contents.track_rows(media, narrowed(store, media, terms, min_score, one_at_least=False),
                                        ["samples"])
-    lengths = pc.list_value_length(tracks.column("samples")).to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths = list_lengths(tracks.column("samples"))
     samples = pc.list_flatten(tracks.column("samples")).to_numpy(zero_copy_only=False).astype(np.int64)
     generation = np.repeat(tracks.column("generation").to_numpy().astype(np.int64), lengths)
     generations, rank = np.unique(generation, return_inverse=True)
